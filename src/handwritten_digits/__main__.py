@@ -1,0 +1,3 @@
+from handwritten_digits.cli import main
+
+raise SystemExit(main())

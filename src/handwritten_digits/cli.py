@@ -1,0 +1,61 @@
+"""The ``digits`` command line.
+
+Each verb lives in ``handwritten_digits.commands.<verb>`` and exposes ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> int``. Command modules import only the
+standard library at module level, so ``digits predict`` starts fast: heavy libraries
+(torch, scikit-learn, matplotlib) are imported inside ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from handwritten_digits import __version__
+from handwritten_digits.errors import DigitsError
+
+VERBS = ["predict", "data", "train", "evaluate", "info", "ensemble", "serve", "tune", "feedback"]
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows every option's default in ``--help``."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digits",
+        description="Read handwritten digits and numbers; train, evaluate and serve the models.",
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    for verb in VERBS:
+        try:
+            module = importlib.import_module(f"handwritten_digits.commands.{verb}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"handwritten_digits.commands.{verb}":
+                continue  # verb not built yet
+            raise
+        p = sub.add_parser(verb, help=module.HELP, description=module.HELP, formatter_class=_Formatter)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except DigitsError as exc:
+        print(f"digits: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("digits: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

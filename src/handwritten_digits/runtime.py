@@ -1,0 +1,113 @@
+"""The one inference path for every model: ONNX Runtime, no torch, no scikit-learn.
+
+>>> from handwritten_digits.runtime import Recognizer
+>>> rec = Recognizer.load()             # the bundled model
+>>> rec.read("number.png").text         # every digit in the image, left to right
+>>> rec.classify("digit.png").digit     # the whole image as one digit
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from handwritten_digits import modelcard, preprocess
+from handwritten_digits.errors import DigitsError
+from handwritten_digits.results import DigitResult, ReadResult
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class Recognizer:
+    """A loaded model with its card. Thread-safe: ONNX Runtime sessions may be shared.
+
+    Parameters
+    ----------
+    session : onnxruntime.InferenceSession
+    card : dict
+        The model card (see :mod:`handwritten_digits.modelcard`).
+    path : Path
+        Where the ``.onnx`` file was loaded from.
+    """
+
+    def __init__(self, session, card: dict, path: Path):
+        self.session = session
+        self.card = card
+        self.path = path
+        self._input = session.get_inputs()[0].name
+        outputs = [o.name for o in session.get_outputs()]
+        self._output = card.get("output", "logits")
+        if self._output not in outputs:
+            raise DigitsError(f"{path}: model has no '{self._output}' output (has {', '.join(outputs)})")
+        self._shape = tuple(card["input"]["shape"])
+        self._deskew = bool(card["input"].get("deskew", False))
+        self.temperature = float(card.get("temperature", 1.0))
+
+    @classmethod
+    def load(cls, model: str | Path | None = None, threads: int | None = None) -> "Recognizer":
+        """Load a bundled model by name (``default``, ``accurate``), a ``.onnx`` file or a folder."""
+        import onnxruntime as ort
+
+        path = modelcard.resolve(model)
+        card = modelcard.read_card(path)
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        try:
+            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise DigitsError(f"{path}: not a loadable ONNX model ({str(exc).splitlines()[0]})") from None
+        return cls(session, card, path)
+
+    @property
+    def name(self) -> str:
+        return self.card.get("name", self.path.stem)
+
+    def logits(self, images: np.ndarray) -> np.ndarray:
+        """Log-probabilities up to a constant, before calibration, for (N, 28, 28) images in [0, 1]."""
+        x = np.asarray(images, dtype=np.float32)
+        if x.ndim == 2:
+            x = x[None]
+        if x.shape[1:] != (28, 28):
+            raise DigitsError(f"expected images of shape (N, 28, 28), got {x.shape}")
+        if self._deskew:
+            x = np.stack([preprocess.deskew(im) for im in x])
+        x = np.ascontiguousarray(x.reshape((len(x), *self._shape)))
+        out = self.session.run([self._output], {self._input: x})[0]
+        if self._output == "probabilities":
+            out = np.log(np.clip(out, 1e-12, 1.0))
+        return out.astype(np.float32)
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities, shape (N, 10)."""
+        return softmax(self.logits(images) / self.temperature)
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        return self.predict_proba(images).argmax(axis=1)
+
+    def _results(self, digits: list[preprocess.Digit], min_confidence: float | None) -> ReadResult:
+        if not digits:
+            return ReadResult([])
+        probs = self.predict_proba(np.stack([d.image for d in digits]))
+        results = []
+        for d, p in zip(digits, probs):
+            k = int(p.argmax())
+            rejected = min_confidence is not None and float(p[k]) < min_confidence
+            results.append(DigitResult(k, float(p[k]), tuple(int(v) for v in d.box), p.tolist(), rejected))
+        return ReadResult(results)
+
+    def read(self, image, min_confidence: float | None = None) -> ReadResult:
+        """Read every digit in ``image`` (path, bytes, PIL image or array) as a number."""
+        return self._results(preprocess.extract_digits(image), min_confidence)
+
+    def classify(self, image, min_confidence: float | None = None) -> DigitResult | None:
+        """Treat the whole image as one digit; ``None`` if it holds no ink."""
+        digit = preprocess.prepare_single(image)
+        result = self._results([digit] if digit else [], min_confidence)
+        return result.digits[0] if result.digits else None
