@@ -1,0 +1,60 @@
+"""Training settings: one visible block of defaults per recipe, overridable by a JSON file and flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from handwritten_digits.errors import DigitsError
+
+
+@dataclass
+class TrainConfig:
+    arch: str = "accurate"  # a name in models.cnn.ARCHITECTURES
+    arch_overrides: dict = field(default_factory=dict)  # e.g. {"stages": [[48, 48], [96, 96], [192]]}
+    epochs: int = 30
+    batch_size: int = 128
+    optimizer: str = "sgd"  # sgd (Nesterov) or adamw
+    lr: float = 0.1  # peak of the one-cycle schedule
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1
+    ema_decay: float = 0.999  # 0 disables the weight EMA
+    augment: float = 1.0  # strength of the random affine/thickness augmentation; 0 disables it
+    warmup: float = 0.2  # fraction of steps spent warming up
+    val_size: int = 5000
+    seed: int = 0
+
+
+RECIPES = {
+    # small net, big learning rate, two epochs: the time-to-99% recipe
+    "fast": TrainConfig(arch="fast", epochs=2, batch_size=128, optimizer="adamw", lr=0.01, weight_decay=1e-4,
+                        label_smoothing=0.0, ema_decay=0.0, augment=0.0, warmup=0.25),
+    # the bundled model: augmentation that covers real handwriting, EMA, label smoothing
+    "accurate": TrainConfig(),
+}
+
+
+def load_config(recipe: str = "accurate", path: str | Path | None = None, **overrides) -> TrainConfig:
+    """A recipe's defaults, then the keys of a JSON file, then non-None ``overrides``.
+
+    Unknown keys are an error: a typo must not silently train with defaults.
+    """
+    if recipe not in RECIPES:
+        raise DigitsError(f"unknown recipe '{recipe}' (choose from {', '.join(RECIPES)})")
+    values = dataclasses.asdict(RECIPES[recipe])
+    if path is not None:
+        try:
+            loaded = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise DigitsError(f"{path}: cannot read config ({exc})") from None
+        if not isinstance(loaded, dict):
+            raise DigitsError(f"{path}: a config must be a JSON object")
+        loaded = loaded.get("config", loaded)  # accept a tuner's {"config": {...}, ...} too
+        unknown = sorted(set(loaded) - set(values))
+        if unknown:
+            raise DigitsError(f"{path}: unknown config keys: {', '.join(unknown)}")
+        values.update(loaded)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig(**values)

@@ -1,0 +1,249 @@
+"""Train a CNN on MNIST or a folder of digits: ``train_one_epoch``, ``evaluate`` and ``fit`` in plain sight.
+
+Images stay in one tensor; each step draws a batch by index and augments it as a whole. The best
+epoch (by validation accuracy, never the test set) is exported to ONNX with a model card, beside
+its weights for fine-tuning. Checkpoints are written every epoch; a run that fails or is
+interrupted leaves any previous model in ``--out`` untouched.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from tqdm import tqdm
+
+from handwritten_digits.errors import DigitsError
+from handwritten_digits.models.cnn import build_model, count_parameters
+from handwritten_digits.training import ddp
+from handwritten_digits.training.augment import augment
+from handwritten_digits.training.checkpoint import load_checkpoint, save_checkpoint
+from handwritten_digits.training.config import TrainConfig, load_config
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DigitsError("--device cuda: no CUDA device available")
+    return torch.device("cuda" if name in ("auto", "cuda") and torch.cuda.is_available() else "cpu")
+
+
+def make_optimizer(model: torch.nn.Module, config: TrainConfig, steps: int):
+    """The optimizer and its one-cycle schedule (warm-up, then cosine decay) over ``steps``."""
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if config.optimizer == "sgd":
+        optimizer = torch.optim.SGD(groups, lr=config.lr, momentum=0.9, nesterov=True)
+    elif config.optimizer == "adamw":
+        optimizer = torch.optim.AdamW(groups, lr=config.lr)
+    else:
+        raise DigitsError(f"unknown optimizer '{config.optimizer}' (sgd or adamw)")
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.lr, total_steps=max(1, steps), pct_start=config.warmup, div_factor=20, final_div_factor=200
+    )
+    return optimizer, scheduler
+
+
+def train_one_epoch(model, images, labels, optimizer, scheduler, config: TrainConfig, device, ema=None,
+                    generator=None, max_steps: int | None = None, desc: str = "train") -> float:
+    """One pass over (this process's shard of) the training tensors; returns the mean loss."""
+    model.train()
+    order = ddp.shard(torch.randperm(len(images), generator=generator))
+    starts = range(0, len(order) - config.batch_size + 1 if len(order) >= config.batch_size else 1, config.batch_size)
+    starts = list(starts)[:max_steps] if max_steps else list(starts)
+    total, bar = 0.0, tqdm(starts, desc=desc, leave=False, disable=not ddp.is_main(), file=sys.stderr, mininterval=1.0)
+    for start in bar:
+        index = order[start : start + config.batch_size]
+        x = augment(images[index], config.augment, generator).to(device, memory_format=torch.channels_last)
+        y = labels[index].to(device)
+        loss = F.cross_entropy(model(x), y, label_smoothing=config.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        if ema is not None:
+            ema.update_parameters(model)
+        total += loss.item()
+        bar.set_postfix(loss=f"{loss.item():.3f}")
+    return total / max(1, len(starts))
+
+
+@torch.no_grad()
+def predict_logits(model, images: torch.Tensor, device, batch_size: int = 1000) -> torch.Tensor:
+    model.eval()
+    out = [model(images[i : i + batch_size].to(device, memory_format=torch.channels_last)).float().cpu()
+           for i in range(0, len(images), batch_size)]
+    return torch.cat(out) if out else torch.empty(0, 10)
+
+
+def evaluate(model, images: torch.Tensor, labels: torch.Tensor, device) -> tuple[float, torch.Tensor]:
+    """Accuracy (fraction) and logits on a labelled set."""
+    logits = predict_logits(model, images, device)
+    return float((logits.argmax(1) == labels).float().mean()) if len(labels) else float("nan"), logits
+
+
+def fit(config: TrainConfig, train_data, val_data, device, out: Path, resume: bool = False,
+        init_state: dict | None = None, max_steps: int | None = None, log=print) -> dict:
+    """Train, validating every epoch; returns the best epoch's weights and the history.
+
+    ``train_data``/``val_data`` are (images (N, 1, 28, 28) float tensors, labels int64 tensors).
+    """
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed + 1000 * ddp.rank())
+    arch = {"name": config.arch, **config.arch_overrides}
+    model = build_model(**arch).to(device, memory_format=torch.channels_last)
+    if init_state is not None:
+        model.load_state_dict(init_state)
+    steps_per_epoch = max(1, len(ddp.shard(torch.arange(len(train_data[0])))) // config.batch_size)
+    if max_steps:
+        steps_per_epoch = min(steps_per_epoch, max_steps)
+    optimizer, scheduler = make_optimizer(model, config, steps_per_epoch * config.epochs)
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True) if config.ema_decay else None
+    net = ddp.wrap(model, device)
+    history, start_epoch, best = [], 0, {"val_accuracy": -1.0}
+    checkpoint_path = out / "checkpoint.pt"
+    if resume:
+        state = load_checkpoint(checkpoint_path)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        if ema is not None and state.get("ema"):
+            ema.load_state_dict(state["ema"])
+        generator.set_state(state["generator"])
+        history, start_epoch, best = state["history"], state["epoch"], state["best"]
+        log(f"resumed from {checkpoint_path} after epoch {start_epoch}")
+    log(f"{config.arch}: {count_parameters(model):,} parameters, {len(train_data[0]):,} training images, "
+        f"{len(val_data[0]):,} validation, {config.epochs} epochs on {device}")
+    epoch = start_epoch
+    try:
+        for epoch in range(start_epoch + 1, config.epochs + 1):
+            began = time.perf_counter()
+            loss = train_one_epoch(net, *train_data, optimizer, scheduler, config, device, ema, generator, max_steps,
+                                   desc=f"epoch {epoch}/{config.epochs}")
+            scored = ema.module if ema is not None else model
+            accuracy, _ = evaluate(scored, *val_data, device)
+            seconds = time.perf_counter() - began
+            history.append({"epoch": epoch, "loss": round(loss, 5), "val_accuracy": accuracy, "seconds": round(seconds, 2)})
+            log(f"epoch {epoch}: loss {loss:.4f}  val accuracy {accuracy:.4%}  ({seconds:.1f} s)")
+            if accuracy > best["val_accuracy"]:
+                best = {"val_accuracy": accuracy, "epoch": epoch, "state": copy.deepcopy(scored.state_dict())}
+            if ddp.is_main():
+                save_checkpoint(checkpoint_path, {
+                    "architecture": arch, "config": dataclasses.asdict(config), "epoch": epoch, "history": history,
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "ema": ema.state_dict() if ema is not None else None, "generator": generator.get_state(), "best": best,
+                })
+    except KeyboardInterrupt:
+        if ddp.is_main():
+            log(f"interrupted: checkpoint of epoch {epoch - 1} kept in {checkpoint_path}; continue with --resume")
+        raise
+    ddp.sync_buffers(model)
+    return {"model": model, "best": best, "history": history, "architecture": arch}
+
+
+def _tensors(images: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).unsqueeze(1), torch.from_numpy(labels).long()
+
+
+def load_training_data(args, config: TrainConfig):
+    """(train, val, test or None, data description) for ``--data``."""
+    from handwritten_digits.data import load_dataset, mnist_checksums, train_val_split
+
+    if args.data == "mnist":
+        train = load_dataset("train", args.data_dir, config.val_size, seed=0)
+        val = load_dataset("val", args.data_dir, config.val_size, seed=0)
+        test = load_dataset("test", args.data_dir)
+        info = {"dataset": "mnist", "checksums": mnist_checksums(args.data_dir), "val_size": config.val_size}
+    elif args.data.startswith("folder:"):
+        from handwritten_digits.data.folder import load_folder
+
+        images, labels = load_folder(args.data[len("folder:"):])
+        val_size = min(config.val_size, len(labels) // 5)
+        tr, va = train_val_split(labels, val_size, seed=0)
+        train, val, test = (images[tr], labels[tr]), (images[va], labels[va]), None
+        info = {"dataset": args.data, "images": len(labels), "val_size": val_size}
+    else:
+        raise DigitsError(f"unknown --data '{args.data}' (mnist or folder:PATH)")
+    limit = 512 if args.dry_run else args.limit
+    if limit:
+        train = (train[0][:limit], train[1][:limit])
+        val = (val[0][: max(256, limit // 10)], val[1][: max(256, limit // 10)])
+        test = (test[0][:1000], test[1][:1000]) if test is not None else None
+        info["limit"] = limit
+    return _tensors(*train), _tensors(*val), _tensors(*test) if test is not None else None, info
+
+
+def init_weights(model_path: str) -> tuple[dict, dict]:
+    """Architecture and weights saved beside a model (``NAME.pt``), for fine-tuning with ``--init``."""
+    from handwritten_digits.modelcard import resolve
+
+    weights = resolve(model_path).with_suffix(".pt")
+    if not weights.exists():
+        raise DigitsError(f"{weights}: --init needs the weights file saved beside a CNN model")
+    state = load_checkpoint(weights)
+    return state["architecture"], state["model"]
+
+
+def train_from_args(args) -> int:
+    """``digits train --model cnn``."""
+    import json
+
+    from handwritten_digits.evaluation.calibration import expected_calibration_error, fit_temperature
+    from handwritten_digits.training.export import export_model
+
+    if args.nproc > 1 and not ddp.launched():
+        return ddp.launch(sys.argv[1:] if sys.argv[1:2] == ["train"] else ["train", *sys.argv[1:]], args.nproc)
+    config = load_config(args.recipe, args.config, epochs=1 if args.dry_run else args.epochs,
+                         batch_size=args.batch_size, lr=args.lr, seed=args.seed, val_size=args.val_size)
+    init_state = None
+    if args.init:
+        architecture, init_state = init_weights(args.init)
+        name = architecture.pop("name")
+        config = dataclasses.replace(config, arch=name, arch_overrides=architecture)
+    device = pick_device(args.device)
+    torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) // max(1, ddp.world_size())))
+    ddp.init(device)
+    out = Path(args.out)
+    log = (lambda msg: print(msg, file=sys.stderr)) if ddp.is_main() else (lambda msg: None)
+    train, val, test, data_info = load_training_data(args, config)
+    if args.resume and not (out / "checkpoint.pt").exists():
+        raise DigitsError(f"--resume: no checkpoint in {out}")
+    began = time.perf_counter()
+    result = fit(config, train, val, device, out, resume=args.resume, init_state=init_state,
+                 max_steps=3 if args.dry_run else None, log=log)
+    seconds = time.perf_counter() - began
+    if not ddp.is_main():
+        ddp.finish()
+        return 0
+    model = build_model(**result["architecture"])
+    model.load_state_dict(result["best"]["state"])
+    model.eval()
+    val_acc, val_logits = evaluate(model, *val, torch.device("cpu"))
+    temperature = fit_temperature(val_logits.numpy(), val[1].numpy())
+    val_probs = torch.softmax(val_logits, 1).numpy()
+    metrics = {"val": {"accuracy": val_acc, "n": len(val[1]), "best_epoch": result["best"]["epoch"],
+                       "ece_before": expected_calibration_error(val_probs, val[1].numpy()),
+                       "ece_after": expected_calibration_error(torch.softmax(val_logits / temperature, 1).numpy(), val[1].numpy())}}
+    if test is not None:  # final figure only: nothing above looked at it
+        metrics["test"] = {"accuracy": evaluate(model, *test, torch.device("cpu"))[0], "n": len(test[1])}
+    card = dict(
+        name=out.name or "model", architecture=result["architecture"], temperature=temperature,
+        training={**dataclasses.asdict(config), "seconds": round(seconds, 1), "device": str(device),
+                  "processes": ddp.world_size(), "history": result["history"], "init": args.init},
+        data=data_info, metrics=metrics, command="digits " + " ".join(sys.argv[1:]),
+    )
+    path = export_model(model, out / "model.onnx", **card)
+    save_checkpoint(path.with_suffix(".pt"), {"architecture": result["architecture"], "model": model.state_dict()})
+    log(f"saved {path} (val accuracy {val_acc:.4%}" + (f", test {metrics['test']['accuracy']:.4%})" if test is not None else ")"))
+    if args.json:
+        print(json.dumps(card | {"path": str(path)}, indent=2))
+    ddp.finish()
+    return 0
