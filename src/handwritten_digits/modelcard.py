@@ -1,7 +1,8 @@
 """Model files: ``NAME.onnx`` plus a JSON model card ``NAME.json`` beside it.
 
 The card describes the model fully, so inference never guesses: ``input`` (shape the graph
-wants, optional ``deskew``), ``output`` (``logits`` or ``probabilities``), ``temperature``
+wants, optional ``deskew``), ``output`` (the ONNX output to read) and ``output_kind`` (``logits``,
+``probabilities`` or ``scores``; default from the name), ``temperature``
 (calibration), ``architecture``, ``training`` config, ``data`` checksums, ``metrics``,
 ``created`` and ``package_version``.
 """

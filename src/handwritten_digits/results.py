@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 REJECTED = "?"  # stands in the text for a digit below --min-confidence
 
@@ -14,6 +14,7 @@ class DigitResult:
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 in input pixels, x1/y1 exclusive
     probabilities: list[float]
     rejected: bool = False
+    image: object = field(default=None, repr=False, compare=False)  # the 28x28 input the model saw
 
     @property
     def char(self) -> str:
@@ -33,8 +34,10 @@ class ReadResult:
 
 
 def _digit_dict(d: DigitResult) -> dict:
-    out = asdict(d)
-    out["box"] = list(d.box)
-    out["confidence"] = round(float(d.confidence), 6)
-    out["probabilities"] = [round(float(p), 6) for p in d.probabilities]
-    return out
+    return {
+        "digit": int(d.digit),
+        "confidence": round(float(d.confidence), 6),
+        "box": [int(v) for v in d.box],
+        "probabilities": [round(float(p), 6) for p in d.probabilities],
+        "rejected": bool(d.rejected),
+    }

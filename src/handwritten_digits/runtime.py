@@ -44,6 +44,8 @@ class Recognizer:
         self._output = card.get("output", "logits")
         if self._output not in outputs:
             raise DigitsError(f"{path}: model has no '{self._output}' output (has {', '.join(outputs)})")
+        # what the output holds: logits, probabilities, or scores (treated as logits)
+        self._output_kind = card.get("output_kind", "probabilities" if self._output == "probabilities" else "logits")
         self._shape = tuple(card["input"]["shape"])
         self._deskew = bool(card["input"].get("deskew", False))
         self.temperature = float(card.get("temperature", 1.0))
@@ -80,7 +82,7 @@ class Recognizer:
             x = np.stack([preprocess.deskew(im) for im in x])
         x = np.ascontiguousarray(x.reshape((len(x), *self._shape)))
         out = self.session.run([self._output], {self._input: x})[0]
-        if self._output == "probabilities":
+        if self._output_kind == "probabilities":
             out = np.log(np.clip(out, 1e-12, 1.0))
         return out.astype(np.float32)
 
@@ -99,7 +101,7 @@ class Recognizer:
         for d, p in zip(digits, probs):
             k = int(p.argmax())
             rejected = min_confidence is not None and float(p[k]) < min_confidence
-            results.append(DigitResult(k, float(p[k]), tuple(int(v) for v in d.box), p.tolist(), rejected))
+            results.append(DigitResult(k, float(p[k]), tuple(int(v) for v in d.box), p.tolist(), rejected, d.image))
         return ReadResult(results)
 
     def read(self, image, min_confidence: float | None = None) -> ReadResult:

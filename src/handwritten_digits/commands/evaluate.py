@@ -1,0 +1,68 @@
+"""``digits evaluate``: metrics, comparison table and a report with plots."""
+
+from __future__ import annotations
+
+HELP = "Evaluate one or more models on MNIST or another labelled set; --report writes plots and a Markdown report."
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--model", action="append", default=None,
+                   help="model to evaluate: bundled name (default, accurate), .onnx file or folder; repeat to compare (default: default)")
+    p.add_argument("--split", default="test", choices=["test", "val"], help="MNIST split (ignored with --dataset)")
+    p.add_argument("--dataset", default=None, help="instead of MNIST: usps, semeion or folder:PATH")
+    p.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITS_DATA_DIR, then the user cache)")
+    p.add_argument("--external-dir", default=None, help="folder with usps/ and semeion/ (default: $DIGITS_EXTERNAL_DIR, then beside MNIST)")
+    p.add_argument("--limit", type=int, default=None, help="evaluate the first N images only")
+    p.add_argument("--report", default=None, metavar="DIR", help="write metrics.json, report.md and PNG plots here")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object: the first model's metrics at top level (accuracy is a fraction in [0, 1]), all models under 'models'")
+
+
+def run(args) -> int:
+    import json
+    import sys
+
+    import numpy as np
+    from tqdm import tqdm
+
+    from handwritten_digits.data import load_eval_set
+    from handwritten_digits.evaluation.metrics import evaluate_probabilities
+    from handwritten_digits.runtime import Recognizer
+
+    dataset = args.dataset or args.split
+    images, labels = load_eval_set(dataset, args.data_dir, args.external_dir)
+    if args.limit:
+        images, labels = images[: args.limit], labels[: args.limit]
+    results, probs = {}, {}
+    for spec in args.model or ["default"]:
+        recognizer = Recognizer.load(spec)
+        name = _unique(recognizer.name, results)
+        batches = range(0, len(images), 1000)
+        probs[name] = np.concatenate([recognizer.predict_proba(images[i : i + 1000])
+                                      for i in tqdm(batches, desc=name, file=sys.stderr, leave=False)])
+        results[name] = {"model": name, "path": str(recognizer.path), "dataset": dataset,
+                         **evaluate_probabilities(labels, probs[name])}
+    if args.report:
+        from handwritten_digits.evaluation.report import write_report
+
+        write_report(args.report, results, probs, images, labels, dataset)
+    if args.json:
+        first = next(iter(results.values()))
+        print(json.dumps({**first, "models": list(results.values())}))
+    else:
+        print(f"{dataset}: {len(labels):,} images")
+        print(f"{'model':<24} {'accuracy':>9} {'top-2':>8} {'log-loss':>9} {'ECE':>7} {'reject@0.1%':>12}")
+        for name, m in results.items():
+            print(f"{name:<24} {m['accuracy']:>9.2%} {m['top2_accuracy']:>8.2%} {m['log_loss']:>9.4f} "
+                  f"{m['ece']:>7.4f} {m['error_reject']['reject_for_0.1%_error']:>12.1%}")
+        if args.report:
+            print(f"report: {args.report}/report.md")
+    return 0
+
+
+def _unique(name: str, taken: dict) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "model"
+    candidate, i = safe, 2
+    while candidate in taken:
+        candidate, i = f"{safe}-{i}", i + 1
+    return candidate

@@ -1,0 +1,70 @@
+"""Real digits by writers outside MNIST, for evaluation only: USPS and Semeion (16x16 each)."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+
+from handwritten_digits.errors import DigitsError
+
+
+def locate_external(external_dir=None, data_dir=None) -> Path:
+    """``external_dir``, else $DIGITS_EXTERNAL_DIR, else ``external/`` beside the MNIST folder."""
+    if external_dir or os.environ.get("DIGITS_EXTERNAL_DIR"):
+        return Path(external_dir or os.environ["DIGITS_EXTERNAL_DIR"])
+    from handwritten_digits.data.mnist import locate_mnist
+
+    return locate_mnist(data_dir).parent / "external"
+
+
+def _to_mnist(ink16: np.ndarray) -> np.ndarray:
+    """16x16 ink maps -> MNIST-style 28x28 (upsampled first so the 20x20 fit is smooth)."""
+    from PIL import Image
+
+    from handwritten_digits.preprocess import normalize_digit
+
+    out = []
+    for ink in ink16:
+        big = Image.fromarray((np.clip(ink, 0, 1) * 255).astype(np.uint8)).resize((64, 64), Image.BILINEAR)
+        image = normalize_digit(np.asarray(big, dtype=np.float32) / 255.0)
+        out.append(image if image is not None else np.zeros((28, 28), np.float32))
+    return np.stack(out)
+
+
+def _read_lines(path: Path, opener=open) -> list[str]:
+    try:
+        with opener(path, "rt") as f:
+            return [line for line in f.read().splitlines() if line.strip()]
+    except OSError as exc:
+        raise DigitsError(f"{path}: cannot read ({exc})") from None
+
+
+def load_usps(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    rows = []
+    for name in ("zip.train.gz", "zip.test.gz"):
+        rows += _read_lines(folder / "usps" / name, gzip.open)
+    values = np.array([list(map(float, row.split())) for row in rows], dtype=np.float32)
+    if values.shape[1] != 257:
+        raise DigitsError(f"{folder / 'usps'}: expected 257 values a line, found {values.shape[1]}")
+    labels = values[:, 0].astype(np.int64)
+    ink = (values[:, 1:].reshape(-1, 16, 16) + 1) / 2  # -1 is background
+    return _to_mnist(ink), labels
+
+
+def load_semeion(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    rows = _read_lines(folder / "semeion" / "semeion.data")
+    values = np.array([list(map(float, row.split())) for row in rows], dtype=np.float32)
+    if values.shape[1] != 266:
+        raise DigitsError(f"{folder / 'semeion'}: expected 266 values a line, found {values.shape[1]}")
+    return _to_mnist(values[:, :256].reshape(-1, 16, 16)), values[:, 256:].argmax(axis=1).astype(np.int64)
+
+
+def load_external(name: str, external_dir=None, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
+    """``usps`` (9,298 digits) or ``semeion`` (1,593) as MNIST-style float32 images and int64 labels."""
+    loaders = {"usps": load_usps, "semeion": load_semeion}
+    if name not in loaders:
+        raise DigitsError(f"unknown external dataset '{name}' (usps or semeion)")
+    return loaders[name](locate_external(external_dir, data_dir))

@@ -1,0 +1,324 @@
+"""The web app: REST API under ``/api/v1``, health probes, and the drawing page at ``/``.
+
+The model is loaded once per process (:func:`create_app`) and handed to routes through the
+:func:`get_recognizer` dependency, so tests can swap it with ``app.dependency_overrides``.
+Routes hold no state between requests, so the app scales by uvicorn workers and replicas.
+Recognition is CPU-bound and runs in the threadpool, keeping the event loop free.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+from pathlib import Path
+
+import numpy as np
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from PIL import Image
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from handwritten_digits import __version__, preprocess
+from handwritten_digits.errors import DigitsError
+from handwritten_digits.results import DigitResult, ReadResult
+from handwritten_digits.server import schemas
+from handwritten_digits.server.feedback import FeedbackStore, image_to_png
+from handwritten_digits.server.settings import Settings
+
+STATIC = Path(__file__).parent / "static"
+# Formats Pillow may try: the common raster ones only, a smaller attack surface than "anything Pillow opens".
+FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF", "PPM")
+log = logging.getLogger("handwritten_digits.server")
+
+IMAGE_BODY = {
+    "required": True,
+    "content": {
+        "image/png": {"schema": {"type": "string", "format": "binary"}},
+        "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"image": {"type": "string", "format": "binary"}},
+                "required": ["image"],
+            }
+        },
+    },
+}
+ERRORS = {
+    400: {"model": schemas.Error, "description": "empty body or missing `image` field"},
+    413: {"model": schemas.Error, "description": "body larger than the server's limit"},
+    415: {"model": schemas.Error, "description": "body is neither image/* nor multipart/form-data"},
+    422: {"model": schemas.Error, "description": "not a readable image, image too large, or bad parameter"},
+}
+
+
+# ---------------------------------------------------------------- dependencies
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_recognizer(request: Request):
+    """The process's loaded :class:`~handwritten_digits.runtime.Recognizer` (swap it in tests)."""
+    return request.app.state.recognizer
+
+
+def get_feedback_store(request: Request) -> FeedbackStore:
+    return request.app.state.feedback
+
+
+# ---------------------------------------------------------------- request bodies
+
+
+async def read_upload(request: Request, settings: Settings) -> tuple[bytes, dict[str, str]]:
+    """The image bytes of a raw ``image/*`` body or of the multipart field ``image``, plus other form fields.
+
+    The size cap is enforced on the declared ``Content-Length`` and again on the bytes actually read.
+    """
+    mime = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    multipart = mime == "multipart/form-data"
+    if not (multipart or mime.startswith("image/")):
+        raise HTTPException(415, f"unsupported content type '{mime or 'none'}': send image/* or multipart/form-data")
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            declared_size = int(declared)
+        except ValueError:
+            raise HTTPException(400, "invalid Content-Length header") from None
+        if declared_size > settings.max_bytes:
+            raise HTTPException(413, f"body of {declared_size} bytes exceeds the limit of {settings.max_bytes} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > settings.max_bytes:
+            raise HTTPException(413, f"body exceeds the limit of {settings.max_bytes} bytes")
+    if not multipart:
+        return bytes(body), {}
+    return await _parse_multipart(request, bytes(body))
+
+
+async def _parse_multipart(request: Request, body: bytes) -> tuple[bytes, dict[str, str]]:
+    async def replay():
+        yield body
+        yield b""
+
+    try:
+        form = await MultiPartParser(request.headers, replay(), max_files=1, max_fields=10).parse()
+    except MultiPartException as exc:
+        raise HTTPException(400, f"malformed multipart body: {exc.message}") from None
+    try:
+        upload = form.get("image")
+        if not isinstance(upload, UploadFile):
+            raise HTTPException(400, "multipart body has no file field 'image'")
+        data = await upload.read()
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    finally:
+        await form.close()
+    return data, fields
+
+
+def open_image(data: bytes, settings: Settings) -> Image.Image:
+    """Parse the image header (no pixel decoding yet) and refuse what the server will not decode."""
+    if not data:
+        raise HTTPException(400, "empty body: send an image")
+    try:
+        img = Image.open(io.BytesIO(data), formats=FORMATS)
+    except Exception as exc:  # Pillow raises many types for bad headers; none may become a 500
+        raise HTTPException(422, f"not a readable image ({type(exc).__name__}); send PNG, JPEG, WebP, GIF, BMP or TIFF") from None
+    if img.width * img.height > settings.max_pixels:
+        raise HTTPException(422, f"image too large ({img.width}x{img.height} pixels; limit {settings.max_pixels})")
+    return img
+
+
+def decode(img: Image.Image) -> np.ndarray:
+    """Decode pixels to grayscale in [0, 1]; truncated or corrupt data becomes a 422."""
+    try:
+        return preprocess.load_image(img)
+    except DigitsError as exc:
+        raise HTTPException(422, str(exc)) from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise HTTPException(422, f"not a readable image ({exc})") from None
+
+
+def input_png_url(image: np.ndarray) -> str:
+    return "data:image/png;base64," + base64.b64encode(image_to_png(image)).decode("ascii")
+
+
+# ---------------------------------------------------------------- recognition
+
+
+def recognize(recognizer, img: Image.Image, single: bool, min_confidence: float | None, include_inputs: bool) -> dict:
+    """Decode once, find the digits, classify them all in one batch; the JSON of ``digits predict --json``."""
+    gray = decode(img)
+    try:
+        if single:
+            found = preprocess.prepare_single(gray)
+            digits = [found] if found is not None else []
+        else:
+            digits = preprocess.extract_digits(gray)
+    except DigitsError as exc:
+        raise HTTPException(422, str(exc)) from None
+    results = []
+    if digits:
+        probs = recognizer.predict_proba(np.stack([d.image for d in digits]))
+        for d, p in zip(digits, probs):
+            k = int(np.argmax(p))
+            rejected = min_confidence is not None and float(p[k]) < min_confidence
+            results.append(DigitResult(k, float(p[k]), tuple(int(v) for v in d.box), [float(v) for v in p], rejected))
+    out = ReadResult(results).to_dict()
+    if include_inputs:
+        for entry, d in zip(out["digits"], digits):
+            entry["input"] = input_png_url(d.image)
+    out["height"], out["width"] = (int(v) for v in gray.shape)
+    return out
+
+
+def feedback_input(gray: np.ndarray) -> np.ndarray:
+    """A 28x28 model input from a correction: a 28x28 image is taken as the input itself, anything else is one digit."""
+    if gray.shape == (preprocess.SIZE, preprocess.SIZE):
+        border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+        return (1.0 - gray if np.median(border) > 0.5 else gray).astype(np.float32)
+    digit = preprocess.prepare_single(gray)
+    if digit is None:
+        raise HTTPException(422, "the image holds no ink")
+    return digit.image
+
+
+def _optional_digit(fields: dict, name: str, query_value: int | None) -> int | None:
+    raw = fields.get(name, query_value)
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise HTTPException(422, f"{name} must be a digit 0-9, got {raw!r}") from None
+    if not 0 <= value <= 9:
+        raise HTTPException(422, f"{name} must be a digit 0-9, got {value}")
+    return value
+
+
+# ---------------------------------------------------------------- the app
+
+
+def create_app(settings: Settings | None = None, recognizer=None) -> FastAPI:
+    """Build the app: load the model (unless ``recognizer`` is given), warm it up, mount the page.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Defaults to :meth:`Settings.from_env`.
+    recognizer : optional
+        Anything with ``predict_proba``, ``card`` and ``name`` (the real one is
+        :class:`~handwritten_digits.runtime.Recognizer`).
+    """
+    settings = settings or Settings.from_env()
+    if recognizer is None:
+        from handwritten_digits.runtime import Recognizer
+
+        recognizer = Recognizer.load(settings.model, threads=settings.threads)
+    app = FastAPI(
+        title="handwritten-digits",
+        version=__version__,
+        description="Read handwritten digits and numbers from drawings, scans and photos. "
+        "POST an image to `/api/v1/recognize`; the page at `/` draws and reads live.",
+    )
+    app.state.settings = settings
+    app.state.recognizer = recognizer
+    app.state.feedback = FeedbackStore(settings.feedback_db)
+    # one inference before serving: the first user request should not pay for session set-up
+    recognizer.predict_proba(np.zeros((1, preprocess.SIZE, preprocess.SIZE), np.float32))
+    app.state.ready = True
+
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Content-Type"])
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception):  # a last resort: log it, never leak a traceback
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "internal server error"}, status_code=500)
+
+    @app.post(
+        "/api/v1/recognize", response_model=schemas.RecognizeResponse, responses=ERRORS,
+        openapi_extra={"requestBody": IMAGE_BODY}, tags=["recognition"],
+        summary="Read the digits in an image",
+    )
+    async def recognize_route(
+        request: Request,
+        single: bool = Query(False, description="treat the whole image as one digit"),
+        min_confidence: float | None = Query(None, ge=0, le=1, description="mark digits below this confidence as rejected ('?')"),
+        include_inputs: bool = Query(False, description="add each digit's 28x28 model input as a PNG data URL"),
+        settings: Settings = Depends(get_settings),
+        recognizer=Depends(get_recognizer),
+    ):
+        """The image as the raw body (`Content-Type: image/*`) or as the multipart field `image`.
+        Returns the JSON of `digits predict --json`: `text` and, per digit, `digit`, `confidence`,
+        `box`, `probabilities`, `rejected`. No digit found is a 200 with an empty `text`."""
+        data, _ = await read_upload(request, settings)
+        img = open_image(data, settings)
+        result = await run_in_threadpool(recognize, recognizer, img, single, min_confidence, include_inputs)
+        return JSONResponse(result)  # built from the typed ReadResult; skips re-validating the floats
+
+    @app.post(
+        "/api/v1/feedback", response_model=schemas.FeedbackOut, status_code=201, responses=ERRORS,
+        openapi_extra={"requestBody": IMAGE_BODY}, tags=["feedback"], summary="Store a correction",
+    )
+    async def feedback_route(
+        request: Request,
+        label: int | None = Query(None, ge=0, le=9, description="the right digit (or form field `label`)"),
+        predicted: int | None = Query(None, ge=0, le=9, description="what the model said (or form field `predicted`)"),
+        settings: Settings = Depends(get_settings),
+        recognizer=Depends(get_recognizer),
+        store: FeedbackStore = Depends(get_feedback_store),
+    ):
+        """A digit image the model got wrong and the right label. A 28x28 image (the `input` returned by
+        `recognize?include_inputs=true`) is stored as is; a larger one is normalised as one digit first."""
+        data, fields = await read_upload(request, settings)
+        right = _optional_digit(fields, "label", label)
+        if right is None:
+            raise HTTPException(422, "label is required: the right digit 0-9")
+        said = _optional_digit(fields, "predicted", predicted)
+        image = feedback_input(await run_in_threadpool(decode, open_image(data, settings)))
+        try:
+            row = await run_in_threadpool(store.add, image, right, said, None, getattr(recognizer, "name", None))
+            total = await run_in_threadpool(store.count)
+        except DigitsError as exc:
+            log.error("feedback not stored: %s", exc)
+            raise HTTPException(503, "feedback storage is unavailable") from None
+        return {"id": row, "label": right, "predicted": said, "total": total}
+
+    @app.get("/api/v1/model", response_model=schemas.ModelCard, tags=["model"], summary="The served model's card")
+    def model_route(recognizer=Depends(get_recognizer)):
+        card = dict(recognizer.card)
+        card.setdefault("name", recognizer.name)
+        return card
+
+    @app.get("/healthz", response_model=schemas.Health, tags=["probes"], summary="Liveness")
+    def healthz():
+        return {"status": "ok"}
+
+    @app.get("/readyz", response_model=schemas.Ready, tags=["probes"], summary="Readiness",
+             responses={503: {"model": schemas.Error}})
+    def readyz(request: Request, recognizer=Depends(get_recognizer)):
+        if not getattr(request.app.state, "ready", False):
+            raise HTTPException(503, "model not loaded yet")
+        return {"status": "ready", "model": recognizer.name}
+
+    @app.get("/", include_in_schema=False)
+    def index():
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for ``uvicorn --factory`` worker processes: settings come from ``DIGITS_*`` variables."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,60 @@
+"""Typed response bodies: what ``/docs`` documents and what every route returns.
+
+``RecognizeResponse`` is :meth:`handwritten_digits.results.ReadResult.to_dict` (the JSON of
+``digits predict --json``), plus the optional 28x28 inputs the page shows.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DigitOut(BaseModel):
+    digit: int = Field(ge=0, le=9, description="the most probable class")
+    confidence: float = Field(ge=0, le=1, description="calibrated probability of `digit`")
+    box: list[int] = Field(min_length=4, max_length=4, description="x0, y0, x1, y1 in image pixels (x1, y1 exclusive)")
+    probabilities: list[float] = Field(min_length=10, max_length=10, description="calibrated probability of each class 0-9")
+    rejected: bool = Field(description="true when confidence < min_confidence; the text shows '?'")
+    input: str | None = Field(
+        default=None, description="what the model sees: the 28x28 input as a PNG data URL (only with include_inputs=true)"
+    )
+
+
+class RecognizeResponse(BaseModel):
+    text: str = Field(description="the digits read left to right, '?' for rejected ones; empty when no digit was found")
+    digits: list[DigitOut]
+    width: int = Field(description="width of the decoded image, in pixels")
+    height: int = Field(description="height of the decoded image, in pixels")
+
+
+class ModelCard(BaseModel):
+    """The card of the served model (see `digits info`); fields beyond these are passed through."""
+
+    model_config = ConfigDict(extra="allow", protected_namespaces=())
+    name: str
+    kind: str = "unknown"
+    input: dict
+    output: str
+    temperature: float = 1.0
+    architecture: dict = {}
+    metrics: dict = {}
+
+
+class Health(BaseModel):
+    status: str = Field(description="'ok' while the process serves requests")
+
+
+class Ready(BaseModel):
+    status: str = Field(description="'ready' once the model is loaded and has answered a warm-up request")
+    model: str
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    label: int = Field(ge=0, le=9)
+    predicted: int | None = None
+    total: int = Field(description="corrections stored so far")
+
+
+class Error(BaseModel):
+    detail: str

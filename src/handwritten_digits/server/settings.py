@@ -1,0 +1,95 @@
+"""Server settings: one typed object, filled from ``DIGITS_*`` environment variables and CLI options.
+
+Options win over the environment, the environment over the defaults. The environment is also how
+``digits serve --workers N`` hands the settings to each uvicorn worker process (import-string mode).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from handwritten_digits.errors import DigitsError
+
+ENV_PREFIX = "DIGITS_"
+
+
+def default_feedback_db() -> Path:
+    """``$XDG_DATA_HOME/handwritten-digits/feedback.db`` (``~/.local/share`` when unset)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "handwritten-digits" / "feedback.db"
+
+
+@dataclass
+class Settings:
+    """Everything the server needs to start.
+
+    Parameters
+    ----------
+    model : str
+        Bundled model name (``default``, ``accurate``), a ``.onnx`` file or a folder.
+    host, port, workers :
+        Where uvicorn listens and how many processes it forks.
+    feedback_db : Path
+        SQLite file for corrections sent from the page.
+    max_bytes : int
+        Largest request body accepted (413 above it).
+    max_pixels : int
+        Largest decoded image (width x height) accepted (422 above it: decompression bombs).
+    threads : int
+        ONNX Runtime intra-op threads per worker (1 scales best with several workers).
+    cors_origins : list of str
+        Origins allowed by CORS; empty (the default) turns CORS off.
+    """
+
+    model: str = "default"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    feedback_db: Path = field(default_factory=default_feedback_db)
+    max_bytes: int = 10_000_000
+    max_pixels: int = 25_000_000
+    threads: int = 1
+    cors_origins: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":
+        """Defaults, then ``DIGITS_<FIELD>`` variables, then the non-``None`` ``overrides``."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw not in (None, ""):
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**{k: _convert(k, v) for k, v in values.items()})
+
+    def to_env(self) -> dict[str, str]:
+        """The settings as ``DIGITS_*`` variables (read back by :meth:`from_env` in worker processes)."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[ENV_PREFIX + f.name.upper()] = ",".join(value) if isinstance(value, list) else str(value)
+        return out
+
+
+_INTS = {"port", "workers", "max_bytes", "max_pixels", "threads"}
+
+
+def _convert(name: str, value):
+    if name in _INTS:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise DigitsError(f"setting {name}: expected an integer, got {value!r}") from None
+        if number < (0 if name == "port" else 1):
+            raise DigitsError(f"setting {name}: must be positive, got {number}")
+        return number
+    if name == "feedback_db":
+        return Path(value).expanduser()
+    if name == "cors_origins":
+        items = value.split(",") if isinstance(value, str) else list(value)
+        return [item.strip() for item in items if item.strip()]
+    return str(value)
