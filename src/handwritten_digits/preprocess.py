@@ -4,6 +4,21 @@ One module for training, CLI, API and page. The model contract: float32 images o
 (28, 28) in [0, 1], ink bright on a dark background, the digit scaled into a 20x20 box and
 centred by its centre of mass in the 28x28 frame. Models standardise with ``MNIST_MEAN`` and
 ``MNIST_STD`` inside their own graph, so every caller feeds the same [0, 1] images.
+
+The pipeline, for a path, bytes, PIL image or array:
+
+1. :func:`load_image` decodes to grayscale in [0, 1] (any mode, EXIF orientation, transparency as
+   white paper; animated or multi-page files: the first frame). Sizes are checked from the header,
+   before any pixel is decoded, so decompression bombs are refused at once.
+2. :func:`find_ink` decides the polarity (dark on light or light on dark), flattens uneven
+   illumination (a morphological opening far larger than a stroke estimates the background),
+   thresholds with hysteresis relative to the noise level and gives a soft ink map. An image with
+   no stroke clearly above its noise has no ink: it yields no digit, never a guess.
+3. :mod:`handwritten_digits.segment` groups the ink into digits (merging strokes, splitting
+   touching digits, dropping specks) and :func:`normalize_digit` makes each one MNIST-like,
+   including the stroke thickness: a thin pen on a big canvas is thickened to MNIST's 2-3 px.
+
+scipy is imported inside the functions that need it, so importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -22,6 +37,12 @@ MNIST_STD = 0.3081  # and their standard deviation
 SIZE = 28  # the model's input frame
 BOX = 20  # MNIST fits each digit's longer side into this box
 MAX_PIXELS = 40_000_000  # larger images are refused before decoding (decompression bombs)
+MAX_SIDE = 30_000  # a side longer than this is refused too, whatever the area
+WORK_SIDE = 1000  # ink is found at most at this resolution (boxes are mapped back)
+# MNIST strokes, measured by ``stroke_width`` on MNIST training digits in the 20x20 box
+# on 4x upsampled MNIST test digits, divided by 4: median 2.25 px, 10th-90th percentile 1.55-3.25 px.
+MNIST_STROKE = 2.25
+STROKE_RANGE = (0.6, 1.8)  # strokes within these multiples of MNIST_STROKE are left alone
 
 
 @dataclass
@@ -32,93 +53,326 @@ class Digit:
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive) in input pixels
 
 
+@dataclass
+class InkMap:
+    """Soft ink (1 = full ink) and the hard stroke mask, at a working resolution.
+
+    ``scale`` maps working pixels to input pixels: input = working * scale.
+    """
+
+    ink: np.ndarray  # (H, W) float32 in [0, 1]
+    mask: np.ndarray  # (H, W) bool: pixels that belong to strokes
+    scale: float
+    shape: tuple[int, int]  # the input image's (height, width)
+
+
+# ---------------------------------------------------------------- decoding
+
+
 def load_image(source) -> np.ndarray:
     """Decode ``source`` (path, bytes, PIL image or array) to grayscale float32 in [0, 1].
 
-    Transparent pixels count as white paper; EXIF orientation is applied.
+    Transparent pixels count as white paper; EXIF orientation is applied; an animated or
+    multi-page file (GIF, TIFF, WebP, APNG) is read from its first frame.
+
+    Raises
+    ------
+    DigitsError
+        Unreadable, empty, truncated or oversized input (checked before decoding pixels).
     """
     if isinstance(source, np.ndarray):
         return _array_to_gray(source)
     if isinstance(source, Image.Image):
-        return _pil_to_gray(source)
+        _check_size(source.width, source.height, "image")
+        return _decode(source, "image")
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         name = "image data"
-    else:
+    elif isinstance(source, (str, Path)):
         path = Path(source)
+        if path.is_dir():
+            raise DigitsError(f"{path}: is a folder, not an image")
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise DigitsError(f"{path}: cannot read file ({exc.strerror or exc})") from None
         name = str(path)
+    else:
+        raise DigitsError(f"cannot read an image from a {type(source).__name__}")
     if not data:
         raise DigitsError(f"{name}: empty file")
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.width * img.height > MAX_PIXELS:
-                raise DigitsError(f"{name}: image too large ({img.width}x{img.height} pixels)")
-            img.seek(0)
-            return _pil_to_gray(img)
+        img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise DigitsError(f"{name}: image too large (decompression bomb refused)") from None
+    except Exception as exc:  # Pillow raises many types for bad headers
+        raise DigitsError(f"{name}: not a readable image ({_reason(exc)})") from None
+    with img:
+        _check_size(img.width, img.height, name)
+        return _decode(img, name)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]
+
+
+def _check_size(width: int, height: int, name: str) -> None:
+    if width < 1 or height < 1:
+        raise DigitsError(f"{name}: image has no pixels ({width}x{height})")
+    if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
+        raise DigitsError(
+            f"{name}: image too large ({width}x{height} pixels; limit {MAX_PIXELS:,} pixels, {MAX_SIDE} a side)"
+        )
+
+
+def _decode(img: Image.Image, name: str) -> np.ndarray:
+    try:
+        if getattr(img, "n_frames", 1) > 1:
+            img.seek(0)  # animated or multi-page: the first frame, documented above
+        img.load()
+        return _pil_to_gray(img)
     except DigitsError:
         raise
     except Image.DecompressionBombError:
         raise DigitsError(f"{name}: image too large (decompression bomb refused)") from None
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise DigitsError(f"{name}: not a readable image ({exc})") from None
+    except MemoryError:
+        raise DigitsError(f"{name}: image too large to decode") from None
+    except Exception as exc:  # truncated data, broken chunks, unsupported modes
+        raise DigitsError(f"{name}: not a readable image ({_reason(exc)})") from None
 
 
 def _pil_to_gray(img: Image.Image) -> np.ndarray:
-    img = ImageOps.exif_transpose(img)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+    try:
+        img = ImageOps.exif_transpose(img)
+    except Exception:  # a corrupt EXIF block must not lose the picture
+        pass
+    mode = img.mode
+    if mode.startswith("I;16") or mode in ("I", "F"):
         arr = np.asarray(img, dtype=np.float32)
-        top = arr.max()
-        return arr / top if top > 0 else arr
-    if img.mode == "P":
+        if mode.startswith("I;16"):
+            top = 65535.0
+        elif mode == "F":
+            top = 1.0 if np.nanmax(arr) <= 1.0 else float(np.nanmax(arr))
+        else:
+            top = 255.0 if np.nanmax(arr) <= 255 else 65535.0
+        return _finite(np.clip(arr / top, 0.0, 1.0))
+    if mode == "P" or mode == "PA":
         img = img.convert("RGBA")
-    if img.mode in ("RGBA", "LA", "PA"):
+    elif mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        img = img.convert("RGB")
+    elif mode == "La":
+        img = img.convert("LA")
+    elif mode == "RGBa":
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA"):
         background = Image.new("RGBA", img.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, img.convert("RGBA"))
     return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
 
 
+def _finite(arr: np.ndarray) -> np.ndarray:
+    return np.nan_to_num(arr, nan=0.0, posinf=1.0, neginf=0.0).astype(np.float32)
+
+
 def _array_to_gray(arr: np.ndarray) -> np.ndarray:
     arr = np.asarray(arr)
-    if arr.ndim == 3 and arr.shape[2] in (3, 4):
-        arr = arr[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        scale = 255.0 if np.asarray(arr).max() > 1.0 else 1.0
-        return (arr / scale).astype(np.float32)
+    if arr.dtype == bool:
+        arr = arr.astype(np.float32)
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise DigitsError(f"expected a numeric image array, got dtype {arr.dtype}")
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim == 3 and arr.shape[2] in (2, 3, 4):
+        if arr.size == 0:
+            raise DigitsError(f"image array has no pixels (shape {arr.shape})")
+        _check_size(arr.shape[1], arr.shape[0], "image array")
+        scale = 255.0 if arr.dtype == np.uint8 or np.nanmax(arr) > 1.0 else 1.0
+        x = _finite(arr.astype(np.float32) / scale)
+        if arr.shape[2] == 2:  # gray + alpha
+            gray, alpha = x[..., 0], x[..., 1]
+        else:
+            gray = x[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+            alpha = x[..., 3] if arr.shape[2] == 4 else None
+        if alpha is not None:  # transparent pixels are white paper
+            gray = gray * alpha + (1.0 - alpha)
+        return np.clip(gray, 0.0, 1.0).astype(np.float32)
     if arr.ndim != 2:
         raise DigitsError(f"expected a 2-D grayscale or HxWx3 image, got shape {arr.shape}")
+    if arr.size == 0:
+        raise DigitsError(f"image array has no pixels (shape {arr.shape})")
+    _check_size(arr.shape[1], arr.shape[0], "image array")
     if arr.dtype == np.uint8:
         return arr.astype(np.float32) / 255.0
-    arr = arr.astype(np.float32)
-    return arr / 255.0 if arr.max() > 1.0 else arr
+    if arr.dtype == np.uint16:
+        return arr.astype(np.float32) / 65535.0
+    x = _finite(arr.astype(np.float32))
+    top = float(x.max())
+    return np.clip(x / 255.0 if top > 1.0 else x, 0.0, 1.0)
+
+
+# ---------------------------------------------------------------- ink
+
+
+def _resize(arr: np.ndarray, size: tuple[int, int], resample=Image.BILINEAR) -> np.ndarray:
+    """Resize a float image to ``size`` = (width, height); area averaging when shrinking."""
+    img = Image.fromarray(np.asarray(arr, dtype=np.float32), mode="F")
+    if size[0] < arr.shape[1] and size[1] < arr.shape[0]:
+        resample = Image.BOX
+    return np.asarray(img.resize(size, resample), dtype=np.float32)
+
+
+def find_ink(gray: np.ndarray, work_side: int = WORK_SIDE) -> InkMap:
+    """Locate the strokes in a grayscale image of either polarity.
+
+    Parameters
+    ----------
+    gray : ndarray (H, W) float in [0, 1]
+    work_side : int
+        Larger images are first shrunk (area averaging) so their longer side is this long.
+
+    Returns
+    -------
+    InkMap
+        ``mask`` is all False when the image holds no ink (blank, uniform or pure noise).
+    """
+    from scipy import ndimage
+
+    gray = np.asarray(gray, dtype=np.float32)
+    shape = gray.shape
+    scale = 1.0
+    if max(shape) > work_side:
+        scale = max(shape) / work_side
+        size = (max(1, round(shape[1] / scale)), max(1, round(shape[0] / scale)))
+        gray = _resize(gray, size)
+    h, w = gray.shape
+    empty = InkMap(np.zeros_like(gray), np.zeros(gray.shape, bool), scale, shape)
+    if min(h, w) < 3:
+        return empty
+
+    # Coarse copy for the background: ~64 px on the long side (area averaging keeps it noise-free).
+    coarse_scale = max(1.0, max(h, w) / 64)
+    cw, ch = max(1, round(w / coarse_scale)), max(1, round(h / coarse_scale))
+    coarse = _resize(gray, (cw, ch)) if coarse_scale > 1 else gray
+    # Polarity: the ink is the heavy tail of the residual from a large median (polarity-blind).
+    tiny_scale = max(1.0, max(h, w) / 24)  # a 24 px copy is plenty for a half-image median
+    tw, th = max(1, round(w / tiny_scale)), max(1, round(h / tiny_scale))
+    tiny = _resize(gray, (tw, th)) if tiny_scale > 1 else gray
+    med = ndimage.median_filter(tiny, size=max(3, (min(th, tw) // 2) | 1), mode="nearest")
+    resid0 = gray - (_resize(med, (w, h)) if tiny_scale > 1 else med)
+    dark_ink = float(np.mean(resid0.astype(np.float64) ** 3)) < 0
+    value = 1.0 - gray if dark_ink else gray
+    coarse_v = 1.0 - coarse if dark_ink else coarse
+    # Background of the ink-positive image: an opening far wider than a stroke removes the strokes
+    # and keeps slow illumination changes (a linear ramp survives an opening unchanged).
+    element = max(3, min(ch, cw) // 4)
+    background = ndimage.grey_opening(coarse_v, size=(element, element), mode="nearest")
+    background = ndimage.uniform_filter(background, size=max(3, element // 2), mode="nearest")
+    if coarse_scale > 1:
+        background = _resize(background, (w, h))
+    resid = value - background
+
+    # Noise from the background pixels; ink must stand well above it.
+    center = float(np.median(resid))
+    sigma = 1.4826 * float(np.median(np.abs(resid - center))) + 1e-4
+    candidates = resid > center + max(4 * sigma, 0.06)
+    if candidates.sum() < 3:
+        return empty
+    level = float(np.percentile(resid[candidates], 90)) - center
+    if level < max(0.12, 8 * sigma):
+        return empty  # faint blotches or noise only: no stroke clearly above the paper
+    # Hysteresis: weak pixels count when connected to strong ones, so thin or blurred strokes survive.
+    strong = resid > center + 0.5 * level
+    weak = resid > center + max(0.25 * level, 3 * sigma)
+    structure = np.ones((3, 3), bool)
+    labels, count = ndimage.label(weak, structure)
+    keep = np.zeros(count + 1, bool)
+    keep[np.unique(labels[strong])] = True
+    keep[0] = False
+    mask = keep[labels]
+    low = center + max(0.1 * level, 2 * sigma)
+    soft = np.clip((resid - low) / max(1e-6, level - (low - center)), 0.0, 1.0)
+    near = ndimage.binary_dilation(mask, structure)  # anti-aliased edges just outside the mask
+    ink = np.where(near, soft, 0.0).astype(np.float32)
+    ink[mask] = np.maximum(ink[mask], 0.05)
+    return InkMap(ink, mask, scale, shape)
 
 
 def ink_map(gray: np.ndarray) -> np.ndarray:
-    """Ink intensity in [0, 1] (1 = full ink), whatever the polarity of the input."""
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    ink = 1.0 - gray if np.median(border) > 0.5 else gray.copy()
-    background = np.median(ink)
-    ink = np.clip((ink - background) / max(1e-6, 1.0 - background), 0.0, 1.0)
-    ink[ink < 0.15] = 0.0
-    return ink
+    """Ink intensity in [0, 1] (1 = full ink), whatever the polarity of the input, same shape as ``gray``."""
+    return find_ink(gray, work_side=max(np.asarray(gray).shape + (1,))).ink
 
 
-def normalize_digit(ink: np.ndarray) -> np.ndarray | None:
-    """Crop ``ink`` to its strokes and place it in a 28x28 frame as MNIST did; ``None`` if blank."""
+# ---------------------------------------------------------------- normalisation
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Typical stroke width of a binary mask in pixels: twice the distance transform on the stroke ridges."""
+    from scipy import ndimage
+
+    if not mask.any():
+        return 0.0
+    dist = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    ridge = mask & (dist >= ndimage.maximum_filter(dist, size=3))
+    return max(1.0, 2.0 * float(np.median(dist[ridge])) - 1.0)
+
+
+def _adjust_stroke(crop: np.ndarray, box_scale: float) -> np.ndarray:
+    """Thicken or thin a soft ink crop so its strokes become MNIST-like once scaled by ``box_scale``."""
+    from scipy import ndimage
+
+    mask = crop > 0.35
+    if mask.sum() < 3:
+        return crop
+    width = stroke_width(mask)
+    target = MNIST_STROKE / box_scale  # wanted width in crop pixels
+    if STROKE_RANGE[0] * target <= width <= STROKE_RANGE[1] * target:
+        return crop
+    if width < target:  # thin pen: grow the strokes with a soft edge
+        radius = (target - width) / 2.0
+        dist = ndimage.distance_transform_edt(~mask)
+        grown = np.clip(radius + 0.5 - dist, 0.0, 1.0)
+        return np.maximum(crop, grown).astype(np.float32)
+    # marker: thin the strokes, but never below half their width (keeps them connected)
+    radius = min((width - target) / 2.0, width / 4.0)
+    dist = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    thinned = np.clip(dist - radius + 0.5, 0.0, 1.0) * crop
+    return thinned.astype(np.float32) if thinned.max() > 0 else crop
+
+
+def normalize_digit(ink: np.ndarray, stroke: bool = True) -> np.ndarray | None:
+    """Crop ``ink`` to its strokes and place it in a 28x28 frame as MNIST did; ``None`` if blank.
+
+    Parameters
+    ----------
+    ink : ndarray (H, W) in [0, 1], ink bright
+    stroke : bool
+        Bring strokes far thinner or thicker than MNIST's (after scaling) to MNIST's width.
+    """
+    ink = np.asarray(ink, dtype=np.float32)
     ys, xs = np.nonzero(ink > 0)
     if len(xs) == 0:
         return None
     crop = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    # Work at no more than 8x the final size: thinner-than-a-pixel strokes stay visible (area averaging).
+    limit = 8 * BOX
+    if max(crop.shape) > limit:
+        f = limit / max(crop.shape)
+        crop = _resize(crop, (max(1, round(crop.shape[1] * f)), max(1, round(crop.shape[0] * f))))
+        crop = np.clip(crop / max(1e-6, float(np.percentile(crop[crop > 0.05], 95)) if (crop > 0.05).any() else 1.0), 0, 1)
     h, w = crop.shape
     scale = BOX / max(h, w)
+    if stroke and max(h, w) >= 2 * BOX:
+        pad = int(np.ceil(MNIST_STROKE / scale))
+        crop = _adjust_stroke(np.pad(crop, pad), scale)
+        ys, xs = np.nonzero(crop > 0)
+        crop = crop[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+        h, w = crop.shape
+        scale = BOX / max(h, w)
     new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
-    resized = Image.fromarray((crop * 255).astype(np.uint8)).resize((new_w, new_h), Image.LANCZOS)
-    digit = np.asarray(resized, dtype=np.float32) / 255.0
-    frame = np.zeros((SIZE, SIZE), dtype=np.float32)
-    total = digit.sum()
+    resized = Image.fromarray(crop.astype(np.float32), mode="F").resize((new_w, new_h), Image.LANCZOS)
+    digit = np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+    total = float(digit.sum())
     if total <= 0:
         return None
     cy = (digit.sum(axis=1) * np.arange(new_h)).sum() / total
@@ -127,8 +381,9 @@ def normalize_digit(ink: np.ndarray) -> np.ndarray | None:
     left = int(round(SIZE / 2 - cx))
     top = min(max(top, 0), SIZE - new_h)
     left = min(max(left, 0), SIZE - new_w)
+    frame = np.zeros((SIZE, SIZE), dtype=np.float32)
     frame[top : top + new_h, left : left + new_w] = digit
-    return np.clip(frame, 0.0, 1.0)
+    return frame
 
 
 def deskew(image: np.ndarray) -> np.ndarray:
@@ -152,34 +407,40 @@ def deskew(image: np.ndarray) -> np.ndarray:
     return affine_transform(img, matrix, offset=offset, order=1, mode="constant").astype(np.float32)
 
 
+# ---------------------------------------------------------------- whole pipeline
+
+
+def _gray(source) -> np.ndarray:
+    return load_image(source)
+
+
 def prepare_single(source) -> Digit | None:
-    """The whole image as one digit; ``None`` when it holds no ink."""
-    ink = ink_map(load_image(source))
+    """The whole image as one digit (specks dropped); ``None`` when it holds no ink."""
+    from handwritten_digits.segment import digit_components, to_input_box
+
+    inkmap = find_ink(_gray(source))
+    keep = digit_components(inkmap)
+    if keep is None:
+        return None
+    ink = np.where(keep, inkmap.ink, 0.0)
     image = normalize_digit(ink)
     if image is None:
         return None
-    ys, xs = np.nonzero(ink > 0)
-    return Digit(image=image, box=(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
+    ys, xs = np.nonzero(keep)
+    box = to_input_box((int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1), inkmap)
+    return Digit(image=image, box=box)
 
 
-def extract_digits(source) -> list[Digit]:
-    """Every digit in the image, left to right (connected components of the ink)."""
-    from scipy import ndimage
+def extract_digits(source, scorer=None) -> list[Digit]:
+    """Every digit in the image, left to right.
 
-    ink = ink_map(load_image(source))
-    labels, count = ndimage.label(ink > 0)
-    if count == 0:
-        return []
-    slices = ndimage.find_objects(labels)
-    sizes = ndimage.sum_labels(np.ones_like(ink), labels, index=np.arange(1, count + 1))
-    min_size = max(4, 0.02 * sizes.max())
-    digits = []
-    for index, (sl, size) in enumerate(zip(slices, sizes), start=1):
-        if size < min_size:
-            continue
-        piece = np.where(labels[sl] == index, ink[sl], 0.0)
-        image = normalize_digit(piece)
-        if image is not None:
-            ys, xs = sl
-            digits.append(Digit(image=image, box=(xs.start, ys.start, xs.stop, ys.stop)))
-    return sorted(digits, key=lambda d: d.box[0])
+    Parameters
+    ----------
+    source : path, bytes, PIL image or array
+    scorer : callable, optional
+        ``scorer(images (N, 28, 28)) -> probabilities (N, 10)``; when given, it chooses where
+        touching digits are cut (see :func:`handwritten_digits.segment.segment`).
+    """
+    from handwritten_digits.segment import segment
+
+    return segment(find_ink(_gray(source)), scorer=scorer)

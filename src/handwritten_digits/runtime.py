@@ -106,7 +106,7 @@ class Recognizer:
 
     def read(self, image, min_confidence: float | None = None) -> ReadResult:
         """Read every digit in ``image`` (path, bytes, PIL image or array) as a number."""
-        return self._results(preprocess.extract_digits(image), min_confidence)
+        return self._results(preprocess.extract_digits(image, scorer=self.predict_proba), min_confidence)
 
     def classify(self, image, min_confidence: float | None = None) -> DigitResult | None:
         """Treat the whole image as one digit; ``None`` if it holds no ink."""

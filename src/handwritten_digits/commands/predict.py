@@ -6,7 +6,9 @@ HELP = "Read handwritten digits and numbers in images (files, folders, globs, or
 
 
 def add_arguments(p) -> None:
-    p.add_argument("paths", nargs="+", metavar="PATH", help="image files, folders (searched recursively), globs, or - for stdin")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files, folders, globs, or - for the image bytes on stdin")
+    p.add_argument("--recursive", "-r", action="store_true",
+                   help="search folders and ** globs in subfolders too (default: a folder's own images only)")
     p.add_argument("--single", action="store_true", help="treat each whole image as one digit instead of reading a number")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="one JSON object per input per line: path, text, digits (or error)")
@@ -18,8 +20,11 @@ def add_arguments(p) -> None:
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: all cores)")
 
 
-def expand(paths: list[str]) -> list[str]:
-    """Files for the given paths: folders recursively (images only), globs expanded, '-' kept."""
+def expand(paths: list[str], recursive: bool = False) -> list[str]:
+    """Files for the given paths: folders' images (all subfolders if ``recursive``), globs expanded, '-' kept.
+
+    A path that matches nothing is kept as it is, so it fails later with a clear message.
+    """
     import glob
     from pathlib import Path
 
@@ -30,9 +35,11 @@ def expand(paths: list[str]) -> list[str]:
         if item == "-":
             out.append(item)
         elif Path(item).is_dir():
-            out += sorted(str(f) for f in Path(item).rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            files = Path(item).rglob("*") if recursive else Path(item).glob("*")
+            found = sorted(str(f) for f in files if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            out += found or [item]  # an empty folder is reported, not silently skipped
         elif any(ch in item for ch in "*?[") and not Path(item).exists():
-            out += sorted(glob.glob(item, recursive=True)) or [item]
+            out += sorted(f for f in glob.glob(item, recursive=recursive) if Path(f).is_file()) or [item]
         else:
             out.append(item)
     return out
@@ -55,17 +62,23 @@ def run(args) -> int:
     if writer:
         writer.writerow(["path", "text", "confidences", "error"])
     failures = 0
-    for path in expand(args.paths):
-        source = sys.stdin.buffer.read() if path == "-" else path
+    for path in expand(args.paths, args.recursive):
         try:
+            source = sys.stdin.buffer.read() if path == "-" else path
+            if path != "-" and Path(path).is_dir():
+                raise DigitsError(f"{path}: no images in this folder" + ("" if args.recursive else " (try --recursive)"))
+            if path != "-" and not Path(path).exists():
+                raise DigitsError(f"{path}: no such file")
             if args.single:
                 digit = recognizer.classify(source, args.min_confidence)
                 result = ReadResult([digit] if digit else [])
             else:
                 result = recognizer.read(source, args.min_confidence)
-        except DigitsError as exc:
+        except Exception as exc:  # DigitsError or anything unexpected: one bad file never stops the batch, never a traceback
             failures += 1
-            message = str(exc) if str(exc).startswith(path) else f"{path}: {exc}"
+            text = str(exc) if isinstance(exc, DigitsError) else f"cannot process ({type(exc).__name__}: {exc})"
+            text = " ".join(text.split())  # one line
+            message = text if text.startswith(path) else f"{path}: {text}"
             if args.json:
                 print(json.dumps({"path": path, "error": message}), flush=True)
             elif writer:
@@ -73,7 +86,10 @@ def run(args) -> int:
             print(f"digits: error: {message}", file=sys.stderr)
             continue
         if args.save_inputs:
-            _save_inputs(result, Path(args.save_inputs), "stdin" if path == "-" else Path(path).stem)
+            try:
+                _save_inputs(result, Path(args.save_inputs), "stdin" if path == "-" else Path(path).stem)
+            except OSError as exc:
+                raise DigitsError(f"{args.save_inputs}: cannot save inputs ({exc.strerror or exc})") from None
         confidences = " ".join(f"{d.confidence:.3f}" for d in result.digits)
         if args.json:
             print(json.dumps({"path": path, **result.to_dict()}), flush=True)

@@ -35,7 +35,7 @@ def run(args) -> int:
     import uvicorn
 
     from handwritten_digits.runtime import Recognizer
-    from handwritten_digits.server.app import create_app
+    from handwritten_digits.server.app import create_app, tune_process
     from handwritten_digits.server.settings import Settings
 
     options = ("host", "port", "workers", "model", "feedback_db", "max_bytes", "threads", "cors_origins")
@@ -45,11 +45,32 @@ def run(args) -> int:
     print(f"digits: serving model '{recognizer.name}' on http://{settings.host}:{settings.port}/ "
           f"({settings.workers} worker{'s' if settings.workers > 1 else ''}; API docs at /docs)", flush=True)
     if settings.workers == 1:
+        tune_process()
         uvicorn.run(create_app(settings, recognizer), host=settings.host, port=settings.port,
                     log_level=args.log_level, access_log=False)
         return 0
     del recognizer  # each worker loads its own copy
     os.environ.update(settings.to_env())  # worker processes read their settings back from the environment
-    uvicorn.run("handwritten_digits.server.app:app_factory", factory=True, host=settings.host, port=settings.port,
-                workers=settings.workers, log_level=args.log_level, access_log=False)
+    config = uvicorn.Config("handwritten_digits.server.app:app_factory", factory=True, host=settings.host,
+                            port=settings.port, workers=settings.workers, log_level=args.log_level, access_log=False)
+    serve_workers(config)
     return 0
+
+
+def serve_workers(config) -> None:
+    """``uvicorn.run`` for several workers, with TCP_NODELAY on the shared listening socket.
+
+    uvicorn opens that socket with protocol 0, so asyncio does not turn Nagle's algorithm off on the
+    connections the workers accept; responses (headers and body written separately) then stall on
+    delayed ACKs, about 40 ms each. Accepted sockets inherit TCP_NODELAY from the listener.
+    """
+    import socket
+
+    from uvicorn.supervisors import Multiprocess
+
+    sock = config.bind_socket()
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:
+        pass

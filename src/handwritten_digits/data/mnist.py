@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -39,7 +40,11 @@ def locate_mnist(data_dir: str | Path | None = None) -> Path:
 
 def load_mnist(split: str = "train", data_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """MNIST's own ``train`` (60,000) or ``test`` (10,000) images as uint8 (N, 28, 28) and labels."""
-    folder = locate_mnist(data_dir)
+    return _read_split(locate_mnist(data_dir).resolve(), split)
+
+
+@functools.lru_cache(maxsize=4)  # train/val/test loads in one process read each file once
+def _read_split(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     image_stem, label_stem = FILES[split]
     images = idx.read_idx(_find(folder, image_stem))
     labels = idx.read_idx(_find(folder, label_stem))

@@ -59,16 +59,19 @@ ERRORS = {
 # ---------------------------------------------------------------- dependencies
 
 
-def get_settings(request: Request) -> Settings:
+# ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in the threadpool, a thread hop each.
+
+
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_recognizer(request: Request):
+async def get_recognizer(request: Request):
     """The process's loaded :class:`~handwritten_digits.runtime.Recognizer` (swap it in tests)."""
     return request.app.state.recognizer
 
 
-def get_feedback_store(request: Request) -> FeedbackStore:
+async def get_feedback_store(request: Request) -> FeedbackStore:
     return request.app.state.feedback
 
 
@@ -128,6 +131,8 @@ def open_image(data: bytes, settings: Settings) -> Image.Image:
         raise HTTPException(400, "empty body: send an image")
     try:
         img = Image.open(io.BytesIO(data), formats=FORMATS)
+    except Image.DecompressionBombError:
+        raise HTTPException(422, "image too large (decompression bomb refused)") from None
     except Exception as exc:  # Pillow raises many types for bad headers; none may become a 500
         raise HTTPException(422, f"not a readable image ({type(exc).__name__}); send PNG, JPEG, WebP, GIF, BMP or TIFF") from None
     if img.width * img.height > settings.max_pixels:
@@ -160,7 +165,8 @@ def recognize(recognizer, img: Image.Image, single: bool, min_confidence: float 
             found = preprocess.prepare_single(gray)
             digits = [found] if found is not None else []
         else:
-            digits = preprocess.extract_digits(gray)
+            # the model scores candidate cuts of touching digits, as in Recognizer.read
+            digits = preprocess.extract_digits(gray, scorer=recognizer.predict_proba)
     except DigitsError as exc:
         raise HTTPException(422, str(exc)) from None
     results = []
@@ -295,18 +301,18 @@ def create_app(settings: Settings | None = None, recognizer=None) -> FastAPI:
         return {"id": row, "label": right, "predicted": said, "total": total}
 
     @app.get("/api/v1/model", response_model=schemas.ModelCard, tags=["model"], summary="The served model's card")
-    def model_route(recognizer=Depends(get_recognizer)):
+    async def model_route(recognizer=Depends(get_recognizer)):
         card = dict(recognizer.card)
         card.setdefault("name", recognizer.name)
         return card
 
     @app.get("/healthz", response_model=schemas.Health, tags=["probes"], summary="Liveness")
-    def healthz():
+    async def healthz():
         return {"status": "ok"}
 
     @app.get("/readyz", response_model=schemas.Ready, tags=["probes"], summary="Readiness",
              responses={503: {"model": schemas.Error}})
-    def readyz(request: Request, recognizer=Depends(get_recognizer)):
+    async def readyz(request: Request, recognizer=Depends(get_recognizer)):
         if not getattr(request.app.state, "ready", False):
             raise HTTPException(503, "model not loaded yet")
         return {"status": "ready", "model": recognizer.name}
@@ -319,6 +325,18 @@ def create_app(settings: Settings | None = None, recognizer=None) -> FastAPI:
     return app
 
 
+def tune_process() -> None:
+    """Let the event loop thread take the GIL back quickly from recognition threads.
+
+    CPython's default switch interval (5 ms) makes a thread that returns from a socket call wait up to
+    that long while a recognition thread runs Python code: per-request latency, not throughput.
+    """
+    import sys
+
+    sys.setswitchinterval(0.0005)
+
+
 def app_factory() -> FastAPI:
     """Entry point for ``uvicorn --factory`` worker processes: settings come from ``DIGITS_*`` variables."""
+    tune_process()
     return create_app(Settings.from_env())

@@ -1,4 +1,7 @@
-"""Train a classic scikit-learn model and export it as ONNX with a model card."""
+"""Train a classic scikit-learn model and export it as ONNX with a model card.
+
+No torch here: classic training needs only NumPy, scikit-learn and skl2onnx.
+"""
 
 from __future__ import annotations
 
@@ -16,16 +19,76 @@ from handwritten_digits.models.classic import make_pipeline
 from handwritten_digits.training.sklearn_onnx import onnx_bytes, split_deskew
 
 
-def fit_classic(name: str, images: np.ndarray, labels: np.ndarray, seed: int = 0, **params) -> Pipeline:
-    """Fit pipeline ``name`` on (N, 28, 28) images in [0, 1]; ``params`` set pipeline params (``clf__C``)."""
-    pipeline = make_pipeline(name, seed)
-    if params:
-        pipeline.set_params(**params)
-    return pipeline.fit(np.asarray(images, dtype=np.float32).reshape(len(images), 784), labels)
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
-def recognizer_for(pipeline: Pipeline, card: dict):
-    """An in-memory :class:`Recognizer` for ``pipeline`` (through ONNX, exactly as it will be served)."""
+def _flatten(images: np.ndarray) -> np.ndarray:
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim == 3 and x.shape[1:] == (28, 28):
+        return x.reshape(len(x), 784)
+    if x.ndim == 2 and x.shape[1] == 784:
+        return x
+    raise DigitsError(f"expected images of shape (N, 28, 28) or (N, 784), got {x.shape}")
+
+
+def fit_classic(name: str, images: np.ndarray, labels: np.ndarray, seed: int = 0, progress: bool = False,
+                **params) -> Pipeline:
+    """Fit classic pipeline ``name`` on images in [0, 1].
+
+    Parameters
+    ----------
+    name : str
+        ``logreg``, ``knn``, ``forest``, ``svm`` or ``best``.
+    images : ndarray
+        (N, 28, 28) or flattened (N, 784) float images in [0, 1], ink bright.
+    labels : ndarray
+        (N,) integer classes 0-9.
+    seed : int
+        Random state of every randomised step.
+    progress : bool
+        Print each stage and its duration to stderr (scikit-learn has no progress hook inside a fit).
+    **params
+        Pipeline parameters to set first, e.g. ``clf__C=10`` (for the tuner).
+
+    Returns
+    -------
+    Pipeline
+        The fitted pipeline; it takes flattened (N, 784) input.
+    """
+    x = _flatten(images)
+    y = np.asarray(labels)
+    if len(y) != len(x):
+        raise DigitsError(f"{len(x)} images but {len(y)} labels")
+    if len(np.unique(y)) < 2:
+        raise DigitsError("training needs images of at least two classes")
+    try:
+        pipeline = make_pipeline(name, seed)
+        if params:
+            pipeline.set_params(**params)
+    except ValueError as exc:  # unknown model or parameter name
+        raise DigitsError(str(exc).splitlines()[0]) from None
+    if not progress:
+        return pipeline.fit(x, y)
+    # Pipeline.fit's own verbose output goes to stdout, which --json keeps for the card
+    for step, transformer in pipeline.steps[:-1]:
+        began = time.perf_counter()
+        _log(f"  {step}: fitting {type(transformer).__name__} on {len(x):,} images ...")
+        x = transformer.fit_transform(x, y)
+        _log(f"  {step}: done in {time.perf_counter() - began:.1f} s")
+    step, estimator = pipeline.steps[-1]
+    began = time.perf_counter()
+    _log(f"  {step}: fitting {type(estimator).__name__} on {x.shape[0]:,} x {x.shape[1]} features ...")
+    estimator.fit(x, y)
+    _log(f"  {step}: done in {time.perf_counter() - began:.1f} s")
+    return pipeline
+
+
+def export_classic(pipeline: Pipeline, card: dict):
+    """ONNX for ``pipeline`` and an in-memory :class:`Recognizer` on it, exactly as it will be served.
+
+    Fills the card's ``input``/``output``/``output_kind``. Returns ``(recognizer, onnx_bytes)``.
+    """
     import onnxruntime as ort
 
     from handwritten_digits.runtime import Recognizer
@@ -37,63 +100,102 @@ def recognizer_for(pipeline: Pipeline, card: dict):
     return Recognizer(session, card, Path("<memory>")), data
 
 
+recognizer_for = export_classic  # the older name
+
+
+def load_data(args) -> tuple[tuple, tuple, tuple | None, dict]:
+    """``(train, val, test or None, data description)`` for ``--data``, each an (images, labels) pair."""
+    from handwritten_digits.data import load_dataset, mnist_checksums, train_val_split
+
+    if args.val_size < 1:
+        raise DigitsError("--val-size must be at least 1: validation accuracy and calibration need it")
+    if args.data == "mnist":
+        train = load_dataset("train", args.data_dir, args.val_size)
+        val = load_dataset("val", args.data_dir, args.val_size)
+        test = load_dataset("test", args.data_dir)
+        info = {"dataset": "mnist", "checksums": mnist_checksums(args.data_dir), "val_size": args.val_size}
+    elif args.data.startswith("folder:"):
+        from handwritten_digits.data.folder import load_folder
+
+        images, labels = load_folder(args.data[len("folder:"):])
+        val_size = min(args.val_size, len(labels) // 5)
+        if val_size < 1:
+            raise DigitsError(f"{args.data}: {len(labels)} images are too few to hold out a validation set")
+        tr, va = train_val_split(labels, val_size, seed=0)
+        train, val, test = (images[tr], labels[tr]), (images[va], labels[va]), None
+        info = {"dataset": args.data, "images": int(len(labels)), "val_size": int(val_size)}
+    else:
+        raise DigitsError(f"unknown --data '{args.data}' (mnist or folder:PATH)")
+    limit = 1000 if args.dry_run else args.limit
+    if limit is not None:
+        if limit < 10:
+            raise DigitsError(f"--limit {limit} is too small (at least 10 images)")
+        train = (train[0][:limit], train[1][:limit])
+        val = (val[0][: max(256, limit // 10)], val[1][: max(256, limit // 10)])
+        test = (test[0][:1000], test[1][:1000]) if test is not None else None
+        info["limit"] = limit
+    return train, val, test, info
+
+
 def train_from_args(args) -> int:
-    """``digits train --model logreg|knn|forest|svm|best``."""
+    """``digits train --model logreg|knn|forest|svm|best``: fit, validate, test, save ONNX + card."""
     from handwritten_digits.evaluation.calibration import expected_calibration_error, fit_temperature
-    from handwritten_digits.training.loop import load_training_data
+    from handwritten_digits.runtime import softmax
 
-    def log(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
-
-    config = _Config(val_size=args.val_size)
-    train, val, test, data_info = load_training_data(args, config)
-    as_numpy = lambda pair: (pair[0].squeeze(1).numpy(), pair[1].numpy())  # noqa: E731
-    (x, y), (xv, yv) = as_numpy(train), as_numpy(val)
-    log(f"{args.model}: fitting on {len(y):,} images ...")
+    out = Path(args.out)
+    target = out if out.suffix == ".onnx" else out / "model.onnx"
+    (x, y), (xv, yv), test, data_info = load_data(args)
+    _log(f"{args.model}: fitting on {len(y):,} images (validation {len(yv):,}) ...")
     began = time.perf_counter()
-    pipeline = fit_classic(args.model, x, y, seed=args.seed)
+    pipeline = fit_classic(args.model, x, y, seed=args.seed, progress=True)
     seconds = time.perf_counter() - began
-    log(f"fitted in {seconds:.1f} s; exporting to ONNX and validating on {len(yv):,} images")
-    card = modelcard.new_card(name=Path(args.out).name or args.model, kind="classic")
-    recognizer, data = recognizer_for(pipeline, card)
-    val_logits = recognizer.logits(xv)
-    temperature = fit_temperature(val_logits, yv)
+    _log(f"fitted in {seconds:.1f} s; exporting to ONNX and validating")
+    card = modelcard.new_card(name=target.stem if target.stem != "model" else args.model, kind="classic")
+    recognizer, data = export_classic(pipeline, card)
+    val_logits = _batched(recognizer.logits, xv)
+    temperature = fit_temperature(val_logits, yv)  # calibrated on validation, never on test
     recognizer.temperature = temperature
-    val_probs = recognizer.predict_proba(xv)
-    metrics = {"val": {"accuracy": float((val_probs.argmax(1) == yv).mean()), "n": len(yv),
-                       "ece_before": expected_calibration_error(_softmax(val_logits), yv),
+    val_probs = _batched(recognizer.predict_proba, xv)
+    metrics = {"val": {"accuracy": float((val_probs.argmax(1) == yv).mean()), "n": int(len(yv)),
+                       "ece_before": expected_calibration_error(softmax(val_logits), yv),
                        "ece_after": expected_calibration_error(val_probs, yv)}}
-    if test is not None:  # final figure only: nothing above looked at it
-        xt, yt = as_numpy(test)
-        metrics["test"] = {"accuracy": float((recognizer.predict(xt) == yt).mean()), "n": len(yt)}
+    if test is not None:  # the final figure: nothing above looked at it
+        xt, yt = test
+        metrics["test"] = {"accuracy": float((_batched(recognizer.predict, xt) == yt).mean()), "n": int(len(yt))}
     card.update(
         temperature=temperature, metrics=metrics, data=data_info,
-        architecture={"pipeline": [(name, type(step).__name__) for name, step in pipeline.steps],
+        architecture={"pipeline": [[name, type(step).__name__] for name, step in pipeline.steps],
                       "params": {k: _plain(v) for k, v in pipeline.get_params(deep=True).items() if "__" in k}},
-        training={"model": args.model, "seed": args.seed, "val_size": args.val_size, "seconds": round(seconds, 2)},
-        command="digits " + " ".join(sys.argv[1:]),
+        training={"model": args.model, "data": args.data, "seed": args.seed, "val_size": args.val_size,
+                  "limit": args.limit, "train_images": int(len(y)), "seconds": round(seconds, 2)},
+        command=_command(args),
     )
-    path = modelcard.save_model(data, card, Path(args.out) / "model.onnx")
-    log(f"saved {path} (val accuracy {metrics['val']['accuracy']:.4%}"
-        + (f", test {metrics['test']['accuracy']:.4%})" if "test" in metrics else ")"))
+    path = modelcard.save_model(data, card, target)  # only now, after everything succeeded: atomic
+    _log(f"saved {path} (val accuracy {metrics['val']['accuracy']:.4%}"
+         + (f", test {metrics['test']['accuracy']:.4%})" if "test" in metrics else ")"))
     if args.json:
         print(json.dumps(card | {"path": str(path)}, indent=2))
     return 0
 
 
-class _Config:
-    """The two settings ``load_training_data`` reads."""
-
-    def __init__(self, val_size: int):
-        if val_size < 1:
-            raise DigitsError("--val-size must be at least 1: the calibration is fitted on validation images")
-        self.val_size = val_size
+def _batched(fn, images: np.ndarray, batch: int = 1000) -> np.ndarray:
+    """``fn`` over ``images`` in batches: the k-NN graph holds a (batch x training images) distance matrix."""
+    return np.concatenate([fn(images[i : i + batch]) for i in range(0, len(images), batch)])
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    from handwritten_digits.runtime import softmax
+def _command(args) -> str:
+    """The ``digits train`` command line that reproduces this model (rebuilt from the parsed options)."""
+    import shlex
 
-    return softmax(z)
+    parts = ["digits", "train", "--model", args.model]
+    for flag, value, default in (("--data", args.data, "mnist"), ("--data-dir", args.data_dir, None),
+                                 ("--val-size", args.val_size, 5000), ("--limit", args.limit, None),
+                                 ("--seed", args.seed, 0), ("--out", args.out, None)):
+        if value != default:
+            parts += [flag, str(value)]
+    if args.dry_run:
+        parts.append("--dry-run")
+    return " ".join(shlex.quote(part) for part in parts)
 
 
 def _plain(value):

@@ -13,6 +13,7 @@ import dataclasses
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -114,7 +115,13 @@ def fit(config: TrainConfig, train_data, val_data, device, out: Path, resume: bo
         state = load_checkpoint(checkpoint_path)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
+        if state["config"]["epochs"] == config.epochs:
+            scheduler.load_state_dict(state["scheduler"])
+        else:  # a longer (or shorter) run: the schedule is stretched over the new total, from where it was
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for _ in range(state["epoch"] * steps_per_epoch):
+                    scheduler.step()
         if ema is not None and state.get("ema"):
             ema.load_state_dict(state["ema"])
         generator.set_state(state["generator"])

@@ -1,0 +1,308 @@
+"""Split the ink of an image into digits, left to right.
+
+Connected components of the stroke mask (8-connected, so thin diagonal strokes hold together),
+then:
+
+* specks are dropped (tiny next to the largest piece, or too small to be a digit at all);
+* pieces of one digit drawn in several strokes are merged: pieces that overlap strongly in x
+  (a "4" in two strokes, the separate top bar of a "5") or a small fragment lying over a digit;
+* touching digits are cut: a piece much wider than the line's digit height is cut at a minimum
+  of its vertical ink projection near where equal-width digits would meet. With a ``scorer``
+  (the recognizer's probabilities) candidate cuts are also tried on pieces of doubtful width and
+  kept only when the model reads both halves more confidently than the whole.
+
+Boxes are returned in input-image pixels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from handwritten_digits.preprocess import Digit, InkMap, normalize_digit
+
+SPECK_SIDE = 0.25  # a piece shorter than this fraction of the tallest piece ...
+SPECK_AREA = 0.03  # ... and smaller than this fraction of the largest piece's area is a speck
+MIN_SIDE_PX = 6  # a digit spans at least this many working pixels ...
+MIN_SIDE_FRAC = 0.03  # ... and this fraction of the image's longer side
+MERGE_OVERLAP = 0.5  # pieces whose x-ranges overlap by this much of the narrower one are one digit
+FRAGMENT_GAP = 0.15  # a fragment this close (in line heights) to a piece joins it
+SPLIT_WIDTH = 1.05  # without a scorer, pieces wider than this many line heights are cut
+TRY_WIDTH = 0.55  # with a scorer, cuts are tried on pieces wider than this many line heights
+FORCE_WIDTH = 1.6  # and always made above this width
+# (width up to, in line heights; cut if the whole piece's confidence is below; and each half's at least)
+CUT_RULES = [(0.8, 0.75, 0.9), (1.2, 0.9, 0.3), (np.inf, 1.01, 0.2)]
+DIGIT_WIDTH = 0.9  # typical digit width plus spacing, in line heights, to guess how many digits touch
+WIDE = 1.25  # above this width a cut may cross more than one stroke (overlapping digits)
+
+
+class _Piece:
+    """A set of pixels (working resolution) believed to be one digit."""
+
+    def __init__(self, ys: np.ndarray, xs: np.ndarray):
+        self.ys, self.xs = ys, xs
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        return int(self.xs.min()), int(self.ys.min()), int(self.xs.max()) + 1, int(self.ys.max()) + 1
+
+    @property
+    def width(self) -> int:
+        return int(self.xs.max() - self.xs.min() + 1)
+
+    @property
+    def height(self) -> int:
+        return int(self.ys.max() - self.ys.min() + 1)
+
+    @property
+    def area(self) -> int:
+        return len(self.xs)
+
+    def merge(self, other: "_Piece") -> "_Piece":
+        return _Piece(np.concatenate([self.ys, other.ys]), np.concatenate([self.xs, other.xs]))
+
+
+def to_input_box(box: tuple[int, int, int, int], inkmap: InkMap) -> tuple[int, int, int, int]:
+    """A working-resolution box mapped to input pixels, clamped inside the image."""
+    s = inkmap.scale
+    h, w = inkmap.shape
+    x0, y0, x1, y1 = box
+    x0, y0 = int(np.floor(x0 * s)), int(np.floor(y0 * s))
+    x1, y1 = int(np.ceil(x1 * s)), int(np.ceil(y1 * s))
+    x0, y0 = min(max(x0, 0), w - 1), min(max(y0, 0), h - 1)
+    return x0, y0, min(max(x1, x0 + 1), w), min(max(y1, y0 + 1), h)
+
+
+def _components(inkmap: InkMap) -> list[_Piece]:
+    """Connected stroke pieces without specks; empty when nothing is big enough to be a digit."""
+    from scipy import ndimage
+
+    if not inkmap.mask.any():
+        return []
+    labels, count = ndimage.label(inkmap.mask, np.ones((3, 3), bool))
+    order = np.argsort(labels, axis=None, kind="stable")
+    flat = labels.ravel()[order]
+    starts = np.searchsorted(flat, np.arange(1, count + 2))
+    ys_all, xs_all = np.divmod(order, labels.shape[1])
+    pieces = [_Piece(ys_all[starts[i] : starts[i + 1]], xs_all[starts[i] : starts[i + 1]]) for i in range(count)]
+    tallest = max(max(p.height, p.width) for p in pieces)
+    largest = max(p.area for p in pieces)
+    pieces = [
+        p for p in pieces
+        if p.area >= 3 and not (max(p.height, p.width) < SPECK_SIDE * tallest and p.area < SPECK_AREA * largest)
+    ]
+    min_side = max(MIN_SIDE_PX, MIN_SIDE_FRAC * max(inkmap.mask.shape))
+    if not pieces or max(max(p.height, p.width) for p in pieces) < min_side:
+        return []
+    return pieces
+
+
+def digit_components(inkmap: InkMap) -> np.ndarray | None:
+    """Mask of the ink that may belong to a digit (specks removed); ``None`` when there is none."""
+    pieces = _components(inkmap)
+    if not pieces:
+        return None
+    keep = np.zeros(inkmap.mask.shape, bool)
+    for p in pieces:
+        keep[p.ys, p.xs] = True
+    return keep
+
+
+def _overlap(a: _Piece, b: _Piece) -> int:
+    ax0, _, ax1, _ = a.box
+    bx0, _, bx1, _ = b.box
+    return min(ax1, bx1) - max(ax0, bx0)
+
+
+def _distance(a: _Piece, b: _Piece) -> float:
+    """Gap between two boxes (0 when they overlap)."""
+    ax0, ay0, ax1, ay1 = a.box
+    bx0, by0, bx1, by1 = b.box
+    dx = max(0, max(ax0, bx0) - min(ax1, bx1))
+    dy = max(0, max(ay0, by0) - min(ay1, by1))
+    return float(np.hypot(dx, dy))
+
+
+def _merge_strokes(pieces: list[_Piece]) -> list[_Piece]:
+    """Merge pieces of one digit: strong x-overlap, or a small fragment lying over a bigger piece."""
+    line = max(p.height for p in pieces)
+    changed = True
+    while changed and len(pieces) > 1:
+        changed = False
+        pieces.sort(key=lambda p: p.box[0])
+        for i in range(len(pieces)):
+            for j in range(i + 1, len(pieces)):
+                a, b = pieces[i], pieces[j]
+                ov = _overlap(a, b)
+                small = min(a, b, key=lambda p: max(p.height, p.width))
+                fragment = max(small.height, small.width) < 0.5 * line
+                # a fragment (a broken-off stroke end) joins a piece it overlaps or nearly touches
+                close = fragment and _distance(a, b) <= FRAGMENT_GAP * line
+                if (ov > 0 and (ov >= MERGE_OVERLAP * min(a.width, b.width) or fragment)) or close:
+                    # a fragment below/above another digit's overhang belongs to the one it overlaps most
+                    pieces[i] = a.merge(b)
+                    del pieces[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    return pieces
+
+
+def _line_height(pieces: list[_Piece]) -> float:
+    heights = np.array([p.height for p in pieces], dtype=float)
+    return float(np.median(heights[heights >= 0.5 * heights.max()]))
+
+
+def _crop(piece: _Piece, ink: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The piece's soft ink (its pixels and their anti-aliased rim) in a tight crop."""
+    x0, y0, x1, y1 = piece.box
+    x0p, y0p = max(x0 - 1, 0), max(y0 - 1, 0)
+    x1p, y1p = min(x1 + 1, ink.shape[1]), min(y1 + 1, ink.shape[0])
+    own = np.zeros((y1p - y0p, x1p - x0p), bool)
+    own[piece.ys - y0p, piece.xs - x0p] = True
+    rim = own.copy()  # 3x3 dilation by shifts (cheaper than scipy on small crops)
+    rim[1:] |= own[:-1]
+    rim[:-1] |= own[1:]
+    rim[:, 1:] |= rim[:, :-1].copy()
+    rim[:, :-1] |= rim[:, 1:].copy()
+    crop = np.where(rim, ink[y0p:y1p, x0p:x1p], 0.0).astype(np.float32)
+    crop[own] = np.maximum(crop[own], 0.05)
+    return crop, (x0p, y0p, x1p, y1p)
+
+
+def _cut(piece: _Piece, c: int, line: float | None = None) -> tuple[_Piece, _Piece] | None:
+    """Split at column ``c``: along the path from top to bottom that crosses the least ink.
+
+    The path may wander ``0.3 * line`` px from ``c`` (one column per row at most), so it passes
+    around a tip of one digit that reaches past the edge of the next, where a straight cut cannot.
+    Without ``line`` the cut is straight.
+    """
+    x0, y0, x1, y1 = piece.box
+    h, w = y1 - y0, x1 - x0
+    cc = c - x0
+    path = np.full(h, cc)
+    if line is not None:
+        mask = np.zeros((h, w), bool)
+        mask[piece.ys - y0, piece.xs - x0] = True
+        band = max(2, int(0.3 * line))
+        lo, hi = max(1, cc - band), min(w, cc + band + 1)
+        cols = np.arange(lo, hi)
+        cost = mask[:, lo:hi] + 0.3 * np.abs(cols - cc) / band  # ink crossed, and straying from c
+        acc = cost[0].copy()
+        back = np.zeros((h, hi - lo), np.int8)
+        for y in range(1, h):
+            options = np.stack([np.r_[np.inf, acc[:-1]], acc, np.r_[acc[1:], np.inf]])
+            step = options.argmin(axis=0)
+            back[y] = step - 1
+            acc = cost[y] + options[step, np.arange(hi - lo)]
+        j = int(acc.argmin())
+        for y in range(h - 1, -1, -1):
+            path[y] = lo + j
+            j += int(back[y, j])
+    left = (piece.xs - x0) < path[piece.ys - y0]
+    if left.all() or not left.any():
+        return None
+    return _Piece(piece.ys[left], piece.xs[left]), _Piece(piece.ys[~left], piece.xs[~left])
+
+
+def _cut_candidates(piece: _Piece, ink: np.ndarray, line: float, parts: int, limit: int = 5, one_stroke: bool = True) -> list[int]:
+    """Columns where the piece is best cut: low ink projection, near where equal-width digits would meet."""
+    x0, y0, x1, y1 = piece.box
+    mask = np.zeros((y1 - y0, x1 - x0), bool)
+    mask[piece.ys - y0, piece.xs - x0] = True
+    raw = mask.sum(axis=0).astype(float)
+    proj = np.convolve(raw, np.ones(3) / 3, mode="same")
+    w = x1 - x0
+    margin = max(1, int(0.15 * line))
+    if w - 2 * margin < 1:
+        return []
+    cols = np.arange(margin, w - margin)
+    # Touching digits meet in one stroke: a cut through two or more strokes (a loop) is not a join.
+    from handwritten_digits.preprocess import stroke_width
+
+    if one_stroke:
+        thick = stroke_width(mask)
+        single = cols[raw[cols] <= 1.6 * thick + 1]
+        cols = single if len(single) or limit == 1 else cols  # the path cut may still find its way
+    expected = w / parts  # the first cut sits one digit-width from the left
+    cost = proj[cols] / max(proj.max(), 1.0) + 0.6 * ((cols - expected) / max(w, 1)) ** 2 * parts
+    best = cols[np.argsort(cost, kind="stable")]
+    chosen: list[int] = []
+    for c in best:
+        if all(abs(c - d) > max(1, 0.05 * line) for d in chosen):
+            chosen.append(int(c))
+        if len(chosen) >= limit:
+            break
+    return [x0 + c for c in chosen]
+
+
+def _split(piece: _Piece, ink: np.ndarray, line: float, scorer, depth: int = 0) -> list[_Piece]:
+    """Cut touching digits apart, recursively."""
+    ratio = piece.width / line
+    threshold = TRY_WIDTH if scorer is not None else SPLIT_WIDTH
+    if ratio <= threshold or depth > 6:
+        return [piece]
+    parts = max(2, int(round(ratio / DIGIT_WIDTH)))
+    # a piece this wide is surely several digits; they may overlap, so any column may be the join
+    candidates = _cut_candidates(piece, ink, line, parts, limit=12 if scorer else 1, one_stroke=ratio < WIDE)
+    if not candidates:
+        return [piece]
+    if scorer is None:
+        halves = _cut(piece, candidates[0], line)
+        if halves is None:
+            return [piece]
+        return [q for half in halves for q in _split(half, ink, line, scorer, depth + 1)]
+    # Score every candidate cut in one batch: the whole piece, then both halves of each cut.
+    splits = [h for h in (_cut(piece, c, line) for c in candidates) if h is not None and min(x.width for x in h) >= 0.1 * line]
+    if not splits:
+        return [piece]
+    conf = _confidence(scorer, [piece] + [x for h in splits for x in h], ink)
+    whole, halves_conf = float(conf[0]), conf[1:].reshape(-1, 2)
+    scores = np.log(np.maximum(halves_conf, 1e-6)).mean(axis=1)
+    k = int(np.argmax(scores))
+    best, best_score, best_min = splits[k], float(scores[k]), float(halves_conf[k].min())
+    # a doubtful-width piece is cut only when the model doubts the whole and reads both halves surely
+    forced = ratio > FORCE_WIDTH
+    # The wider the piece, the likelier it is several digits: the less the model must doubt the
+    # whole, and the less sure it must be of the halves, for the cut to be made.
+    doubt, sure = next((d, s) for limit, d, s in CUT_RULES if ratio <= limit)
+    if forced or (whole < doubt and best_min >= sure and best_score > np.log(max(whole, 1e-6))):
+        return [q for half in best for q in _split(half, ink, line, scorer, depth + 1)]
+    return [piece]
+
+
+def _confidence(scorer, pieces: list[_Piece], ink: np.ndarray) -> np.ndarray:
+    images = []
+    for p in pieces:
+        image = normalize_digit(_crop(p, ink)[0])
+        images.append(image if image is not None else np.zeros((28, 28), np.float32))
+    probs = np.asarray(scorer(np.stack(images)))
+    return probs.max(axis=1) if probs.ndim == 2 else probs
+
+
+def segment(inkmap: InkMap, scorer=None) -> list[Digit]:
+    """The digits in ``inkmap``, left to right, each with its box in input pixels.
+
+    Parameters
+    ----------
+    inkmap : InkMap
+        From :func:`handwritten_digits.preprocess.find_ink`.
+    scorer : callable, optional
+        ``scorer(images (N, 28, 28)) -> probabilities (N, 10)`` to guide cuts of touching digits.
+    """
+    pieces = _components(inkmap)
+    if not pieces:
+        return []
+    pieces = _merge_strokes(pieces)
+    line = _line_height(pieces)
+    out: list[_Piece] = []
+    for p in pieces:
+        out += _split(p, inkmap.ink, line, scorer)
+    out.sort(key=lambda p: (p.box[0] + p.box[2]) / 2)
+    digits = []
+    for p in out:
+        crop, _ = _crop(p, inkmap.ink)
+        image = normalize_digit(crop)
+        if image is not None:
+            digits.append(Digit(image=image, box=to_input_box(p.box, inkmap)))
+    return digits

@@ -1,0 +1,421 @@
+"""Hyperparameter search with Optuna: TPE sampling, pruning on validation accuracy, shared studies.
+
+A study lives in an Optuna storage: by default a SQLite file under ``--out`` (no set-up, one
+machine), or a PostgreSQL URL that any number of ``digits tune`` processes on any number of machines
+join at once. Every trial is scored on the validation split, never the test set. The CNN reports its
+validation accuracy after each epoch, classic models after fitting a quarter of the data and then all
+of it, so the pruner stops poor trials early. The best trial becomes a JSON file that
+``digits train --config FILE`` accepts, beside Optuna's plots.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import re
+import socket
+import sys
+import time
+import warnings
+import zlib
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Callable
+
+import numpy as np
+import optuna
+
+from handwritten_digits.errors import DigitsError
+from handwritten_digits.fileio import atomic_write_json
+
+CLASSIC = ["logreg", "knn", "forest", "svm", "best"]
+MODELS = ["cnn"] + CLASSIC
+WIDTHS = [0.5, 0.75, 1.0, 1.5, 2.0]  # CNN width multipliers tried on the recipe's architecture
+
+
+# ---------------------------------------------------------------- search spaces
+
+
+def suggest_classic(trial: optuna.Trial, model: str) -> dict:
+    """Pipeline params (``step__param``) for a classic model, as ``fit_classic(**params)`` takes them."""
+    if model == "logreg":
+        return {"clf__C": trial.suggest_float("clf__C", 1e-3, 10.0, log=True)}
+    if model == "knn":
+        return {"pca__n_components": trial.suggest_int("pca__n_components", 16, 96, step=8),
+                "clf__n_neighbors": trial.suggest_int("clf__n_neighbors", 1, 10),
+                "clf__weights": trial.suggest_categorical("clf__weights", ["uniform", "distance"])}
+    if model == "forest":
+        return {"clf__n_estimators": trial.suggest_int("clf__n_estimators", 50, 400, step=50),
+                "clf__max_features": trial.suggest_categorical("clf__max_features", ["sqrt", "log2"]),
+                "clf__min_samples_leaf": trial.suggest_int("clf__min_samples_leaf", 1, 4)}
+    if model in ("svm", "best"):
+        return {"pca__n_components": trial.suggest_int("pca__n_components", 20, 100, step=5),
+                "clf__C": trial.suggest_float("clf__C", 0.5, 50.0, log=True),
+                "clf__gamma": trial.suggest_float("clf__gamma", 3e-3, 0.1, log=True)}
+    raise DigitsError(f"unknown model '{model}' (choose from {', '.join(MODELS)})")
+
+
+def suggest_cnn(trial: optuna.Trial, base) -> object:
+    """A :class:`~handwritten_digits.training.config.TrainConfig` from ``base`` with the tuned keys drawn.
+
+    Tuned: learning rate and weight decay (ranges per optimizer), label smoothing, augmentation
+    strength, dropout and a width multiplier on the base architecture's stages. Epochs, batch size,
+    optimizer and the rest stay as in ``base``.
+    """
+    from handwritten_digits.models.cnn import ARCHITECTURES
+
+    if base.optimizer == "sgd":
+        lr = trial.suggest_float("lr", 0.01, 0.4, log=True)
+        weight_decay = trial.suggest_float("weight_decay", 1e-5, 5e-3, log=True)
+    else:  # AdamW's decoupled decay is scaled by the learning rate: larger values
+        lr = trial.suggest_float("lr", 1e-3, 3e-2, log=True)
+        weight_decay = trial.suggest_float("weight_decay", 1e-5, 1e-1, log=True)
+    arch = {**ARCHITECTURES[base.arch], **base.arch_overrides}
+    width = trial.suggest_categorical("width", WIDTHS)
+    overrides = dict(base.arch_overrides)
+    overrides["stages"] = [[max(4, round(w * width)) for w in stage] for stage in arch["stages"]]
+    if arch.get("head"):
+        overrides["head"] = max(8, round(arch["head"] * width))
+    overrides["dropout"] = trial.suggest_float("dropout", 0.0, 0.5)
+    return dataclasses.replace(
+        base, lr=lr, weight_decay=weight_decay, arch_overrides=overrides,
+        label_smoothing=trial.suggest_float("label_smoothing", 0.0, 0.2),
+        augment=trial.suggest_float("augment", 0.0, 1.5),
+    )
+
+
+# ---------------------------------------------------------------- objectives
+
+
+def worker_id() -> str:
+    """``host:pid``: which process ran a trial (stored in the trial's user attrs)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def classic_objective(model: str, train: tuple, val: tuple, seed: int = 0, steps: tuple = (0.25, 1.0)) -> Callable:
+    """Objective for a classic pipeline: fit on growing fractions of ``train``, report each val accuracy.
+
+    ``train``/``val`` are (images (N, 28, 28) float32 in [0, 1], int64 labels).
+    """
+    from handwritten_digits.training.classic import fit_classic
+
+    (x, y), (xv, yv) = train, val
+    xv_flat = xv.reshape(len(xv), 784)
+
+    def objective(trial: optuna.Trial) -> float:
+        params = suggest_classic(trial, model)
+        trial.set_user_attr("worker", worker_id())
+        accuracy = float("nan")
+        for step, fraction in enumerate(steps):
+            n = len(y) if fraction >= 1 else max(100, int(len(y) * fraction))
+            began = time.perf_counter()
+            pipeline = fit_classic(model, x[:n], y[:n], seed=seed, **params)
+            accuracy = float((pipeline.predict(xv_flat) == yv).mean())
+            trial.set_user_attr(f"seconds_{step}", round(time.perf_counter() - began, 2))
+            trial.report(accuracy, step)
+            if fraction < 1 and trial.should_prune():
+                raise optuna.TrialPruned()
+        return accuracy
+
+    return objective
+
+
+def cnn_objective(base, train: tuple, val: tuple, device, max_steps: int | None = None) -> Callable:
+    """Objective for the CNN: train ``base.epochs`` epochs, report the validation accuracy after each.
+
+    ``train``/``val`` are (images (N, 1, 28, 28) float tensors, int64 label tensors), as
+    :func:`handwritten_digits.training.loop.load_training_data` returns them. The trial's value is
+    its best epoch's validation accuracy (the epoch ``digits train`` would export).
+    """
+    import torch
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    from handwritten_digits.models.cnn import build_model, count_parameters
+    from handwritten_digits.training.loop import evaluate, make_optimizer, train_one_epoch
+
+    def objective(trial: optuna.Trial) -> float:
+        config = suggest_cnn(trial, base)
+        trial.set_user_attr("worker", worker_id())
+        trial.set_user_attr("config", dataclasses.asdict(config))
+        torch.manual_seed(config.seed)
+        generator = torch.Generator().manual_seed(config.seed + 1)
+        model = build_model(name=config.arch, **config.arch_overrides).to(device, memory_format=torch.channels_last)
+        trial.set_user_attr("parameters", count_parameters(model))
+        steps = max(1, len(train[0]) // config.batch_size)
+        steps = min(steps, max_steps) if max_steps else steps
+        optimizer, scheduler = make_optimizer(model, config, steps * config.epochs)
+        ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
+               if config.ema_decay else None)
+        best = 0.0
+        for epoch in range(1, config.epochs + 1):
+            train_one_epoch(model, *train, optimizer, scheduler, config, device, ema, generator, max_steps,
+                            desc=f"trial {trial.number} epoch {epoch}/{config.epochs}")
+            accuracy, _ = evaluate(ema.module if ema is not None else model, *val, device)
+            if not math.isfinite(accuracy):
+                raise optuna.TrialPruned()
+            best = max(best, accuracy)
+            trial.report(accuracy, epoch)
+            if epoch < config.epochs and trial.should_prune():
+                raise optuna.TrialPruned()
+        return best
+
+    return objective
+
+
+# ---------------------------------------------------------------- studies and storage
+
+
+def default_storage(out: str | Path) -> str:
+    """The SQLite file ``OUT/study.db`` as an Optuna storage URL."""
+    path = Path(out).resolve() / "study.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def redact(url: str) -> str:
+    """A storage URL without its password, for logs and files."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def open_storage(url: str, heartbeat: int | None = 60) -> optuna.storages.RDBStorage:
+    """An RDB storage; with ``heartbeat`` set, trials of killed workers are marked FAIL after 2 beats."""
+    kwargs: dict = {}
+    url = _with_driver(url)
+    if url.startswith("sqlite"):
+        kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}  # several local workers: wait for the lock
+    elif url.startswith("postgresql"):
+        kwargs["engine_kwargs"] = {"pool_pre_ping": True}
+    if heartbeat:
+        kwargs.update(heartbeat_interval=heartbeat, grace_period=2 * heartbeat)
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(6):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats
+                return optuna.storages.RDBStorage(url, **kwargs)
+        except (IntegrityError, ProgrammingError) as exc:
+            # workers started together on an empty database race to create Optuna's tables: the
+            # loser sees "already exists" and finds them all there on the next try
+            if attempt == 5:
+                raise DigitsError(f"cannot open study storage {redact(url)}: {str(exc).splitlines()[0]}") from None
+            time.sleep(0.5 + attempt)
+        except Exception as exc:  # sqlalchemy/psycopg2 errors: bad URL, server down, wrong password
+            raise DigitsError(f"cannot open study storage {redact(url)}: {str(exc).splitlines()[0]}") from None
+
+
+def _with_driver(url: str) -> str:
+    """``postgresql://`` through psycopg2 (the pinned driver): SQLAlchemy 2.1 would pick psycopg 3."""
+    if url.startswith(("postgresql://", "postgres://")):
+        import importlib.util
+
+        if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2") is not None:
+            return "postgresql+psycopg2://" + url.split("://", 1)[1]
+    return url
+
+
+def make_pruner(name: str) -> optuna.pruners.BasePruner:
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner()
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise DigitsError(f"unknown pruner '{name}' (median, hyperband or none)")
+
+
+def sampler_seed(seed: int, existing_trials: int, shared: bool) -> int:
+    """The TPE seed of this worker.
+
+    Offset by the trials already in the study, so a resumed study does not redraw its first random
+    points; in a shared study each worker also mixes in its host and pid, so that workers started
+    together do not sample identical trials.
+    """
+    value = seed + existing_trials
+    if shared:
+        value = zlib.crc32(f"{value}:{worker_id()}".encode())
+    return value % 2**31
+
+
+def load_or_create_study(storage, name: str, seed: int, pruner: str = "median", shared: bool = False) -> optuna.Study:
+    """Join study ``name`` (or create it), maximising validation accuracy."""
+    try:
+        existing = next((s.n_trials for s in optuna.get_all_study_summaries(storage) if s.study_name == name), 0)
+        sampler = optuna.samplers.TPESampler(seed=sampler_seed(seed, existing, shared), n_startup_trials=5)
+        return optuna.create_study(storage=storage, study_name=name, sampler=sampler, pruner=make_pruner(name=pruner),
+                                   direction="maximize", load_if_exists=True)
+    except ValueError as exc:  # e.g. an existing study with the other direction
+        raise DigitsError(f"study '{name}': {exc}") from None
+
+
+# ---------------------------------------------------------------- results
+
+
+def trial_counts(study: optuna.Study) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for t in study.get_trials(deepcopy=False):
+        counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
+    return counts
+
+
+def best_config(study: optuna.Study, model: str, base=None) -> dict:
+    """What ``digits train --config`` reads for the best trial.
+
+    CNN: every :class:`TrainConfig` key. Classic: the tuned pipeline params (``clf__C``, ...).
+    """
+    best = study.best_trial
+    if model == "cnn":
+        return dict(best.user_attrs["config"])
+    return dict(best.params)
+
+
+def write_results(study: optuna.Study, model: str, out: str | Path, storage_url: str, plots: bool = True,
+                  log=print) -> dict:
+    """Write ``best_config.json``, ``best.json`` (summary) and plots into ``out``; returns the summary."""
+    out = Path(out)
+    completed = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+    summary = {"study": study.study_name, "model": model, "storage": redact(storage_url), "trials": trial_counts(study),
+               "workers": sorted({t.user_attrs.get("worker", "?") for t in study.get_trials(deepcopy=False)})}
+    if completed:
+        best = study.best_trial
+        config_path = atomic_write_json(out / "best_config.json", best_config(study, model))
+        summary.update(
+            best_trial=best.number, val_accuracy=best.value, params=best.params, config=str(config_path),
+            train_command=f"digits train --model {model} --config {config_path}",
+        )
+    else:
+        log("no completed trial yet: no best configuration written")
+    summary["plots"] = write_plots(study, out, log) if plots and completed else {}
+    atomic_write_json(out / "best.json", summary)
+    return summary
+
+
+def write_plots(study: optuna.Study, out: Path, log=print) -> dict[str, str]:
+    """Optuna's matplotlib plots as PNG; a plot that needs more trials than there are is skipped."""
+    import matplotlib
+
+    if "matplotlib.pyplot" not in sys.modules:  # keep a notebook's inline backend
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from optuna.visualization import matplotlib as ovm
+
+    plots = {
+        "history": ovm.plot_optimization_history,
+        "importances": ovm.plot_param_importances,
+        "parallel_coordinates": ovm.plot_parallel_coordinate,
+        "intermediate_values": ovm.plot_intermediate_values,
+    }
+    written = {}
+    completed = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+    varied = len({json.dumps(t.params, sort_keys=True) for t in completed}) >= 2
+    for name, plot in plots.items():
+        if name == "importances" and not (len(completed) >= 2 and varied):
+            log("parameter importances need at least 2 completed trials with different params: skipped")
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # Optuna flags its matplotlib backend as experimental
+                ax = plot(study)
+            fig = (ax.flat[0] if isinstance(ax, np.ndarray) else ax).figure
+            fig.set_size_inches(8, 5)
+            fig.tight_layout()
+            path = out / f"{name}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp.png")
+            fig.savefig(tmp, dpi=110)
+            os.replace(tmp, path)
+            written[name] = str(path)
+        except (ValueError, RuntimeError, ZeroDivisionError) as exc:
+            log(f"{name} plot skipped: {exc}")
+        finally:
+            plt.close("all")
+    return written
+
+
+# ---------------------------------------------------------------- the command
+
+
+def load_tuning_data(data: str, data_dir, val_size: int, limit: int | None):
+    """(train, val) tensors (N, 1, 28, 28) and labels, split exactly as ``digits train`` splits them.
+
+    The MNIST test split is not even loaded: nothing here may look at it.
+    """
+    import torch
+
+    from handwritten_digits.training.loop import load_training_data
+
+    if data != "mnist":  # folder:PATH, with digits train's own split
+        args = SimpleNamespace(data=data, data_dir=data_dir, dry_run=False, limit=limit)
+        train, val, _, _ = load_training_data(args, SimpleNamespace(val_size=val_size))
+        return train, val
+    from handwritten_digits.data import load_mnist, train_val_split
+
+    images, labels = load_mnist("train", data_dir)
+    tr, va = train_val_split(labels, val_size, seed=0)  # load_dataset's split
+    if limit:  # the same subsets as ``digits train --limit``
+        tr, va = tr[:limit], va[: max(256, limit // 10)]
+
+    def tensors(index):
+        x = torch.from_numpy(images[index].astype(np.float32) / 255.0).unsqueeze(1)
+        return x, torch.from_numpy(labels[index].astype(np.int64))
+
+    return tensors(tr), tensors(va)
+
+
+def tune_from_args(args) -> int:
+    """``digits tune``: run (or join) a study, then write the best config and plots."""
+    import torch
+
+    from handwritten_digits.training.config import load_config
+    from handwritten_digits.training.loop import pick_device
+
+    if args.trials is not None and args.trials < 1:
+        raise DigitsError("--trials must be at least 1")
+    if args.limit is not None and args.limit < 200:
+        raise DigitsError("--limit must be at least 200 images")
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    out_root = Path(args.out)
+    storage_url = args.storage or default_storage(out_root)
+    name = args.study or args.model
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise DigitsError(f"--study '{name}': use letters, digits, '.', '_' and '-' only")
+    out = out_root / name
+    optuna.logging.set_verbosity(optuna.logging.WARNING if args.quiet else optuna.logging.INFO)
+
+    storage = open_storage(storage_url, heartbeat=args.heartbeat)
+    study = load_or_create_study(storage, name, args.seed, args.pruner, shared=args.storage is not None)
+    known = trial_counts(study)
+    log(f"study '{name}' in {redact(storage_url)}: {sum(known.values())} trials so far {known or ''}; "
+        f"worker {worker_id()} adds {args.trials} (timeout {args.timeout or 'none'})")
+    if study.user_attrs.get("model", args.model) != args.model:
+        raise DigitsError(f"study '{name}' tunes {study.user_attrs['model']}, not {args.model}: pick another --study")
+    study.set_user_attr("model", args.model)
+
+    base = load_config(args.recipe, None, epochs=args.epochs, seed=args.seed, val_size=args.val_size)
+    train, val = load_tuning_data(args.data, args.data_dir, base.val_size, args.limit)
+    if args.model == "cnn":
+        device = pick_device(args.device)
+        torch.set_num_threads(args.threads or max(1, os.cpu_count() or 1))
+        objective = cnn_objective(base, train, val, device)
+    else:
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        as_numpy = lambda pair: (pair[0].squeeze(1).numpy(), pair[1].numpy())  # noqa: E731
+        objective = classic_objective(args.model, as_numpy(train), as_numpy(val), seed=args.seed)
+
+    interrupted = False
+    try:
+        study.optimize(objective, n_trials=args.trials, timeout=args.timeout, gc_after_trial=True,
+                       show_progress_bar=not args.quiet, catch=(MemoryError,))
+    except KeyboardInterrupt:  # Optuna has marked the running trial FAIL; finished trials are kept
+        interrupted = True
+        log("interrupted: finished trials are kept in the study; run the same command again to continue")
+    summary = write_results(study, args.model, out, storage_url, plots=not args.no_plots, log=log)
+    if "best_trial" in summary:
+        log(f"best trial {summary['best_trial']}: val accuracy {summary['val_accuracy']:.4%} {summary['params']}")
+        log(f"wrote {summary['config']}; train it with: {summary['train_command']}")
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    return 130 if interrupted else 0

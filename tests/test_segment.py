@@ -1,0 +1,122 @@
+"""Segmentation of numbers: merging strokes, splitting touching digits, order, boxes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from handwritten_digits.preprocess import extract_digits
+
+
+@pytest.fixture(scope="module")
+def mnist_test(data_dir):
+    from handwritten_digits.synthetic import mnist_test_digits
+
+    return mnist_test_digits(data_dir)
+
+
+@pytest.fixture(scope="module")
+def recognizer():
+    from handwritten_digits.runtime import Recognizer
+
+    return Recognizer.load(threads=1)
+
+
+def ink(mnist_test, index, size=80) -> np.ndarray:
+    img = Image.fromarray((mnist_test[0][index] * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC)
+    arr = np.asarray(img, dtype=np.float32) / 255
+    cols = np.nonzero(arr.max(axis=0) > 0.1)[0]
+    return arr[:, cols.min() : cols.max() + 1]  # tight in x, so a negative gap really overlaps strokes
+
+
+def first(mnist_test, digit, k=0) -> int:
+    return int(np.nonzero(mnist_test[1] == digit)[0][k])
+
+
+def compose(patches, gaps, height=140) -> np.ndarray:
+    """Ink patches side by side (a gap < 0 overlaps them), dark ink on white paper, uint8."""
+    width = sum(p.shape[1] for p in patches) + sum(gaps) + 60
+    canvas = np.zeros((height, width), np.float32)
+    x = 30
+    for i, p in enumerate(patches):
+        region = canvas[30 : 30 + p.shape[0], x : x + p.shape[1]]
+        np.maximum(region, p, out=region)
+        x += p.shape[1] + (gaps[i] if i < len(gaps) else 0)
+    return ((1 - canvas) * 255).astype(np.uint8)
+
+
+def test_digits_side_by_side_read_as_a_number(mnist_test, recognizer):
+    indices = [first(mnist_test, d) for d in (2, 0, 2, 6)]
+    img = compose([ink(mnist_test, i) for i in indices], [10, 14, 8])
+    result = recognizer.read(img)
+    assert result.text == "2026"
+    boxes = [d.box for d in result.digits]
+    assert [b[0] for b in boxes] == sorted(b[0] for b in boxes)  # left to right
+    for x0, y0, x1, y1 in boxes:  # inside the image, non-empty
+        assert 0 <= x0 < x1 <= img.shape[1] and 0 <= y0 < y1 <= img.shape[0]
+
+
+def test_boxes_in_input_pixels_for_large_images(mnist_test, recognizer):
+    indices = [first(mnist_test, d) for d in (4, 1)]
+    small = compose([ink(mnist_test, i) for i in indices], [20])
+    big = np.asarray(Image.fromarray(small).resize((small.shape[1] * 10, small.shape[0] * 10), Image.BILINEAR))
+    result_small, result_big = recognizer.read(small), recognizer.read(big)
+    assert result_big.text == result_small.text == "41"
+    for a, b in zip(result_small.digits, result_big.digits):
+        assert np.allclose(np.array(b.box) / 10, a.box, atol=3)
+
+
+def test_digit_in_two_strokes_is_merged(recognizer):
+    """A "4" drawn in two strokes that do not touch, and a "5" whose top bar floats: one digit each."""
+    img = np.full((160, 260), 255, np.uint8)
+    # "4": a "L"-shaped stroke and a separate vertical stroke crossing nowhere
+    img[30:90, 30:36] = 0
+    img[85:91, 30:90] = 0
+    img[40:130, 70:76] = 0  # overlaps the first stroke in x but does not touch it
+    img[88:89, 70:76] = 255
+    img[84:92, 68:78] = 255
+    # "5": floating top bar, then the body
+    img[30:36, 150:210] = 0
+    img[42:80, 150:156] = 0
+    img[75:81, 150:200] = 0
+    img[75:125, 196:202] = 0
+    img[120:126, 150:200] = 0
+    digits = extract_digits(img)
+    assert len(digits) == 2
+    assert digits[0].box[2] <= digits[1].box[0]
+
+
+def test_touching_digits_are_split(mnist_test, recognizer):
+    indices = [first(mnist_test, d) for d in (3, 0)]
+    img = compose([ink(mnist_test, i) for i in indices], [-2])  # the strokes touch
+    mask = img < 128
+    from scipy import ndimage
+
+    assert ndimage.label(mask, np.ones((3, 3)))[1] == 1  # they really touch
+    assert recognizer.read(img).text == "30"
+    assert len(extract_digits(img)) == 2  # also without the recognizer's help
+
+
+def test_three_touching_digits(mnist_test, recognizer):
+    indices = [first(mnist_test, d) for d in (5, 8, 2)]
+    img = compose([ink(mnist_test, i) for i in indices], [-5, -5])
+    assert recognizer.read(img).text == "582"
+
+
+def test_speck_is_not_a_digit(mnist_test, recognizer):
+    indices = [first(mnist_test, d) for d in (7, 9)]
+    img = compose([ink(mnist_test, i) for i in indices], [15]).copy()
+    img[10:12, 5:7] = 0
+    img[-8:-6, -9:-7] = 0
+    assert recognizer.read(img).text == "79"
+
+
+def test_synthetic_numbers_recovered(data_dir, recognizer):
+    """2-6 digit numbers from MNIST *test* digits: random spacing (some touching), photo-like."""
+    from handwritten_digits.synthetic import make_numbers
+
+    samples = make_numbers(20, seed=5, data_dir=data_dir)
+    exact = sum(recognizer.read(s.image).text == s.label for s in samples)
+    # bundled "fast" CNN: ~80% exact on 100 numbers (seed 0); this set measured in the report
+    assert exact >= 13, f"{exact}/20 numbers read exactly"
