@@ -151,6 +151,14 @@ def number_shown(pg, expected, timeout=15_000):
     expect(pg.locator("#number")).to_have_text(expected, timeout=timeout)
 
 
+def screenshot(pg, path):
+    """Once the last request has answered (the status shows its time), so the picture is settled."""
+    from playwright.sync_api import expect
+
+    expect(pg.locator("#status")).to_contain_text("read in", timeout=15_000)
+    pg.screenshot(path=str(path), full_page=True)
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -164,7 +172,7 @@ def test_draw_seven_then_three_reads_73(page, artifacts_dir):
     assert page.locator("#digits > li").count() == 2
     assert page.locator("#digits .seen").first.get_attribute("src").startswith("data:image/png;base64,")
     assert page.locator("#digits .bar.top .k").first.inner_text() == "7"
-    page.screenshot(path=str(artifacts_dir / "browser-draw-73.png"), full_page=True)
+    screenshot(page, artifacts_dir / "browser-draw-73.png")
 
     page.get_by_role("button", name="Undo").click()  # the 3 goes
     number_shown(page, "7")
@@ -193,7 +201,7 @@ def test_mnist_digits_drawn_stroke_by_stroke(page, data_dir, artifacts_dir):
             stroke(page, s, steps=1)
     expected = "".join(str(int(labels[i])) for i in picks)
     number_shown(page, expected)
-    page.screenshot(path=str(artifacts_dir / "browser-mnist-strokes.png"), full_page=True)
+    screenshot(page, artifacts_dir / "browser-mnist-strokes.png")
 
 
 def photo_of_digits(data_dir, indices) -> tuple[bytes, str]:
@@ -233,7 +241,7 @@ def test_upload_a_photo_shows_boxes_and_text(page, data_dir, tmp_path, artifacts
     img = page.locator("#photo").bounding_box()
     first, last = boxes.first.bounding_box(), boxes.last.bounding_box()
     assert img["x"] <= first["x"] < last["x"] <= img["x"] + img["width"]  # boxes sit on the photo, left to right
-    page.screenshot(path=str(artifacts_dir / "browser-photo.png"), full_page=True)
+    screenshot(page, artifacts_dir / "browser-photo.png")
 
 
 def test_correction_is_stored(page, server, artifacts_dir):
@@ -242,10 +250,10 @@ def test_correction_is_stored(page, server, artifacts_dir):
     number_shown(page, "7")
     page.get_by_role("button", name="That's wrong").first.click()
     page.get_by_role("button", name="it is 1").wait_for()
-    page.screenshot(path=str(artifacts_dir / "browser-correction-keys.png"), full_page=True)
+    screenshot(page, artifacts_dir / "browser-correction-keys.png")
     page.get_by_role("button", name="it is 1").click()
     page.wait_for_selector(".thanks")
-    page.screenshot(path=str(artifacts_dir / "browser-feedback.png"), full_page=True)
+    screenshot(page, artifacts_dir / "browser-feedback.png")
     with sqlite3.connect(server[1]) as conn:
         rows = conn.execute("SELECT label, predicted, length(image) FROM feedback").fetchall()
     assert (1, 7) in [(label, predicted) for label, predicted, _ in rows]
@@ -263,7 +271,7 @@ def test_phone_layout_and_keyboard(browser, server, artifacts_dir):
     for s in seven(0) + three(280):
         stroke(pg, s)
     number_shown(pg, "73")
-    pg.screenshot(path=str(artifacts_dir / "browser-phone.png"), full_page=True)
+    screenshot(pg, artifacts_dir / "browser-phone.png")
     # keyboard: Tab reaches the controls, Enter on Clear clears
     pg.locator("#clear").focus()
     pg.keyboard.press("Enter")

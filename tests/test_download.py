@@ -93,3 +93,27 @@ def test_corrupted_file_is_rejected(server, tmp_path):
     with pytest.raises(DigitsError, match="checksum mismatch"):
         download_mnist(tmp_path / "m", checksums=sums, bases=[url])
     assert not (tmp_path / "m" / f"{first}.gz").exists()
+
+
+def test_load_dataset_download_uses_env_mirrors(server, tmp_path, monkeypatch):
+    raw, sums = _files()
+    url = server({f"{s}.gz": gzip.compress(b) for s, b in raw.items()})
+    monkeypatch.setenv("DIGITS_MNIST_MIRRORS", f"http://127.0.0.1:1/nothing/ {url}")  # first mirror refuses
+    monkeypatch.setattr("handwritten_digits.data.download.SHA256", sums)
+    monkeypatch.delenv("DIGITS_DATA_DIR", raising=False)
+    from handwritten_digits.data import load_dataset
+
+    images, labels = load_dataset("test", data_dir=tmp_path / "dl", download=True)
+    assert images.shape == (20, 28, 28) and labels.dtype == np.int64
+    np.testing.assert_array_equal(images, np.frombuffer(raw[STEMS[2]][16:], np.uint8).reshape(20, 28, 28) / 255.0)
+
+
+def test_no_download_unless_asked(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGITS_MNIST_MIRRORS", "http://127.0.0.1:1/never/")
+    monkeypatch.delenv("DIGITS_DATA_DIR", raising=False)
+    monkeypatch.setattr("handwritten_digits.data.mnist.CACHE", tmp_path / "cache")
+    from handwritten_digits.data import load_dataset
+
+    with pytest.raises(DigitsError, match="put the four IDX files"):
+        load_dataset("test", data_dir=tmp_path / "empty")
+    assert not (tmp_path / "empty").exists()

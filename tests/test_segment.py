@@ -88,14 +88,20 @@ def test_digit_in_two_strokes_is_merged(recognizer):
 
 
 def test_touching_digits_are_split(mnist_test, recognizer):
-    indices = [first(mnist_test, d) for d in (3, 0)]
-    img = compose([ink(mnist_test, i) for i in indices], [-2])  # the strokes touch
-    mask = img < 128
+    """Ten pairs of MNIST test digits pushed together until their strokes overlap."""
     from scipy import ndimage
 
-    assert ndimage.label(mask, np.ones((3, 3)))[1] == 1  # they really touch
-    assert recognizer.read(img).text == "30"
-    assert len(extract_digits(img)) == 2  # also without the recognizer's help
+    from handwritten_digits.preprocess import find_ink
+
+    read = split = touching = 0
+    for a in range(10):
+        b = (a + 3) % 10
+        img = compose([ink(mnist_test, first(mnist_test, d, 1)) for d in (a, b)], [-5])
+        touching += ndimage.label(find_ink(img).mask, np.ones((3, 3)))[1] == 1
+        read += recognizer.read(img).text == f"{a}{b}"
+        split += len(extract_digits(img)) == 2  # the width heuristic alone, without the recognizer
+    assert touching >= 7  # the test really is about touching digits
+    assert split >= 9 and read >= 8, (split, read)  # measured: 9 and 8 with the bundled "fast" CNN
 
 
 def test_three_touching_digits(mnist_test, recognizer):

@@ -161,3 +161,44 @@ def test_tuning_data_is_the_training_split_never_the_test_set(data_dir):
     assert x.shape == (1000, 1, 28, 28) and len(yv) == 256
     assert np.array_equal(x.squeeze(1).numpy(), train_x[:1000]) and np.array_equal(y.numpy(), train_y[:1000])
     assert np.array_equal(xv.squeeze(1).numpy(), val_x[:256]) and np.array_equal(yv.numpy(), val_y[:256])
+
+
+def test_ctrl_c_in_a_real_process_keeps_the_study(tmp_path, data_dir):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "tune"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "DIGITS_DATA_DIR": str(data_dir)}
+    proc = subprocess.Popen([sys.executable, "-m", "handwritten_digits", "tune", "--model", "logreg", "--trials", "500",
+                             "--limit", "400", "--out", str(out), "--quiet", "--no-plots"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # a shell's background job starts with SIGINT ignored, and children inherit that
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() is not None else "no trial"
+            if (out / "study.db").exists():
+                try:
+                    if sum(t.state.name == "COMPLETE" for t in _study(tmp_path, "logreg").trials) >= 2:
+                        break
+                except KeyError:  # study not created yet
+                    pass
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted: finished trials are kept" in err and "Traceback" not in err
+    trials = _study(tmp_path, "logreg").trials
+    assert sum(t.state.name == "COMPLETE" for t in trials) >= 2 and len(trials) < 500
+    assert "RUNNING" not in {t.state.name for t in trials}  # the interrupted trial was closed as FAIL
+    best = json.loads((out / "logreg" / "best.json").read_text())
+    assert set(json.loads((out / "logreg" / "best_config.json").read_text())) == {"clf__C"}
+    assert best["trials"]["complete"] >= 2

@@ -24,6 +24,7 @@ scipy is imported inside the functions that need it, so importing this module st
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,9 +103,13 @@ def load_image(source) -> np.ndarray:
     if not data:
         raise DigitsError(f"{name}: empty file")
     try:
-        img = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():  # sizes are checked below, with our own limit and message
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:
         raise DigitsError(f"{name}: image too large (decompression bomb refused)") from None
+    except Image.UnidentifiedImageError:
+        raise DigitsError(f"{name}: not an image (or a format Pillow cannot read)") from None
     except Exception as exc:  # Pillow raises many types for bad headers
         raise DigitsError(f"{name}: not a readable image ({_reason(exc)})") from None
     with img:

@@ -30,7 +30,7 @@ SPLIT_WIDTH = 1.05  # without a scorer, pieces wider than this many line heights
 TRY_WIDTH = 0.55  # with a scorer, cuts are tried on pieces wider than this many line heights
 FORCE_WIDTH = 1.6  # and always made above this width
 # (width up to, in line heights; cut if the whole piece's confidence is below; and each half's at least)
-CUT_RULES = [(0.8, 0.75, 0.9), (1.2, 0.9, 0.3), (np.inf, 1.01, 0.2)]
+CUT_RULES = [(0.8, 0.5, 0.95), (1.05, 0.9, 0.3), (np.inf, 1.01, 0.2)]
 DIGIT_WIDTH = 0.9  # typical digit width plus spacing, in line heights, to guess how many digits touch
 WIDE = 1.25  # above this width a cut may cross more than one stroke (overlapping digits)
 
@@ -222,8 +222,9 @@ def _cut_candidates(piece: _Piece, ink: np.ndarray, line: float, parts: int, lim
 
     if one_stroke:
         thick = stroke_width(mask)
-        single = cols[raw[cols] <= 1.6 * thick + 1]
-        cols = single if len(single) or limit == 1 else cols  # the path cut may still find its way
+        cols = cols[raw[cols] <= 1.6 * thick + 1]
+    if len(cols) == 0:
+        return []
     expected = w / parts  # the first cut sits one digit-width from the left
     cost = proj[cols] / max(proj.max(), 1.0) + 0.6 * ((cols - expected) / max(w, 1)) ** 2 * parts
     best = cols[np.argsort(cost, kind="stable")]

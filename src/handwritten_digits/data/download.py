@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import http.client
 import os
 import sys
 import urllib.error
@@ -56,7 +57,7 @@ def download_file(stem: str, folder: Path, expected: str, bases: list[str] | Non
         try:
             body = fetch(url)
             raw = gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
-        except (OSError, EOFError, urllib.error.URLError, ValueError) as exc:
+        except (OSError, EOFError, http.client.HTTPException, urllib.error.URLError, ValueError) as exc:
             problems.append(f"{url}: {getattr(exc, 'reason', exc)}")
             continue
         digest = sha256_bytes(raw)

@@ -25,22 +25,37 @@ def _find(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def locate_mnist(data_dir: str | Path | None = None) -> Path:
-    """The folder holding MNIST: ``data_dir``, then $DIGITS_DATA_DIR, then the user cache."""
+def locate_mnist(data_dir: str | Path | None = None, download: bool = False) -> Path:
+    """The folder holding MNIST.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        Tried first; then $DIGITS_DATA_DIR, then the user cache (``$XDG_CACHE_HOME`` or ``~/.cache``).
+    download : bool
+        When nothing is found, fetch the four files from the public mirrors into the first candidate
+        (verified by SHA-256). Never done unless asked.
+    """
     candidates = [Path(p) for p in (data_dir, os.environ.get("DIGITS_DATA_DIR")) if p] + [CACHE]
     for folder in candidates:
         if all(_find(folder, stem) for pair in FILES.values() for stem in pair):
             return folder
     where = candidates[0]
+    if download:
+        from handwritten_digits.data.download import download_mnist
+
+        return download_mnist(where)
     raise DigitsError(
         f"MNIST not found in {', '.join(map(str, candidates))}: put the four IDX files "
         f"(train-images-idx3-ubyte.gz, ...) in {where}, or run `digits data --download`"
     )
 
 
-def load_mnist(split: str = "train", data_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+def load_mnist(split: str = "train", data_dir: str | Path | None = None, download: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """MNIST's own ``train`` (60,000) or ``test`` (10,000) images as uint8 (N, 28, 28) and labels."""
-    return _read_split(locate_mnist(data_dir).resolve(), split)
+    if split not in FILES:
+        raise DigitsError(f"unknown MNIST split '{split}' (train or test)")
+    return _read_split(locate_mnist(data_dir, download).resolve(), split)
 
 
 @functools.lru_cache(maxsize=4)  # train/val/test loads in one process read each file once
@@ -71,11 +86,14 @@ def train_val_split(labels: np.ndarray, val_size: int = 5000, seed: int = 0) -> 
     return train, val
 
 
-def load_dataset(name: str, data_dir=None, val_size: int = 5000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``train`` (MNIST train minus validation), ``val`` or ``test``: float32 images in [0, 1], int64 labels."""
+def load_dataset(name: str, data_dir=None, val_size: int = 5000, seed: int = 0, download: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``train`` (MNIST train minus validation), ``val`` or ``test``: float32 images in [0, 1], int64 labels.
+
+    ``download=True`` fetches MNIST from the public mirrors when it is not found locally.
+    """
     if name not in ("train", "val", "test"):
         raise DigitsError(f"unknown split '{name}' (train, val or test)")
-    images, labels = load_mnist("test" if name == "test" else "train", data_dir)
+    images, labels = load_mnist("test" if name == "test" else "train", data_dir, download)
     if name != "test":
         train, val = train_val_split(labels, val_size, seed)
         keep = train if name == "train" else val

@@ -169,6 +169,9 @@ def recognize(recognizer, img: Image.Image, single: bool, min_confidence: float 
             digits = preprocess.extract_digits(gray, scorer=recognizer.predict_proba)
     except DigitsError as exc:
         raise HTTPException(422, str(exc)) from None
+    except Exception:  # an image that trips preprocessing is still the client's input: a 422, logged for us
+        log.exception("preprocessing failed on a %dx%d image", gray.shape[1], gray.shape[0])
+        raise HTTPException(422, "cannot find digits in this image") from None
     results = []
     if digits:
         probs = recognizer.predict_proba(np.stack([d.image for d in digits]))

@@ -47,8 +47,11 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig, steps: int):
         optimizer = torch.optim.AdamW(groups, lr=config.lr)
     else:
         raise DigitsError(f"unknown optimizer '{config.optimizer}' (sgd or adamw)")
+    # OneCycleLR divides by each phase's length in steps: keep both at least one step long on tiny runs
+    total = max(4, steps)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.lr, total_steps=max(1, steps), pct_start=config.warmup, div_factor=20, final_div_factor=200
+        optimizer, max_lr=config.lr, total_steps=total, pct_start=min(max(config.warmup, 2 / total), 0.5),
+        div_factor=20, final_div_factor=200,
     )
     return optimizer, scheduler
 

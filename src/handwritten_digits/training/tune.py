@@ -260,7 +260,7 @@ def trial_counts(study: optuna.Study) -> dict[str, int]:
     return counts
 
 
-def best_config(study: optuna.Study, model: str, base=None) -> dict:
+def best_config(study: optuna.Study, model: str) -> dict:
     """What ``digits train --config`` reads for the best trial.
 
     CNN: every :class:`TrainConfig` key. Classic: the tuned pipeline params (``clf__C``, ...).

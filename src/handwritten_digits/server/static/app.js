@@ -161,6 +161,7 @@ async function runLive() {
 
 async function recognize(body, type, mode) {
   const seq = ++state.seq;
+  const started = performance.now();
   setStatus("reading…");
   try {
     const res = await fetch(`${API}/recognize?include_inputs=true`, {
@@ -170,7 +171,7 @@ async function recognize(body, type, mode) {
     if (seq < state.shown || mode !== state.mode) return null;   // a newer answer is already on screen
     state.shown = seq;
     if (!res.ok) { setStatus(data.detail || `error ${res.status}`, true); return null; }
-    if (seq === state.seq) setStatus("");
+    if (seq === state.seq) setStatus(`read in ${Math.round(performance.now() - started)} ms`);
     showResult(data);
     return data;
   } catch (err) {

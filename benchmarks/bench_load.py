@@ -1,0 +1,416 @@
+"""Load test of ``digits serve`` against a minimal Flask + eager PyTorch route, on loopback only.
+
+Each server runs in its own process tree; the load generator runs in another process: asyncio with
+raw HTTP/1.1 keep-alive connections (no client library overhead). It posts canvas-sized PNGs
+(280x280 drawings: MNIST validation digits, dark ink on opaque white, like the page sends) and
+measures:
+
+* saturation throughput: ``--connections`` closed-loop clients for ``--seconds``;
+* latency at fixed rates (open loop: requests are due at fixed times and latency is counted from
+  when each was due, so a stalled server cannot hide its queue).
+
+Every phase is bounded in time and requests and the whole run stops by itself. Results go to
+``benchmarks/results/load.json``. Run under ``nice -n 10`` on a shared machine and read the
+recorded load average: other work on the cores depresses the numbers.
+
+    python -m benchmarks.bench_load            # full run (~2 minutes)
+    python -m benchmarks.bench_load --quick    # a smoke run (~25 s)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import multiprocessing as mp
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results" / "load.json"
+
+
+# ---------------------------------------------------------------- request bodies
+
+
+def canvas_pngs(count: int, size: int = 280, data_dir=None) -> list[bytes]:
+    """``count`` PNGs like the page's canvas export: one or two digits in dark ink on white, RGBA."""
+    from PIL import Image
+
+    try:
+        from handwritten_digits.data import load_dataset
+
+        images, _ = load_dataset("val", data_dir=data_dir)  # never the test set
+    except Exception:  # no MNIST here: synthetic strokes still give realistic PNG sizes and work
+        images = _synthetic_digits(count)
+    rng = np.random.default_rng(0)
+    out = []
+    for i in range(count):
+        n = 1 + i % 2  # one digit, or two written side by side with a gap (as people draw on the page)
+        side = size // 2 if n == 1 else size * 2 // 5
+        canvas = Image.new("RGBA", (size, size), (255, 255, 255, 255))  # the page paints opaque white paper
+        for k, image in enumerate(images[rng.integers(len(images), size=n)]):
+            ink = Image.fromarray((image * 255).astype(np.uint8)).resize((side, side), Image.BILINEAR)
+            left = (size - n * side) // (n + 1) * (k + 1) + k * side
+            canvas.paste(Image.new("RGBA", ink.size, (17, 24, 39, 255)), (left, (size - side) // 2), ink)
+        buffer = io.BytesIO()
+        canvas.save(buffer, format="PNG")
+        out.append(buffer.getvalue())
+    return out
+
+
+def _synthetic_digits(count: int) -> np.ndarray:
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(1)
+    out = []
+    for _ in range(count):
+        img = Image.new("L", (28, 28))
+        ImageDraw.Draw(img).line([tuple(rng.integers(4, 24, 2)) for _ in range(4)], fill=255, width=3)
+        out.append(np.asarray(img, np.float32) / 255)
+    return np.stack(out)
+
+
+# ---------------------------------------------------------------- the client (its own process)
+
+
+class Connection:
+    """One raw HTTP/1.1 connection; reconnects when the server closes (HTTP/1.0-style servers)."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader = self.writer = None
+
+    async def request(self, head: bytes, body: bytes) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(head + body)
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("server closed the connection")
+        status = int(status_line.split()[1])
+        length, close = None, status_line.startswith(b"HTTP/1.0")
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            name = name.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "connection":
+                close = value.strip().lower() == "close"
+        if length is not None:
+            await self.reader.readexactly(length)
+        else:
+            await self.reader.read()
+            close = True
+        if close:
+            self.close()
+        return status
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+def _heads(path: str, bodies: list[bytes]) -> list[bytes]:
+    return [(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
+             f"Content-Length: {len(b)}\r\n\r\n").encode() for b in bodies]
+
+
+async def _closed_loop(host, port, path, bodies, connections, seconds, max_requests):
+    heads = _heads(path, bodies)
+    latencies, errors = [], 0
+    stop = time.perf_counter() + seconds
+    counter = iter(range(max_requests))
+
+    async def worker(k):
+        nonlocal errors
+        conn = Connection(host, port)
+        while time.perf_counter() < stop and (i := next(counter, None)) is not None:
+            t0 = time.perf_counter()
+            try:
+                status = await conn.request(heads[i % len(bodies)], bodies[i % len(bodies)])
+            except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError):
+                status = 0
+                conn.close()
+            if status == 200:
+                latencies.append(time.perf_counter() - t0)
+            else:
+                errors += 1
+        conn.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(k) for k in range(connections)))
+    elapsed = time.perf_counter() - t0
+    return {"connections": connections, "seconds": round(elapsed, 2), "requests": len(latencies) + errors,
+            "errors": errors, "throughput_rps": round(len(latencies) / elapsed, 1), **_percentiles(latencies)}
+
+
+async def _open_loop(host, port, path, bodies, rate, seconds, max_connections, drain=10.0):
+    """Requests due every 1/rate s; latency from the due time. Idle connections are reused."""
+    heads = _heads(path, bodies)
+    total = int(rate * seconds)
+    idle: list[Connection] = []
+    opened = 0
+    latencies, errors, late = [], 0, 0
+    pool_free = asyncio.Condition()
+
+    async def one(i, due):
+        nonlocal errors, opened
+        async with pool_free:
+            while not idle and opened >= max_connections:
+                await pool_free.wait()
+            if idle:
+                conn = idle.pop()
+            else:
+                conn, opened = Connection(host, port), opened + 1
+        try:
+            status = await asyncio.wait_for(conn.request(heads[i % len(bodies)], bodies[i % len(bodies)]), timeout=10)
+        except (OSError, ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError):
+            status = 0
+            conn.close()
+        if status == 200:
+            latencies.append(time.perf_counter() - due)
+        else:
+            errors += 1
+        async with pool_free:
+            idle.append(conn)
+            pool_free.notify()
+
+    start = time.perf_counter() + 0.05
+    deadline = start + seconds + drain  # a server that falls behind cannot keep the run going
+    tasks = []
+    for i in range(total):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elif delay < -0.005:
+            late += 1  # the client itself fell behind schedule
+        tasks.append(asyncio.ensure_future(one(i, due)))
+    done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.perf_counter()))
+    for task in pending:
+        task.cancel()
+    elapsed = time.perf_counter() - start
+    for conn in idle:
+        conn.close()
+    return {"rate_rps": rate, "seconds": round(elapsed, 2), "requests": total, "errors": errors,
+            "unfinished": len(pending), "achieved_rps": round(len(latencies) / elapsed, 1),
+            "connections_used": opened, "client_late_sends": late, **_percentiles(latencies)}
+
+
+def _percentiles(latencies) -> dict:
+    if not latencies:
+        return {"p50_ms": None, "p90_ms": None, "p99_ms": None, "max_ms": None}
+    ms = np.asarray(latencies) * 1000
+    return {"p50_ms": round(float(np.percentile(ms, 50)), 2), "p90_ms": round(float(np.percentile(ms, 90)), 2),
+            "p99_ms": round(float(np.percentile(ms, 99)), 2), "max_ms": round(float(ms.max()), 2)}
+
+
+def _client_main(plan: dict, queue) -> None:
+    """Entry of the load-generator process: run the plan, send the results back."""
+    try:
+        results = asyncio.run(_run_plan(plan))
+        queue.put(results)
+    except BaseException as exc:  # report, never hang the parent
+        queue.put({"error": repr(exc)})
+
+
+async def _run_plan(plan):
+    host, port, path, bodies = plan["host"], plan["port"], plan["path"], plan["bodies"]
+    if plan["phase"] == "saturation":
+        warm = await _closed_loop(host, port, path, bodies, 4, plan["warmup"], 10_000)  # not reported
+        out = await _closed_loop(host, port, path, bodies, plan["connections"], plan["seconds"], plan["max_requests"])
+        return {**out, "warmup_requests": warm["requests"]}
+    out = []
+    for rate in plan["rates"]:
+        if out and ("skipped" in out[-1] or out[-1]["achieved_rps"] < 0.8 * out[-1]["rate_rps"]):
+            below = out[-1]["rate_rps"] if "skipped" not in out[-1] else out[-1]["skipped"].split()[-2]
+            out.append({"rate_rps": rate, "skipped": f"server saturated below {float(below):.0f} req/s"})
+            continue
+        await asyncio.sleep(0.5)
+        out.append(await _open_loop(host, port, path, bodies, rate, plan["rate_seconds"], plan["max_connections"]))
+    return out
+
+
+def run_client(plan: dict, timeout: float) -> dict:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_client_main, args=(plan, queue), daemon=True)
+    proc.start()
+    try:
+        return queue.get(timeout=timeout)
+    except Exception:
+        return {"error": f"load generator gave no result within {timeout:.0f} s"}
+    finally:
+        proc.join(5)
+        if proc.is_alive():
+            proc.kill()
+
+
+# ---------------------------------------------------------------- servers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(cmd: list[str], url: str, timeout: float = 90) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{cmd[0:4]} exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return proc
+        except OSError as exc:
+            if getattr(exc, "code", None):  # an HTTP error status still means it is up
+                return proc
+        time.sleep(0.25)
+    stop(proc)
+    raise RuntimeError(f"{cmd[0:4]} did not start within {timeout} s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)  # the server and its uvicorn workers: a group we created
+        proc.wait(timeout=15)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU time of every process in the group (the server and its workers), from /proc."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the command: state ppid pgrp ... utime(11) stime(12)
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def bench_server(name, cmd, ready_url, path, bodies, args) -> dict:
+    port = int(ready_url.split(":")[2].split("/")[0])
+    proc = start(cmd, ready_url)
+    try:
+        plan = {"host": "127.0.0.1", "port": port, "path": path, "bodies": bodies, "warmup": args.warmup,
+                "connections": args.connections, "seconds": args.seconds, "max_requests": args.max_requests,
+                "rates": args.rates, "rate_seconds": args.rate_seconds, "max_connections": args.max_connections}
+        cpu0 = group_cpu_seconds(proc.pid)
+        saturation = run_client({**plan, "phase": "saturation"}, timeout=args.warmup + args.seconds + 60)
+        cpu1 = group_cpu_seconds(proc.pid)
+        rates = run_client({**plan, "phase": "rates"}, timeout=len(args.rates) * (args.rate_seconds + 15) + 30)
+    finally:
+        stop(proc)
+    result = {"name": name, "command": " ".join(cmd), "saturation": saturation, "rates": rates}
+    if isinstance(saturation, dict) and saturation.get("requests"):
+        # CPU the server spent per request, warm-up included: independent of how busy the cores were,
+        # so it gives the capacity of 2 free cores even when measured on a shared machine
+        per_request = (cpu1 - cpu0) / (saturation["requests"] + saturation.get("warmup_requests", 0))
+        result["server_cpu_ms_per_request"] = round(per_request * 1000, 3)
+        result["projected_rps_on_2_free_cores"] = round(2 / per_request, 0) if per_request > 0 else None
+    return result
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description="Load-test digits serve against Flask + eager PyTorch (loopback only).",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--model", default="default", help="model for digits serve (name, .onnx or folder)")
+    p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    p.add_argument("--connections", type=int, default=32, help="closed-loop connections at saturation")
+    p.add_argument("--seconds", type=float, default=10, help="saturation phase length")
+    p.add_argument("--max-requests", type=int, default=50_000, help="cap on requests in the saturation phase")
+    p.add_argument("--rates", type=float, nargs="+", default=[100, 200, 500], help="fixed request rates (req/s)")
+    p.add_argument("--rate-seconds", type=float, default=10, help="length of each fixed-rate phase")
+    p.add_argument("--max-connections", type=int, default=64, help="open-loop connection pool limit")
+    p.add_argument("--warmup", type=float, default=2, help="warm-up seconds before measuring")
+    p.add_argument("--bodies", type=int, default=64, help="distinct PNGs to cycle through")
+    p.add_argument("--skip-baseline", action="store_true", help="do not run the Flask + PyTorch baseline")
+    p.add_argument("--skip-single", action="store_true", help="do not also load-test ?single=true (no segmentation)")
+    p.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITS_DATA_DIR)")
+    p.add_argument("--out", default=str(RESULTS), help="results JSON")
+    p.add_argument("--quick", action="store_true", help="short phases: a smoke run")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.seconds, args.rate_seconds, args.warmup, args.bodies = 3, 3, 1, 16
+
+    from handwritten_digits import modelcard
+
+    model = modelcard.resolve(args.model)
+    card = modelcard.read_card(model)
+    bodies = canvas_pngs(args.bodies, data_dir=args.data_dir)
+    load_before = os.getloadavg()
+    report = {
+        "benchmark": "bench_load",
+        "command": "python -m benchmarks.bench_load " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "nice": os.nice(0), "loadavg_before": [round(v, 2) for v in load_before]},
+        "request": {"kind": "POST image/png, 280x280 RGBA canvas export, 1-2 digits",
+                    "mean_bytes": int(np.mean([len(b) for b in bodies])), "distinct_bodies": len(bodies)},
+        "model": {"name": card.get("name"), "architecture": card.get("architecture")},
+        "servers": [],
+    }
+    port = free_port()
+    digits_cmd = [sys.executable, "-m", "handwritten_digits", "serve", "--host", "127.0.0.1", "--port", str(port),
+                  "--workers", str(args.workers), "--threads", "1", "--model", str(model), "--log-level", "warning",
+                  "--feedback-db", os.devnull]
+    routes = [("/api/v1/recognize", "find and read every digit (the page's live request)")]
+    if not args.skip_single:
+        routes.append(("/api/v1/recognize?single=true", "the whole image as one digit: no segmentation"))
+    for route, what in routes:
+        print(f"digits serve ({args.workers} workers) {route} ...", file=sys.stderr, flush=True)
+        report["servers"].append(bench_server(f"digits serve (FastAPI + uvicorn + ONNX Runtime): POST {route} - {what}",
+                                              digits_cmd, f"http://127.0.0.1:{port}/readyz", route, bodies, args))
+    if not args.skip_baseline:
+        arch = (card.get("architecture") or {}).get("name", "fast")
+        port = free_port()
+        flask_cmd = [sys.executable, "-m", "benchmarks.flask_torch_baseline", "--port", str(port), "--arch", arch]
+        print("flask + torch baseline ...", file=sys.stderr, flush=True)
+        report["servers"].append(bench_server(f"Flask dev server + eager PyTorch ({arch} CNN from models.cnn)",
+                                              flask_cmd, f"http://127.0.0.1:{port}/", "/predict", bodies, args))
+    report["machine"]["loadavg_after"] = [round(v, 2) for v in os.getloadavg()]
+    out = Path(args.out)
+    from handwritten_digits.fileio import atomic_write_json
+
+    atomic_write_json(out, report)
+    for server in report["servers"]:
+        print(server["name"])
+        if "error" in server["saturation"] or "error" in server["rates"]:
+            print("  error:", server["saturation"], server["rates"])
+            continue
+        print(f"  server CPU per request: {server.get('server_cpu_ms_per_request')} ms "
+              f"(2 free cores: ~{server.get('projected_rps_on_2_free_cores')} req/s)")
+        s = server["saturation"]
+        print(f"  saturation: {s['throughput_rps']} req/s, p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms, errors {s['errors']}")
+        for r in server["rates"]:
+            if "skipped" in r:
+                print(f"  {r['rate_rps']:>6.0f} req/s: skipped ({r['skipped']})")
+                continue
+            print(f"  {r['rate_rps']:>6.0f} req/s: achieved {r['achieved_rps']}, p50 {r['p50_ms']} ms, "
+                  f"p99 {r['p99_ms']} ms, errors {r['errors']}, unfinished {r['unfinished']}")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""A user's folder-per-class digits and the external evaluation sets (USPS, Semeion)."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from handwritten_digits.data import load_eval_set
+from handwritten_digits.data.external import load_external
+from handwritten_digits.data.folder import load_folder, save_folder
+from handwritten_digits.errors import DigitsError
+
+
+def _centre_of_mass(image):
+    ys, xs = np.mgrid[:28, :28]
+    mass = image.sum()
+    return (ys * image).sum() / mass, (xs * image).sum() / mass
+
+
+def _photo(digit_box, size=(120, 90)):
+    """A dark stroke on a light page, off-centre, as a phone photo of a digit would be."""
+    page = np.full(size[::-1], 230, np.uint8)
+    y0, y1, x0, x1 = digit_box
+    page[y0:y1, x0:x0 + 6] = 20  # a vertical bar: a '1'
+    page[y0:y0 + 5, x0 - 8:x0 + 6] = 20
+    return Image.fromarray(page)
+
+
+def test_load_folder_normalises_and_skips_bad_files(tmp_path, capsys):
+    for digit in (1, 7):
+        (tmp_path / str(digit)).mkdir()
+        _photo((10, 70, 20, 26)).save(tmp_path / str(digit) / "a.png")
+        _photo((20, 80, 60, 66)).convert("RGB").save(tmp_path / str(digit) / "b.jpg")
+    Image.new("L", (50, 50), 255).save(tmp_path / "7" / "blank.png")
+    (tmp_path / "1" / "broken.png").write_bytes(b"not an image")
+    (tmp_path / "1" / "notes.txt").write_text("ignored")
+    images, labels = load_folder(tmp_path)
+    assert images.shape == (4, 28, 28) and images.dtype == np.float32
+    assert labels.tolist() == [1, 1, 7, 7] and labels.dtype == np.int64
+    assert 0.0 <= images.min() and images.max() <= 1.0 and images.max() > 0.5
+    for image in images:  # MNIST-style: centred by mass, whatever the position on the page
+        cy, cx = _centre_of_mass(image)
+        assert abs(cy - 14) < 1.5 and abs(cx - 14) < 1.5
+    assert "skipped 2" in capsys.readouterr().err
+
+
+def test_load_folder_errors(tmp_path):
+    with pytest.raises(DigitsError, match="not a folder"):
+        load_folder(tmp_path / "missing")
+    (tmp_path / "cats").mkdir()
+    with pytest.raises(DigitsError, match="no labelled images"):
+        load_folder(tmp_path)
+
+
+def test_save_folder_round_trip(tmp_path, data_dir):
+    from handwritten_digits.data import load_dataset
+
+    images, labels = load_dataset("val", data_dir)
+    images, labels = images[:12], labels[:12]
+    save_folder(images, labels, tmp_path)
+    files = sorted(tmp_path.glob("*/*.png"))
+    assert len(files) == 12 and all(Image.open(f).size == (28, 28) for f in files)
+    back, back_labels = load_eval_set(f"folder:{tmp_path}")
+    assert sorted(back_labels.tolist()) == sorted(labels.tolist())
+    assert back.shape == (12, 28, 28)
+
+
+def test_usps_is_mnist_style(external_dir):
+    images, labels = load_external("usps", external_dir)
+    assert images.shape == (9298, 28, 28) and images.dtype == np.float32 and labels.dtype == np.int64
+    assert labels.min() == 0 and labels.max() == 9 and len(np.unique(labels)) == 10
+    assert 0.0 <= images.min() and images.max() <= 1.0
+    # background is dark (MNIST style): the border of a normalised digit holds no ink
+    assert images[:, :2, :].max() < 0.05 and images[:, :, :2].max() < 0.05
+    centres = np.array([_centre_of_mass(im) for im in images[:200]])
+    assert np.abs(centres - 14).max() < 1.5
+
+
+def test_semeion_is_mnist_style(external_dir):
+    images, labels = load_eval_set("semeion", external_dir=external_dir)
+    assert images.shape == (1593, 28, 28) and labels.dtype == np.int64
+    assert np.bincount(labels, minlength=10).min() > 100
+    centres = np.array([_centre_of_mass(im) for im in images[:200]])
+    assert np.abs(centres - 14).max() < 1.5
+
+
+def test_external_dir_from_environment(external_dir, monkeypatch):
+    monkeypatch.setenv("DIGITS_EXTERNAL_DIR", str(external_dir))
+    assert load_external("semeion")[0].shape == (1593, 28, 28)
+    monkeypatch.setenv("DIGITS_EXTERNAL_DIR", str(external_dir / "nowhere"))
+    with pytest.raises(DigitsError, match="cannot read"):
+        load_external("usps")
+
+
+def test_unknown_sets_are_errors():
+    with pytest.raises(DigitsError, match="unknown external"):
+        load_external("emnist")
+    with pytest.raises(DigitsError, match="unknown dataset"):
+        load_eval_set("train")

@@ -1,0 +1,127 @@
+"""``digits predict``: outputs, options, inputs (files, folders, globs, stdin) and one real subprocess run."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from handwritten_digits.cli import main
+
+SAMPLES = Path(__file__).resolve().parents[1] / "src" / "handwritten_digits" / "assets" / "samples"
+EXPECTED = {"digit-7.png": "7", "digit-3-light-on-dark.png": "3", "number-2026.png": "2026", "photo-number-417.jpg": "417"}
+
+
+def test_samples_are_small_and_present():
+    assert sorted(p.name for p in SAMPLES.iterdir()) == sorted(EXPECTED)
+    assert sum(p.stat().st_size for p in SAMPLES.iterdir()) < 100_000
+
+
+def test_human_output_reads_every_sample(capsys):
+    code = main(["predict", *(str(SAMPLES / name) for name in sorted(EXPECTED))])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    for line, name in zip(out, sorted(EXPECTED)):
+        path, rest = line.split(": ", 1)
+        assert path == str(SAMPLES / name)
+        text, confidences = rest.split("  ")
+        assert text == EXPECTED[name]
+        assert len(confidences.strip("()").split()) == len(text)
+
+
+def test_json_lines(capsys):
+    assert main(["predict", "--json", str(SAMPLES / "number-2026.png")]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    data = json.loads(line)
+    assert data["path"].endswith("number-2026.png") and data["text"] == "2026"
+    assert len(data["digits"]) == 4
+    width, height = Image.open(SAMPLES / "number-2026.png").size
+    for d in data["digits"]:
+        assert set(d) == {"digit", "confidence", "box", "probabilities", "rejected"}
+        assert len(d["probabilities"]) == 10 and abs(sum(d["probabilities"]) - 1) < 1e-4
+        x0, y0, x1, y1 = d["box"]
+        assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
+
+
+def test_csv(capsys):
+    assert main(["predict", "--csv", str(SAMPLES / "digit-7.png"), str(SAMPLES / "number-2026.png")]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0] == ["path", "text", "confidences", "error"]
+    assert [r[1] for r in rows[1:]] == ["7", "2026"]
+    assert len(rows[2][2].split()) == 4
+
+
+def test_single_treats_the_image_as_one_digit(capsys):
+    assert main(["predict", "--single", "--json", str(SAMPLES / "number-2026.png"), str(SAMPLES / "digit-7.png")]) == 0
+    many, one = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert len(many["digits"]) == 1 and len(many["text"]) == 1
+    assert one["text"] == "7"
+
+
+def test_min_confidence_marks_doubtful_digits(capsys):
+    assert main(["predict", "--json", "--min-confidence", "1", str(SAMPLES / "photo-number-417.jpg")]) == 0
+    data = json.loads(capsys.readouterr().out)
+    # nothing is ever 100% sure after temperature scaling: every digit becomes '?'
+    assert data["text"] == "???" and all(d["rejected"] for d in data["digits"])
+    assert main(["predict", "--min-confidence", "1.5", str(SAMPLES / "digit-7.png")]) == 2
+    assert "between 0 and 1" in capsys.readouterr().err
+
+
+def test_save_inputs(tmp_path, capsys):
+    out = tmp_path / "seen"
+    assert main(["predict", "--save-inputs", str(out), str(SAMPLES / "number-2026.png")]) == 0
+    files = sorted(out.iterdir())
+    assert [f.name for f in files] == [f"number-2026-{i}-{c}.png" for i, c in enumerate("2026")]
+    img = np.asarray(Image.open(files[0]))
+    assert img.shape == (28, 28) and img.max() > 200 and img[0].max() == 0  # bright ink on black, as MNIST
+
+
+def test_folders_globs_and_recursive(tmp_path, capsys):
+    shutil.copy(SAMPLES / "digit-7.png", tmp_path / "a.png")
+    (tmp_path / "sub").mkdir()
+    shutil.copy(SAMPLES / "number-2026.png", tmp_path / "sub" / "b.png")
+    (tmp_path / "notes.txt").write_text("not an image")  # not an image suffix: skipped in folders
+    assert main(["predict", str(tmp_path)]) == 0
+    assert [line.split(":")[0] for line in capsys.readouterr().out.splitlines()] == [str(tmp_path / "a.png")]
+    main(["predict", "--recursive", str(tmp_path)])
+    assert len(capsys.readouterr().out.splitlines()) == 2
+    main(["predict", str(tmp_path / "**" / "*.png"), "--recursive"])
+    assert len(capsys.readouterr().out.splitlines()) == 2
+    main(["predict", str(tmp_path / "*.png")])
+    assert len(capsys.readouterr().out.splitlines()) == 1
+    assert main(["predict", str(tmp_path / "*.gif")]) == 1  # a glob matching nothing is an error
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_stdin(monkeypatch, capsys):
+    data = (SAMPLES / "digit-7.png").read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert main(["predict", "--json", "-"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["path"] == "-" and result["text"] == "7"
+
+
+def test_model_option_errors_cleanly(tmp_path, capsys):
+    assert main(["predict", "--model", str(tmp_path / "nope.onnx"), str(SAMPLES / "digit-7.png")]) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("digits: error:") and len(err.splitlines()) == 1
+
+
+def test_real_subprocess_run():
+    exe = shutil.which("digits")
+    cmd = [exe] if exe else [sys.executable, "-m", "handwritten_digits"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([*cmd, "predict", "--json", str(SAMPLES / "photo-number-417.jpg")],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["text"] == "417"
+    assert proc.stderr == ""
