@@ -259,6 +259,32 @@ def run_client(plan: dict, timeout: float) -> dict:
 # ---------------------------------------------------------------- servers
 
 
+def stage_cpu_ms(model, bodies, rounds: int = 2) -> dict:
+    """CPU milliseconds per request spent in each step of the recognize route, measured in this process."""
+    from handwritten_digits import preprocess
+    from handwritten_digits.runtime import Recognizer
+    from handwritten_digits.segment import segment
+
+    rec = Recognizer.load(model, threads=1)
+    totals: dict[str, float] = {}
+
+    def clock(name, f):
+        t = time.thread_time()
+        out = f()
+        totals[name] = totals.get(name, 0.0) + time.thread_time() - t
+        return out
+
+    for body in bodies * rounds:
+        gray = clock("decode (load_image)", lambda: preprocess.load_image(body))
+        ink = clock("find_ink", lambda: preprocess.find_ink(gray))
+        digits = clock("segment with model-scored cuts", lambda: segment(ink, scorer=rec.predict_proba))
+        if digits:
+            clock("model on the digits found", lambda: rec.predict_proba(np.stack([d.image for d in digits])))
+        clock("prepare_single (?single=true path)", lambda: preprocess.prepare_single(gray))
+    n = len(bodies) * rounds
+    return {name: round(total / n * 1000, 3) for name, total in totals.items()}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -388,6 +414,13 @@ def main(argv=None) -> int:
         print("flask + torch baseline ...", file=sys.stderr, flush=True)
         report["servers"].append(bench_server(f"Flask dev server + eager PyTorch ({arch} CNN from models.cnn)",
                                               flask_cmd, f"http://127.0.0.1:{port}/", "/predict", bodies, args))
+    report["stages_cpu_ms"] = stage_cpu_ms(model, bodies[:32])
+    busy = max(load_before[0], os.getloadavg()[0]) > 0.5 * (os.cpu_count() or 1)
+    report["notes"] = [
+        "the load generator shares the machine's cores with the server (loopback, one client process)",
+        "server_cpu_ms_per_request = CPU time of the server's process group / requests (saturation phase + warm-up); "
+        "projected_rps_on_2_free_cores = 2 / that, an estimate, not a measurement",
+    ] + (["other work was running (see loadavg): throughput and latency are depressed; re-run on idle cores"] if busy else [])
     report["machine"]["loadavg_after"] = [round(v, 2) for v in os.getloadavg()]
     out = Path(args.out)
     from handwritten_digits.fileio import atomic_write_json
@@ -408,6 +441,7 @@ def main(argv=None) -> int:
                 continue
             print(f"  {r['rate_rps']:>6.0f} req/s: achieved {r['achieved_rps']}, p50 {r['p50_ms']} ms, "
                   f"p99 {r['p99_ms']} ms, errors {r['errors']}, unfinished {r['unfinished']}")
+    print("CPU per request by step (in-process):", report["stages_cpu_ms"])
     print(f"wrote {out}")
     return 0
 

@@ -83,9 +83,11 @@ def _provenance(name: str, res: dict) -> str:
     when = res.get("finished") or res.get("started") or res.get("measured_at")
     if when:
         bits.append(str(when)[:10])
-    cpus = (res.get("machine") or {}).get("cpus")
-    if cpus:
-        bits.append(f"{cpus} CPUs" + (f", {res['machine']['gpu']}" if res["machine"].get("gpu") else ""))
+    machine = res.get("machine")
+    if isinstance(machine, dict) and (machine.get("cpus") or machine.get("cpu_count")):
+        bits.append(f"{machine.get('cpus') or machine.get('cpu_count')} CPUs" + (f", {machine['gpu']}" if machine.get("gpu") else ""))
+    elif isinstance(machine, str):
+        bits.append(machine)
     note = "Source: " + ", ".join(bits) + "."
     if res.get("quick"):
         note += " **Quick smoke run** (small subsets): indicative only."
@@ -168,13 +170,24 @@ def time_to_accuracy_section(results: dict) -> str:
     if not res or "_error" in res:
         return "Time to accuracy, our fast recipe beside the PyTorch example recipe: " + _missing("cnn")
     tta = res.get("time_to_accuracy")
-    if isinstance(tta, dict) and tta:
-        rows = {k: v for k, v in tta.items() if isinstance(v, dict)}
-        table = generic_table(rows, "recipe")
-        if table:
-            return ("Time to accuracy on the same machine, our recipe beside the PyTorch example recipe:\n\n"
-                    + table + "\n\n" + _provenance("cnn", res))
-    return "Time to accuracy: _not in `cnn.json` yet_ (the CNN benchmark records it as `time_to_accuracy`)."
+    rows = {k: v for k, v in tta.items() if isinstance(v, dict)} if isinstance(tta, dict) else {}
+    if not rows:
+        return "Time to accuracy: _not in `cnn.json` yet_ (`python -m benchmarks.bench_cnn --only time example`)."
+    lines = ["| run | wall time, launch to saved model | epochs | MNIST test accuracy | target reached |",
+             "|---|---:|---:|---:|---|"]
+    for name, row in rows.items():
+        reached = row.get("reached")
+        target = f" ({pct(row['target'], 1)})" if isinstance(row.get("target"), (int, float)) else ""
+        lines.append(f"| {name} | {num(row.get('seconds'), 1, ' s')} | {num(row.get('epochs'))} | {pct(row.get('test_accuracy'))} | "
+                     f"{'—' if reached is None else ('yes' if reached else 'no')}{target} |")
+    commands = [f"`{row['command']}`" for row in rows.values() if row.get("command")]
+    text = ("Wall time of the whole command (interpreter start, data loading, training, export), beside "
+            "PyTorch's `examples/mnist` recipe timed the same way on the same machine:\n\n" + "\n".join(lines))
+    if res.get("speedup_to_99_vs_pytorch_example") is not None:
+        text += f"\n\nTo 99.0%: **{res['speedup_to_99_vs_pytorch_example']}×** faster than the PyTorch example recipe."
+    if commands:
+        text += "\n\nCommands: " + "; ".join(commands) + "."
+    return text + "\n\n" + _provenance("cnn", res)
 
 
 def throughput_section(results: dict) -> str:
@@ -191,6 +204,21 @@ def throughput_section(results: dict) -> str:
                      "| model | images/s | model size | source |\n|---|---:|---:|---|\n" + "\n".join(rows))
     else:
         parts.append("Inference throughput: " + _missing("classic"))
+    cnn = results.get("cnn") if results.get("cnn") and "_error" not in results["cnn"] else None
+    eager = [(n, r) for n, r in (_rows(cnn).items() if cnn else []) if r.get("torch_eager_images_per_s")]
+    if eager:
+        lines = ["| model | ONNX Runtime, batch 1,000 | PyTorch eager, batch 1,000 | speed-up | ONNX Runtime, one image | PyTorch eager, one image | speed-up |",
+                 "|---|---:|---:|---:|---:|---:|---:|"]
+        for name, r in eager:
+            lines.append(f"| `{name}` | {num(r.get('inference_images_per_s'))}/s | {num(r.get('torch_eager_images_per_s'))}/s | "
+                         f"{num(r.get('onnx_speedup_batch'), 1, '×')} | {num(r.get('onnx_single_images_per_s'))}/s | "
+                         f"{num(r.get('torch_eager_single_images_per_s'))}/s | {num(r.get('onnx_speedup_single'), 1, '×')} |")
+        parts.append("The same CNN in ONNX Runtime and in PyTorch eager mode (from `cnn.json`):\n\n" + "\n".join(lines))
+    cold = cnn.get("cold_start") if cnn else None
+    if isinstance(cold, dict) and cold.get("median_seconds") is not None:
+        parts.append(f"Cold start of `{cold.get('command', 'digits predict')}`: {num(cold['median_seconds'], 2, ' s')} "
+                     f"(median of {num(cold.get('runs'))} runs, from `cnn.json`).")
+
     load = results.get("load")
     if not load or "_error" in load:
         parts.append("Serving throughput (`digits serve` under load): " + _missing("load"))
@@ -232,18 +260,44 @@ def throughput_section(results: dict) -> str:
 def real_image_section(results: dict) -> str:
     res = results.get("realimage")
     if not res or "_error" in res:
-        return ("Accuracy on photo-like images (naive resize vs our preprocessing): " + _missing("realimage"))
-    return "Accuracy on photo-like and real images, naive 28×28 resize vs our preprocessing:\n\n" + generic_section("realimage", res)
+        return "Accuracy on photo-like images (naive resize vs our preprocessing): " + _missing("realimage")
+    singles, numbers = res.get("singles"), res.get("numbers")
+    if not isinstance(singles, dict) and not isinstance(numbers, dict):
+        return "Accuracy on photo-like images, naive 28×28 resize vs our preprocessing:\n\n" + generic_section("realimage", res)
+    lines = ["| test set | images | naive 28×28 resize | ours | target |", "|---|---:|---:|---:|---:|"]
+    if isinstance(singles, dict):
+        lines.append(f"| single digits (accuracy) | {num(singles.get('count'))} | {pct(singles.get('naive_accuracy'), 1)} | "
+                     f"**{pct(singles.get('ours_accuracy'), 1)}** | {pct(singles.get('target'), 0)} |")
+    if isinstance(numbers, dict):
+        lines.append(f"| 2–6 digit numbers (exact string) | {num(numbers.get('count'))} | {pct(numbers.get('naive_exact'), 1)} | "
+                     f"**{pct(numbers.get('ours_exact'), 1)}** | {pct(numbers.get('target'), 0)} |")
+    text = ("Photo-like images built from MNIST **test** digits (off-centre, any scale and polarity, blur, noise, "
+            f"uneven light, JPEG), read by the same model (`{res.get('model', '?')}`): the tutorial way "
+            "(whole image resized to 28×28) against our preprocessing and segmentation.\n\n" + "\n".join(lines))
+    tp = res.get("throughput")
+    if isinstance(tp, dict):
+        items = [(k, v) for k, v in tp.items() if k.endswith("_per_s")]
+        if items:
+            text += "\n\nSpeed, one thread: " + ", ".join(f"{k.removesuffix('_per_s').replace('_', ' ')} {num(v, 1)}/s" for k, v in items) + "."
+    return text + "\n\n" + _provenance("realimage", res)
 
 
 def external_section(results: dict) -> str:
     res = results.get("external")
     if res and "_error" not in res:
         return "Other handwriting datasets (never trained on):\n\n" + generic_section("external", res)
-    real = results.get("realimage") or {}
-    if any(k in json.dumps(real).lower() for k in ("usps", "semeion")):
-        return "USPS and Semeion: in the real-image table above."
-    return "USPS and Semeion (other handwriting, never trained on): " + _missing("realimage")
+    rows = []
+    for bench in ("classic", "cnn", "ensemble"):
+        found = results.get(bench)
+        for name, row in (_rows(found).items() if found and "_error" not in found else []):
+            if "usps_accuracy" in row or "semeion_accuracy" in row:
+                rows.append(f"| `{name}` | {pct(row.get('test_accuracy'))} | {pct(row.get('usps_accuracy'))} | "
+                            f"{pct(row.get('semeion_accuracy'))} | `{bench}.json` |")
+    if not rows:
+        return "USPS and Semeion (other handwriting, never trained on): " + _missing("cnn")
+    return ("Other handwriting, never trained on (USPS scanned postal digits, Semeion binarised digits), "
+            "put in the MNIST framing by the package's loaders:\n\n"
+            "| model | MNIST test | USPS | Semeion | source |\n|---|---:|---:|---:|---|\n" + "\n".join(rows))
 
 
 def data_section(results: dict) -> str:
@@ -254,7 +308,8 @@ def data_section(results: dict) -> str:
 
 
 CONSUMED = {"models", "rows", "runs", "machine", "data_checksums", "command", "quick", "started", "finished",
-            "benchmark", "time_to_accuracy", "servers", "request", "model", "measured_at"}
+            "benchmark", "time_to_accuracy", "servers", "request", "model", "measured_at", "cold_start",
+            "speedup_to_99_vs_pytorch_example"}
 
 
 def leftover_section(name: str, res: dict | None) -> str:
@@ -322,6 +377,27 @@ def write_plots(results: dict, plots_dir: Path) -> dict[str, Path]:
         fig.tight_layout()
         written["accuracy"] = _save(fig, plots_dir / "accuracy.png")
         plt.close(fig)
+    cnn = results.get("cnn") if results.get("cnn") and "_error" not in results["cnn"] else {}
+    tta = {k: v for k, v in (cnn.get("time_to_accuracy") or {}).items() if isinstance(v, dict) and v.get("seconds")}
+    if tta:
+        fig, ax = plt.subplots(figsize=(7, 3.6), dpi=110)
+        for name, row in tta.items():
+            history = [h for h in row.get("history") or [] if isinstance(h, dict) and "seconds" in h and "test_accuracy" in h]
+            if history:
+                ax.plot([h["seconds"] for h in history], [100 * h["test_accuracy"] for h in history], marker="o", ms=3,
+                        color="#8da0cb", label=f"{name} (per epoch)")
+            elif isinstance(row.get("test_accuracy"), (int, float)):
+                ax.scatter([row["seconds"]], [100 * row["test_accuracy"]], color="#fc8d62", zorder=3)
+                ax.annotate(f" {name}", (row["seconds"], 100 * row["test_accuracy"]), fontsize=7)
+        ax.axhline(99.0, color="grey", lw=0.8, ls="--")
+        ax.set(xscale="log", xlabel="wall time from launch (s, log scale)", ylabel="MNIST test accuracy (%)",
+               title="Time to accuracy", ylim=(97.5, 100))
+        ax.grid(alpha=0.3, which="both")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="lower right")
+        fig.tight_layout()
+        written["time"] = _save(fig, plots_dir / "time_to_accuracy.png")
+        plt.close(fig)
     load = results.get("load")
     servers = [s for s in (load or {}).get("servers", []) if isinstance(s.get("rates"), list)]
     if servers and any(r.get("p50_ms") is not None for s in servers for r in s["rates"] if isinstance(r, dict)):
@@ -367,7 +443,7 @@ def render(results: dict, plots: dict[str, Path] | None = None, readme_dir: Path
         "### Accuracy on MNIST",
         accuracy_section(results) + image("accuracy", "MNIST test error by model"),
         "### Time to accuracy",
-        time_to_accuracy_section(results),
+        time_to_accuracy_section(results) + image("time", "test accuracy against wall time"),
         "### Speed: inference and serving",
         throughput_section(results) + image("serving", "p99 latency against request rate"),
         "### Real images",

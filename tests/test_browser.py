@@ -277,3 +277,36 @@ def test_phone_layout_and_keyboard(browser, server, artifacts_dir):
     pg.keyboard.press("Enter")
     number_shown(pg, "—")
     context.close()
+
+
+def test_drop_and_paste_an_image(page, data_dir):
+    import base64
+
+    data, expected = photo_of_digits(data_dir, [7, 8])
+    page.evaluate(
+        """([b64]) => {  // a file dropped on the drawing area
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], "dropped.jpg", { type: "image/jpeg" }));
+            const drop = new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true });
+            document.getElementById("drop-zone").dispatchEvent(drop);
+        }""",
+        [base64.b64encode(data).decode()],
+    )
+    number_shown(page, expected)
+    assert page.locator("#tab-photo").get_attribute("aria-selected") == "true"
+    assert page.locator("#boxes .box").count() == len(expected)
+
+    other, expected2 = photo_of_digits(data_dir, [9, 10, 11])
+    page.get_by_role("tab", name="Draw").click()
+    number_shown(page, "—")
+    page.evaluate(
+        """([b64]) => {  // an image pasted anywhere on the page
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], "pasted.jpg", { type: "image/jpeg" }));
+            document.dispatchEvent(new ClipboardEvent("paste", { clipboardData: dt, bubbles: true, cancelable: true }));
+        }""",
+        [base64.b64encode(other).decode()],
+    )
+    number_shown(page, expected2)

@@ -105,7 +105,7 @@ def test_load_dataset_download_uses_env_mirrors(server, tmp_path, monkeypatch):
 
     images, labels = load_dataset("test", data_dir=tmp_path / "dl", download=True)
     assert images.shape == (20, 28, 28) and labels.dtype == np.int64
-    np.testing.assert_array_equal(images, np.frombuffer(raw[STEMS[2]][16:], np.uint8).reshape(20, 28, 28) / 255.0)
+    np.testing.assert_allclose(images, np.frombuffer(raw[STEMS[2]][16:], np.uint8).reshape(20, 28, 28) / 255.0, atol=1e-6)
 
 
 def test_no_download_unless_asked(tmp_path, monkeypatch):

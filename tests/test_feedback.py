@@ -56,6 +56,11 @@ def test_store_then_export_round_trip(tmp_path):
     exported = {(int(f.parent.name), np.asarray(Image.open(f).convert("L"), np.float32).sum().round(0)) for f in written}
     stored = {(label, (png_to_image(image_to_png(img)) * 255).sum().round(0)) for img, label in zip(images, labels)}
     assert exported == stored
+    # and `digits train --data folder:DIR` reads it back through the same loader
+    from handwritten_digits.data.folder import load_folder
+
+    loaded, loaded_labels = load_folder(out)
+    assert loaded.shape == (6, 28, 28) and sorted(loaded_labels.tolist()) == sorted(labels)
 
 
 def test_stats(tmp_path, capsys):

@@ -109,3 +109,39 @@ def test_run_all_readme_only_and_unknown_names(tmp_path, readme_file, capsys):
     assert "97.91%" in _section(readme_file)
     assert run_all.main(["no_such_bench", "--readme", str(readme_file), "--results", str(results)]) == 2
     assert "unknown benchmark" in capsys.readouterr().err
+
+
+CNN = {
+    "benchmark": "cnn", "quick": False, "command": "python -m benchmarks.bench_cnn", "machine": {"cpus": 2},
+    "time_to_accuracy": {
+        "ours to 99.0%": {"command": "digits train --model cnn --recipe fast --out DIR", "seconds": 14.27, "epochs": 2,
+                          "test_accuracy": 0.99123, "target": 0.99, "reached": True},
+        "pytorch example to 99.0%": {"seconds": 301.5, "epochs": 2, "test_accuracy": 0.9904, "target": 0.99, "reached": True,
+                                     "history": [{"epoch": 1, "test_accuracy": 0.9851, "seconds": 160.2},
+                                                 {"epoch": 2, "test_accuracy": 0.9904, "seconds": 301.5}]},
+    },
+    "speedup_to_99_vs_pytorch_example": 21.1,
+    "models": {"accurate": {"model": "accurate", "test_accuracy": 0.9971, "val_accuracy": 0.9968, "usps_accuracy": 0.9577,
+                            "semeion_accuracy": 0.9312, "inference_images_per_s": 20211.3, "torch_eager_images_per_s": 3011.7,
+                            "onnx_speedup_batch": 6.71, "onnx_single_images_per_s": 4111.0,
+                            "torch_eager_single_images_per_s": 512.0, "onnx_speedup_single": 8.03}},
+    "cold_start": {"command": "digits predict digit-7.png", "runs": 5, "median_seconds": 0.312},
+}
+REALIMAGE = {"model": "default", "command": "python -m benchmarks.bench_realimage",
+             "singles": {"count": 1000, "ours_accuracy": 0.9871, "naive_accuracy": 0.4123, "target": 0.98},
+             "numbers": {"count": 300, "ours_exact": 0.9567, "naive_exact": 0.1033, "target": 0.95},
+             "throughput": {"preprocess_singles_per_s": 812.4}}
+
+
+def test_cnn_and_real_image_results(tmp_path, readme_file):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "cnn.json").write_text(json.dumps(CNN))
+    (results / "realimage.json").write_text(json.dumps(REALIMAGE))
+    readme.update_readme(readme_file, results, tmp_path / "plots")
+    section = _section(readme_file)
+    for shown in ("14.3 s", "301.5 s", "99.12%", "**21.1×**", "99.71%", "95.77%", "93.12%", "20,211/s", "6.7×",
+                  "0.31 s", "41.2%", "**98.7%**", "10.3%", "**95.7%**", "812.4/s"):
+        assert shown in section, shown
+    assert (tmp_path / "plots" / "time_to_accuracy.png").exists()
+    assert "More from" not in section  # every block of cnn.json has its place above

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from handwritten_digits import modelcard
 from handwritten_digits.data import load_dataset
 from handwritten_digits.errors import DigitsError
-from handwritten_digits.runtime import Recognizer
+from handwritten_digits.runtime import Recognizer, softmax
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +73,79 @@ def test_garbage_model_file_is_a_clear_error(tmp_path):
         Recognizer.load(bad)
     with pytest.raises(DigitsError, match="no such model"):
         Recognizer.load(tmp_path / "missing.onnx")
+
+
+# --- engineer B: the rest of the runtime contract
+
+
+@pytest.fixture(scope="module")
+def test_digits(data_dir):
+    x, y = load_dataset("test", data_dir)
+    return x[:40], y[:40]
+
+
+def _png(image: np.ndarray, path, scale: int = 1, invert: bool = False):
+    """Save a [0, 1] image as an 8-bit PNG, optionally enlarged and as dark ink on white paper."""
+    pixels = np.clip(image * 255, 0, 255).astype(np.uint8)
+    img = Image.fromarray(255 - pixels if invert else pixels)
+    if scale != 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.BILINEAR)
+    img.save(path)
+    return path
+
+
+def test_bundled_model_loads_with_its_card(recognizer):
+    assert recognizer.path == modelcard.resolve("default")
+    assert recognizer.card["classes"] == list(range(10)) and recognizer.temperature > 0
+    assert recognizer.predict_proba(np.zeros((28, 28), dtype=np.float32)).shape == (1, 10)  # one image
+
+
+def test_temperature_divides_the_logits(recognizer, test_digits):
+    x, _ = test_digits
+    logits = recognizer.logits(x[:8])
+    saved = recognizer.temperature
+    try:
+        recognizer.temperature = 3.0
+        np.testing.assert_allclose(recognizer.predict_proba(x[:8]), softmax(logits / 3.0), rtol=1e-5, atol=1e-6)
+    finally:
+        recognizer.temperature = saved
+
+
+def test_classify_real_digits_in_both_polarities(recognizer, test_digits, tmp_path):
+    x, y = test_digits
+    correct = 0
+    for i in range(10):
+        result = recognizer.classify(_png(x[i], tmp_path / f"digit{i}.png", scale=4, invert=i % 2 == 1))
+        assert result is not None and 0 <= result.confidence <= 1 and len(result.probabilities) == 10
+        correct += result.digit == y[i]
+    assert correct >= 9  # dark-on-white scans and white-on-black drawings alike
+
+
+def test_read_a_three_digit_number_left_to_right(recognizer, test_digits, tmp_path):
+    x, y = test_digits
+    picks = [i for i in range(len(y)) if recognizer.predict(x[i])[0] == y[i]][:3]  # digits it knows alone
+    gap = np.zeros((28, 10), dtype=np.float32)
+    strip = np.concatenate([x[picks[0]], gap, x[picks[1]], gap, x[picks[2]]], axis=1)
+    result = recognizer.read(_png(strip, tmp_path / "number.png", scale=3, invert=True))
+    assert result.text == "".join(str(y[i]) for i in picks)
+    boxes = [d.box for d in result.digits]
+    assert boxes == sorted(boxes) and all(x1 > x0 and y1 > y0 for x0, y0, x1, y1 in boxes)
+
+
+def test_wrong_input_shape_is_a_digits_error(recognizer):
+    with pytest.raises(DigitsError, match="28, 28"):
+        recognizer.predict(np.zeros((2, 32, 32), dtype=np.float32))
+
+
+def test_missing_or_unreadable_cards_are_digits_errors(tmp_path):
+    model = tmp_path / "model.onnx"
+    model.write_bytes(modelcard.resolve("default").read_bytes())
+    with pytest.raises(DigitsError, match="card missing"):
+        Recognizer.load(model)
+    model.with_suffix(".json").write_text("{not json")
+    with pytest.raises(DigitsError, match="unreadable model card"):
+        Recognizer.load(model)
+    card = modelcard.read_card(modelcard.resolve("default")) | {"output": "no_such_output"}
+    model.with_suffix(".json").write_text(json.dumps(card))
+    with pytest.raises(DigitsError, match="no_such_output"):
+        Recognizer.load(model)

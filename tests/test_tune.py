@@ -63,7 +63,7 @@ def test_cnn_study_reports_every_epoch_and_writes_a_train_config(tmp_path, data_
     from handwritten_digits.training.config import TrainConfig, load_config
 
     assert _tune(tmp_path, data_dir, "--model", "cnn", "--trials", "2", "--epochs", "2", "--limit", "400",
-                 "--study", "small-cnn") == 0
+                 "--study", "small-cnn", "--no-plots") == 0
     study = _study(tmp_path, "small-cnn")
     assert len(study.trials) == 2
     for trial in study.trials:
@@ -78,7 +78,6 @@ def test_cnn_study_reports_every_epoch_and_writes_a_train_config(tmp_path, data_
     assert config.augment == study.best_params["augment"]
     width = study.best_params["width"]
     assert config.arch_overrides["stages"] == [[round(16 * width)], [round(32 * width)]]
-    assert (tmp_path / "tune" / "small-cnn" / "intermediate_values.png").exists()
 
 
 def test_interrupt_keeps_finished_trials_and_writes_best(tmp_path, data_dir, monkeypatch):
@@ -95,12 +94,12 @@ def test_interrupt_keeps_finished_trials_and_writes_best(tmp_path, data_dir, mon
         return wrapped
 
     monkeypatch.setattr(tune, "classic_objective", interrupting)
-    assert _tune(tmp_path, data_dir, "--model", "logreg", "--trials", "4", "--limit", "300") == 130
+    assert _tune(tmp_path, data_dir, "--model", "logreg", "--trials", "4", "--limit", "300", "--no-plots") == 130
     states = [t.state.name for t in _study(tmp_path, "logreg").trials]
     assert states == ["COMPLETE", "FAIL"]
     best = json.loads((tmp_path / "tune" / "logreg" / "best.json").read_text())
     assert best["best_trial"] == 0 and best["trials"] == {"complete": 1, "fail": 1}
-    assert "importances" not in best["plots"]  # one completed trial: nothing to rank
+    assert not tune.importances_possible(_study(tmp_path, "logreg"))  # one completed trial: nothing to rank
     assert set(json.loads((tmp_path / "tune" / "logreg" / "best_config.json").read_text())) == {"clf__C"}
 
 
@@ -163,6 +162,20 @@ def test_tuning_data_is_the_training_split_never_the_test_set(data_dir):
     assert np.array_equal(xv.squeeze(1).numpy(), val_x[:256]) and np.array_equal(yv.numpy(), val_y[:256])
 
 
+def _completed(db) -> int:
+    """Completed trials in a SQLite study, read directly (cheap enough to poll)."""
+    import sqlite3
+
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            return conn.execute("SELECT COUNT(*) FROM trials WHERE state = 'COMPLETE'").fetchone()[0]
+    except sqlite3.OperationalError:  # tables not created yet
+        return 0
+
+
+@pytest.mark.slow
 def test_ctrl_c_in_a_real_process_keeps_the_study(tmp_path, data_dir):
     import os
     import signal
@@ -178,16 +191,11 @@ def test_ctrl_c_in_a_real_process_keeps_the_study(tmp_path, data_dir):
                             # a shell's background job starts with SIGINT ignored, and children inherit that
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() is not None else "no trial"
-            if (out / "study.db").exists():
-                try:
-                    if sum(t.state.name == "COMPLETE" for t in _study(tmp_path, "logreg").trials) >= 2:
-                        break
-                except KeyError:  # study not created yet
-                    pass
-            time.sleep(0.2)
+        deadline = time.monotonic() + 90
+        while _completed(out / "study.db") < 2:
+            assert proc.poll() is None, proc.stderr.read()[-2000:]
+            assert time.monotonic() < deadline, "no trial finished in 90 s"
+            time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     finally:
@@ -195,7 +203,9 @@ def test_ctrl_c_in_a_real_process_keeps_the_study(tmp_path, data_dir):
             proc.kill()
             proc.wait()
     assert proc.returncode == 130, err[-2000:]
-    assert "interrupted: finished trials are kept" in err and "Traceback" not in err
+    assert "interrupted: finished trials are kept" in err
+    # no traceback of ours; Python may note a Ctrl-C that landed in a garbage-collection callback
+    assert err.count("Traceback") == err.count("Exception ignored in")
     trials = _study(tmp_path, "logreg").trials
     assert sum(t.state.name == "COMPLETE" for t in trials) >= 2 and len(trials) < 500
     assert "RUNNING" not in {t.state.name for t in trials}  # the interrupted trial was closed as FAIL

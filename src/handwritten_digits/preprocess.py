@@ -18,7 +18,8 @@ The pipeline, for a path, bytes, PIL image or array:
    touching digits, dropping specks) and :func:`normalize_digit` makes each one MNIST-like,
    including the stroke thickness: a thin pen on a big canvas is thickened to MNIST's 2-3 px.
 
-scipy is imported inside the functions that need it, so importing this module stays cheap.
+Only numpy and Pillow: scipy.ndimage would cost ~0.25 s of CPU at every cold start (deskew,
+for models that ask for it, still imports it).
 """
 
 from __future__ import annotations
@@ -216,6 +217,103 @@ def _array_to_gray(arr: np.ndarray) -> np.ndarray:
     return np.clip(x / 255.0 if top > 1.0 else x, 0.0, 1.0)
 
 
+# ---------------------------------------------------------------- small image operations
+# numpy-only versions of the few scipy.ndimage operations the reading path needs: importing
+# scipy.ndimage costs ~0.25 s of CPU, half of `digits predict`'s whole cold start.
+
+
+def _window(arr: np.ndarray, size: int, reduce) -> np.ndarray:
+    """``reduce`` (np.min, np.max, np.median, np.mean) over ``size`` x ``size`` windows, edges repeated."""
+    size = max(1, int(size))
+    before = size // 2
+    padded = np.pad(arr, ((before, size - 1 - before), (before, size - 1 - before)), mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (size, size))
+    return reduce(windows, axis=(2, 3)).astype(np.float32)
+
+
+def _dilate3(mask: np.ndarray) -> np.ndarray:
+    """3x3 binary dilation."""
+    out = mask.copy()
+    out[1:] |= mask[:-1]
+    out[:-1] |= mask[1:]
+    rows = out.copy()
+    out[:, 1:] |= rows[:, :-1]
+    out[:, :-1] |= rows[:, 1:]
+    return out
+
+
+def _erode(mask: np.ndarray, cross: bool, outside: bool = False) -> np.ndarray:
+    """One erosion step by a 3x3 square or a plus-shaped cross; beyond the edges is ``outside``."""
+    p = np.pad(mask, 1, constant_values=outside)
+    out = p[1:-1, 1:-1] & p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
+    if not cross:
+        out &= p[:-2, :-2] & p[:-2, 2:] & p[2:, :-2] & p[2:, 2:]
+    return out
+
+
+def _distance(mask: np.ndarray, limit: int | None = None, outside: bool = False) -> np.ndarray:
+    """Distance of each True pixel to the nearest False one, in pixels (beyond the edges: ``outside``).
+
+    Alternating square and cross erosions give the octagonal distance, within ~8% of Euclidean,
+    plenty for stroke widths. ``limit`` stops counting there.
+    """
+    dist = np.zeros(mask.shape, np.float32)
+    current = mask.copy()
+    step = 0
+    while current.any() and (limit is None or step < limit):
+        dist += current
+        current = _erode(current, cross=step % 2 == 0, outside=outside)
+        step += 1
+    return dist
+
+
+def _label(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """8-connected components of ``mask``: (component of each pixel, ys, xs, count).
+
+    Works on horizontal runs of pixels: runs in neighbouring rows that overlap (or touch
+    diagonally) are joined by union-find with pointer jumping, all in numpy.
+    """
+    h, w = mask.shape
+    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)
+    rows_s, starts = np.nonzero(edges == 1)
+    _, ends = np.nonzero(edges == -1)  # exclusive; runs come out in the same row-major order
+    n = len(starts)
+    if n == 0:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty, 0
+    stride = w + 2
+    key_start = rows_s * stride + starts
+    key_end = rows_s * stride + ends
+    # for each run b, the runs a in the row above with a.start <= b.end and b.start <= a.end (8-connected)
+    base = (rows_s - 1) * stride
+    lo = np.searchsorted(key_end, base + starts - 1, side="right")
+    hi = np.searchsorted(key_start, base + ends + 1, side="left")
+    above = rows_s > 0
+    lo, hi = np.where(above, lo, 0), np.where(above, np.maximum(hi, lo), 0)
+    counts = hi - lo
+    b = np.repeat(np.arange(n), counts)
+    a = np.repeat(lo, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    parent = np.arange(n)
+    while True:
+        m = np.minimum(parent[a], parent[b])
+        before = parent.copy()
+        np.minimum.at(parent, a, m)
+        np.minimum.at(parent, b, m)
+        while True:  # pointer jumping
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
+        if np.array_equal(parent, before):
+            break
+    _, comp_of_run = np.unique(parent, return_inverse=True)
+    lengths = ends - starts
+    ys = np.repeat(rows_s, lengths)
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    xs = np.repeat(starts, lengths) + offsets
+    return np.repeat(comp_of_run, lengths), ys, xs, int(comp_of_run.max()) + 1
+
+
 # ---------------------------------------------------------------- ink
 
 
@@ -241,8 +339,6 @@ def find_ink(gray: np.ndarray, work_side: int = WORK_SIDE) -> InkMap:
     InkMap
         ``mask`` is all False when the image holds no ink (blank, uniform or pure noise).
     """
-    from scipy import ndimage
-
     gray = np.asarray(gray, dtype=np.float32)
     shape = gray.shape
     scale = 1.0
@@ -263,16 +359,16 @@ def find_ink(gray: np.ndarray, work_side: int = WORK_SIDE) -> InkMap:
     tiny_scale = max(1.0, max(h, w) / 24)  # a 24 px copy is plenty for a half-image median
     tw, th = max(1, round(w / tiny_scale)), max(1, round(h / tiny_scale))
     tiny = _resize(gray, (tw, th)) if tiny_scale > 1 else gray
-    med = ndimage.median_filter(tiny, size=max(3, (min(th, tw) // 2) | 1), mode="nearest")
+    med = _window(tiny, max(3, (min(th, tw) // 2) | 1), np.median)
     resid0 = gray - (_resize(med, (w, h)) if tiny_scale > 1 else med)
     dark_ink = float(np.mean(resid0.astype(np.float64) ** 3)) < 0
     value = 1.0 - gray if dark_ink else gray
     coarse_v = 1.0 - coarse if dark_ink else coarse
     # Background of the ink-positive image: an opening far wider than a stroke removes the strokes
     # and keeps slow illumination changes (a linear ramp survives an opening unchanged).
-    element = max(3, min(ch, cw) // 4)
-    background = ndimage.grey_opening(coarse_v, size=(element, element), mode="nearest")
-    background = ndimage.uniform_filter(background, size=max(3, element // 2), mode="nearest")
+    element = max(3, min(ch, cw) // 4) | 1
+    background = _window(_window(coarse_v, element, np.min), element, np.max)
+    background = _window(background, max(3, element // 2) | 1, np.mean)
     if coarse_scale > 1:
         background = _resize(background, (w, h))
     resid = value - background
@@ -289,15 +385,14 @@ def find_ink(gray: np.ndarray, work_side: int = WORK_SIDE) -> InkMap:
     # Hysteresis: weak pixels count when connected to strong ones, so thin or blurred strokes survive.
     strong = resid > center + 0.5 * level
     weak = resid > center + max(0.25 * level, 3 * sigma)
-    structure = np.ones((3, 3), bool)
-    labels, count = ndimage.label(weak, structure)
-    keep = np.zeros(count + 1, bool)
-    keep[np.unique(labels[strong])] = True
-    keep[0] = False
-    mask = keep[labels]
+    comp, ys, xs, count = _label(weak)
+    keep = np.zeros(count, bool)
+    keep[comp[strong[ys, xs]]] = True
+    mask = np.zeros(weak.shape, bool)
+    mask[ys[keep[comp]], xs[keep[comp]]] = True
     low = center + max(0.1 * level, 2 * sigma)
     soft = np.clip((resid - low) / max(1e-6, level - (low - center)), 0.0, 1.0)
-    near = ndimage.binary_dilation(mask, structure)  # anti-aliased edges just outside the mask
+    near = _dilate3(mask)  # anti-aliased edges just outside the mask
     ink = np.where(near, soft, 0.0).astype(np.float32)
     ink[mask] = np.maximum(ink[mask], 0.05)
     return InkMap(ink, mask, scale, shape)
@@ -313,19 +408,15 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
 
 def stroke_width(mask: np.ndarray) -> float:
     """Typical stroke width of a binary mask in pixels: twice the distance transform on the stroke ridges."""
-    from scipy import ndimage
-
     if not mask.any():
         return 0.0
-    dist = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
-    ridge = mask & (dist >= ndimage.maximum_filter(dist, size=3))
+    dist = _distance(mask)
+    ridge = mask & (dist >= _window(dist, 3, np.max))
     return max(1.0, 2.0 * float(np.median(dist[ridge])) - 1.0)
 
 
 def _adjust_stroke(crop: np.ndarray, box_scale: float) -> np.ndarray:
     """Thicken or thin a soft ink crop so its strokes become MNIST-like once scaled by ``box_scale``."""
-    from scipy import ndimage
-
     mask = crop > 0.35
     if mask.sum() < 3:
         return crop
@@ -335,12 +426,12 @@ def _adjust_stroke(crop: np.ndarray, box_scale: float) -> np.ndarray:
         return crop
     if width < target:  # thin pen: grow the strokes with a soft edge
         radius = (target - width) / 2.0
-        dist = ndimage.distance_transform_edt(~mask)
+        dist = _distance(~mask, limit=int(np.ceil(radius)) + 2, outside=True)  # counted far enough
         grown = np.clip(radius + 0.5 - dist, 0.0, 1.0)
         return np.maximum(crop, grown).astype(np.float32)
     # marker: thin the strokes, but never below half their width (keeps them connected)
     radius = min((width - target) / 2.0, width / 4.0)
-    dist = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    dist = _distance(mask)
     thinned = np.clip(dist - radius + 0.5, 0.0, 1.0) * crop
     return thinned.astype(np.float32) if thinned.max() > 0 else crop
 

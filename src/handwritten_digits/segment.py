@@ -6,10 +6,13 @@ then:
 * specks are dropped (tiny next to the largest piece, or too small to be a digit at all);
 * pieces of one digit drawn in several strokes are merged: pieces that overlap strongly in x
   (a "4" in two strokes, the separate top bar of a "5") or a small fragment lying over a digit;
-* touching digits are cut: a piece much wider than the line's digit height is cut at a minimum
-  of its vertical ink projection near where equal-width digits would meet. With a ``scorer``
-  (the recognizer's probabilities) candidate cuts are also tried on pieces of doubtful width and
-  kept only when the model reads both halves more confidently than the whole.
+* touching digits are cut: candidate columns are minima of the vertical ink projection where
+  only one stroke is crossed, near where equal-width digits would meet; each cut follows the
+  top-to-bottom path through the least ink (so it can pass around a stroke tip that reaches over
+  the neighbour). Without a ``scorer`` a piece wider than ``SPLIT_WIDTH`` line heights is cut at
+  the best column. With a ``scorer`` (the recognizer's probabilities) every candidate is read in
+  one batch and a cut is kept when the halves read better than the whole, with stricter
+  demands the narrower the piece (``CUT_RULES``); above ``FORCE_WIDTH`` the best cut is always made.
 
 Boxes are returned in input-image pixels.
 """
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handwritten_digits.preprocess import Digit, InkMap, normalize_digit
+from handwritten_digits.preprocess import Digit, InkMap, normalize_digit, stroke_width
 
 SPECK_SIDE = 0.25  # a piece shorter than this fraction of the tallest piece ...
 SPECK_AREA = 0.03  # ... and smaller than this fraction of the largest piece's area is a speck
@@ -74,16 +77,14 @@ def to_input_box(box: tuple[int, int, int, int], inkmap: InkMap) -> tuple[int, i
 
 def _components(inkmap: InkMap) -> list[_Piece]:
     """Connected stroke pieces without specks; empty when nothing is big enough to be a digit."""
-    from scipy import ndimage
+    from handwritten_digits.preprocess import _label
 
     if not inkmap.mask.any():
         return []
-    labels, count = ndimage.label(inkmap.mask, np.ones((3, 3), bool))
-    order = np.argsort(labels, axis=None, kind="stable")
-    flat = labels.ravel()[order]
-    starts = np.searchsorted(flat, np.arange(1, count + 2))
-    ys_all, xs_all = np.divmod(order, labels.shape[1])
-    pieces = [_Piece(ys_all[starts[i] : starts[i + 1]], xs_all[starts[i] : starts[i + 1]]) for i in range(count)]
+    comp, ys, xs, count = _label(inkmap.mask)
+    order = np.argsort(comp, kind="stable")
+    starts = np.searchsorted(comp[order], np.arange(count + 1))
+    pieces = [_Piece(ys[order[starts[i] : starts[i + 1]]], xs[order[starts[i] : starts[i + 1]]]) for i in range(count)]
     tallest = max(max(p.height, p.width) for p in pieces)
     largest = max(p.area for p in pieces)
     pieces = [
@@ -160,7 +161,7 @@ def _crop(piece: _Piece, ink: np.ndarray) -> tuple[np.ndarray, tuple[int, int, i
     x1p, y1p = min(x1 + 1, ink.shape[1]), min(y1 + 1, ink.shape[0])
     own = np.zeros((y1p - y0p, x1p - x0p), bool)
     own[piece.ys - y0p, piece.xs - x0p] = True
-    rim = own.copy()  # 3x3 dilation by shifts (cheaper than scipy on small crops)
+    rim = own.copy()  # 3x3 dilation by shifts
     rim[1:] |= own[:-1]
     rim[:-1] |= own[1:]
     rim[:, 1:] |= rim[:, :-1].copy()
@@ -205,7 +206,9 @@ def _cut(piece: _Piece, c: int, line: float | None = None) -> tuple[_Piece, _Pie
     return _Piece(piece.ys[left], piece.xs[left]), _Piece(piece.ys[~left], piece.xs[~left])
 
 
-def _cut_candidates(piece: _Piece, ink: np.ndarray, line: float, parts: int, limit: int = 5, one_stroke: bool = True) -> list[int]:
+def _cut_candidates(
+    piece: _Piece, ink: np.ndarray, line: float, parts: int, limit: int = 5, one_stroke: bool = True
+) -> list[int]:
     """Columns where the piece is best cut: low ink projection, near where equal-width digits would meet."""
     x0, y0, x1, y1 = piece.box
     mask = np.zeros((y1 - y0, x1 - x0), bool)
@@ -218,8 +221,6 @@ def _cut_candidates(piece: _Piece, ink: np.ndarray, line: float, parts: int, lim
         return []
     cols = np.arange(margin, w - margin)
     # Touching digits meet in one stroke: a cut through two or more strokes (a loop) is not a join.
-    from handwritten_digits.preprocess import stroke_width
-
     if one_stroke:
         thick = stroke_width(mask)
         cols = cols[raw[cols] <= 1.6 * thick + 1]

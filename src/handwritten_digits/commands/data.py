@@ -44,5 +44,7 @@ def run(args) -> int:
         print(f"MNIST in {folder}")
         for f in files:
             state = "ok" if f["verified"] else ("checksum MISMATCH" if "error" not in f else f["error"])
-            print(f"  {Path(f['file']).name:<28} {'x'.join(map(str, f.get('shape', []))):<12} {state}")
+            size = f"{f['bytes'] / 1e6:.1f} MB" if "bytes" in f else ""
+            count = f"{f['shape'][0]:,}" if "shape" in f else ""
+            print(f"  {Path(f['file']).name:<28} {count:>7} {size:>9}  {state}")
     return 0 if ok else 1

@@ -25,7 +25,7 @@ def run(args) -> int:
     members = [modelcard.resolve(m) for m in args.models]
     out = Path(args.out)
     data, card = build_ensemble(members, name=out.stem)
-    card["command"] = "digits " + " ".join(sys.argv[1:])
+    card["command"] = "digits " + " ".join(getattr(args, "_argv", sys.argv[1:]))
     if not args.no_validate:
         from handwritten_digits.data import load_dataset
         from handwritten_digits.evaluation.calibration import fit_temperature

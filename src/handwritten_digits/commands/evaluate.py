@@ -12,10 +12,11 @@ def add_arguments(p) -> None:
     p.add_argument("--dataset", default=None, help="instead of MNIST: usps, semeion or folder:PATH")
     p.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITS_DATA_DIR, then the user cache)")
     p.add_argument("--external-dir", default=None, help="folder with usps/ and semeion/ (default: $DIGITS_EXTERNAL_DIR, then beside MNIST)")
-    p.add_argument("--limit", type=int, default=None, help="evaluate the first N images only")
+    p.add_argument("--limit", type=int, default=None, help="evaluate the first N images only (default: all)")
     p.add_argument("--report", default=None, metavar="DIR", help="write metrics.json, report.md and PNG plots here")
     p.add_argument("--json", action="store_true",
-                   help="print one JSON object: the first model's metrics at top level (accuracy is a fraction in [0, 1]), all models under 'models'")
+                   help="print one JSON object: the first model's metrics at top level (model, path, dataset, n, accuracy as a "
+                        "fraction in [0, 1], ...) and every model's metrics, in --model order, as a list under 'models'")
 
 
 def run(args) -> int:
@@ -26,16 +27,21 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from handwritten_digits.data import load_eval_set
+    from handwritten_digits.errors import DigitsError
     from handwritten_digits.evaluation.metrics import evaluate_probabilities
     from handwritten_digits.runtime import Recognizer
 
+    if args.limit is not None and args.limit < 1:
+        raise DigitsError(f"--limit must be at least 1, got {args.limit}")
+    recognizers = [Recognizer.load(spec) for spec in args.model or ["default"]]  # a bad path fails before data loads
     dataset = args.dataset or args.split
     images, labels = load_eval_set(dataset, args.data_dir, args.external_dir)
     if args.limit:
         images, labels = images[: args.limit], labels[: args.limit]
+    if len(labels) == 0:
+        raise DigitsError(f"dataset '{dataset}' has no labelled images")
     results, probs = {}, {}
-    for spec in args.model or ["default"]:
-        recognizer = Recognizer.load(spec)
+    for recognizer in recognizers:
         name = _unique(recognizer.name, results)
         batches = range(0, len(images), 1000)
         probs[name] = np.concatenate([recognizer.predict_proba(images[i : i + 1000])
@@ -51,10 +57,17 @@ def run(args) -> int:
         print(json.dumps({**first, "models": list(results.values())}))
     else:
         print(f"{dataset}: {len(labels):,} images")
-        print(f"{'model':<24} {'accuracy':>9} {'top-2':>8} {'log-loss':>9} {'ECE':>7} {'reject@0.1%':>12}")
+        print(f"{'model':<24} {'accuracy':>9} {'errors':>7} {'macro F1':>9} {'top-2':>8} {'log-loss':>9} {'ECE':>7} "
+              f"{'reject for 0.1% error':>22}")
         for name, m in results.items():
-            print(f"{name:<24} {m['accuracy']:>9.2%} {m['top2_accuracy']:>8.2%} {m['log_loss']:>9.4f} "
-                  f"{m['ece']:>7.4f} {m['error_reject']['reject_for_0.1%_error']:>12.1%}")
+            errors = round(m["error_rate"] * m["n"])
+            print(f"{name:<24} {m['accuracy']:>9.2%} {errors:>7,} {m['macro_f1']:>9.4f} {m['top2_accuracy']:>8.2%} "
+                  f"{m['log_loss']:>9.4f} {m['ece']:>7.4f} {m['error_reject']['reject_for_0.1%_error']:>22.1%}")
+        if len(results) == 1:
+            m = next(iter(results.values()))
+            recall = m["per_class"]["recall"]
+            worst = sorted(range(10), key=lambda k: recall[k])[:3]
+            print("hardest digits (recall): " + ", ".join(f"{k} {recall[k]:.2%}" for k in worst))
         if args.report:
             print(f"report: {args.report}/report.md")
     return 0

@@ -21,18 +21,32 @@ def run(args) -> int:
         print(json.dumps(card | {"path": str(path)}, indent=2))
         return 0
     size = path.stat().st_size
-    print(f"{card.get('name')}  ({card.get('kind')}, {size / 1e6:.2f} MB)  {path}")
-    arch = card.get("architecture", {})
-    print(f"architecture: {json.dumps(arch)[:300]}")
-    print(f"input: {card['input']}  output: {card.get('output')}  temperature: {card.get('temperature', 1.0):.3f}")
+    inp = card.get("input", {})
+    rows = [
+        ("name", f"{card.get('name')}  ({card.get('kind')}, {size / 1e6:.2f} MB)"),
+        ("file", str(path)),
+        ("architecture", _pairs(card.get("architecture", {}))),
+        ("input", f"shape {inp.get('shape')}, range {inp.get('range')}, deskew {'yes' if inp.get('deskew') else 'no'}"),
+        ("output", f"{card.get('output')} (temperature {float(card.get('temperature', 1.0)):.3f})"),
+        ("training", _pairs({k: v for k, v in card.get("training", {}).items() if k != "history"})),
+    ]
     for split, m in card.get("metrics", {}).items():
         extras = ", ".join(f"{k} {v:.4f}" for k, v in m.items() if k not in ("accuracy", "n") and isinstance(v, float))
-        print(f"{split}: accuracy {m.get('accuracy', float('nan')):.4%} on {m.get('n', '?')} images" + (f" ({extras})" if extras else ""))
-    training = {k: v for k, v in card.get("training", {}).items() if k != "history"}
-    print(f"training: {json.dumps(training)}")
+        acc = m.get("accuracy")
+        rows.append((f"{split} metrics", (f"accuracy {acc:.2%}" if isinstance(acc, (int, float)) else "accuracy ?")
+                     + f" on {m.get('n', '?')} images" + (f"; {extras}" if extras else "")))
     for name, digest in card.get("data", {}).get("checksums", {}).items():
-        print(f"data: {name} sha256 {digest}")
-    print(f"created {card.get('created')} with handwritten-digits {card.get('package_version')}")
+        rows.append(("data", f"{name} sha256 {digest}"))
+    rows.append(("created", f"{card.get('created')} with handwritten-digits {card.get('package_version')}"))
     if card.get("command"):
-        print(f"command: {card['command']}")
+        rows.append(("command", card["command"]))
+    for key, value in rows:
+        print(f"{key + ':':<16}{value}")
     return 0
+
+
+def _pairs(d: dict) -> str:
+    """``key=value`` pairs on one line; nested values stay compact JSON."""
+    import json
+
+    return ", ".join(f"{k}={v if isinstance(v, (str, int, float)) else json.dumps(v)}" for k, v in d.items()) or "-"

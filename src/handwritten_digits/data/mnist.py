@@ -98,7 +98,8 @@ def load_dataset(name: str, data_dir=None, val_size: int = 5000, seed: int = 0, 
         train, val = train_val_split(labels, val_size, seed)
         keep = train if name == "train" else val
         images, labels = images[keep], labels[keep]
-    return images.astype(np.float32) / 255.0, labels.astype(np.int64)
+    # one pass straight to float32 (the same values as astype then divide, half the memory traffic)
+    return np.divide(images, np.float32(255), dtype=np.float32), labels.astype(np.int64)
 
 
 def mnist_checksums(data_dir=None) -> dict[str, str]:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from handwritten_digits.evaluation.calibration import expected_calibration_error
-
 TARGET_ERROR = 0.001  # the error–reject operating point reported: 0.1% error among accepted digits
+ECE_BINS = 15  # equal-width confidence bins, as in Guo et al. (2017)
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int = 10) -> np.ndarray:
@@ -23,6 +22,30 @@ def per_class(cm: np.ndarray) -> dict:
     denom = precision + recall
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
     return {"precision": precision, "recall": recall, "f1": f1, "support": support}
+
+
+def reliability_bins(labels: np.ndarray, probs: np.ndarray, bins: int = ECE_BINS) -> dict:
+    """Mean confidence, accuracy and count per equal-width confidence bin ``(lo, hi]``.
+
+    Empty bins have count 0 and confidence/accuracy ``None`` (JSON null).
+    """
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    # bin k holds confidences in (edges[k], edges[k+1]]; a confidence of exactly 0 cannot occur with 10 classes
+    which = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)
+    count = np.bincount(which, minlength=bins)
+    conf_sum = np.bincount(which, weights=confidence, minlength=bins)
+    hit_sum = np.bincount(which, weights=correct.astype(float), minlength=bins)
+    mean = lambda total: [float(t / c) if c else None for t, c in zip(total, count)]  # noqa: E731
+    return {"edges": edges.tolist(), "confidence": mean(conf_sum), "accuracy": mean(hit_sum), "count": count.tolist()}
+
+
+def expected_calibration_error(labels: np.ndarray, probs: np.ndarray, bins: int = ECE_BINS) -> float:
+    """ECE: sum over bins of (bin share) x |accuracy - mean confidence|."""
+    rel = reliability_bins(np.asarray(labels), np.asarray(probs, dtype=np.float64), bins)
+    n = sum(rel["count"])
+    return float(sum(c / n * abs(a - p) for c, a, p in zip(rel["count"], rel["accuracy"], rel["confidence"]) if c))
 
 
 def error_reject_curve(labels: np.ndarray, probs: np.ndarray, points: int = 101) -> dict:
@@ -45,11 +68,28 @@ def error_reject_curve(labels: np.ndarray, probs: np.ndarray, points: int = 101)
 
 
 def evaluate_probabilities(labels: np.ndarray, probs: np.ndarray) -> dict:
-    """All metrics as a JSON-ready dict; ``accuracy`` is a fraction in [0, 1]."""
+    """All metrics for one model as a JSON-ready dict.
+
+    Parameters
+    ----------
+    labels : array of int, shape (N,)
+        True classes 0-9.
+    probs : array of float, shape (N, 10)
+        Class probabilities (rows are renormalised for the log-loss, as scikit-learn does).
+
+    Returns
+    -------
+    dict
+        ``n``, ``accuracy`` and ``error_rate`` (fractions in [0, 1]), ``top2_accuracy``, ``log_loss``,
+        ``ece`` (15 bins), macro precision/recall/F1, ``per_class`` lists, ``confusion_matrix`` (rows true,
+        columns predicted), ``error_reject`` (see :func:`error_reject_curve`) and ``reliability`` bins.
+    """
     labels = np.asarray(labels, dtype=np.int64)
     probs = np.asarray(probs, dtype=np.float64)
     if len(labels) == 0:
         raise ValueError("no labelled images to evaluate")
+    if probs.ndim != 2 or probs.shape[0] != len(labels):
+        raise ValueError(f"probabilities of shape {probs.shape} do not match {len(labels)} labels")
     predicted = probs.argmax(axis=1)
     cm = confusion_matrix(labels, predicted, probs.shape[1])
     pc = per_class(cm)
@@ -61,11 +101,12 @@ def evaluate_probabilities(labels: np.ndarray, probs: np.ndarray) -> dict:
         "error_rate": float((predicted != labels).mean()),
         "top2_accuracy": float((top2 == labels[:, None]).any(axis=1).mean()),
         "log_loss": float(-np.log(p_true / np.clip(probs.sum(axis=1), 1e-15, None)).mean()),
-        "ece": expected_calibration_error(probs, labels),
+        "ece": expected_calibration_error(labels, probs),
         "macro_precision": float(pc["precision"].mean()),
         "macro_recall": float(pc["recall"].mean()),
         "macro_f1": float(pc["f1"].mean()),
         "per_class": {k: [float(v) for v in pc[k]] for k in ("precision", "recall", "f1", "support")},
         "confusion_matrix": cm.tolist(),
         "error_reject": error_reject_curve(labels, probs),
+        "reliability": reliability_bins(labels, probs),
     }

@@ -124,7 +124,7 @@ class FeedbackStore:
         except ImportError:
             save_folder = None
         if save_folder is not None:
-            save_folder(images, labels, out)
+            save_folder(images, labels, out, prefix="feedback")
         else:
             _write_folder(images, labels, out)
         return len(labels)

@@ -202,6 +202,12 @@ def init_weights(model_path: str) -> tuple[dict, dict]:
     return state["architecture"], state["model"]
 
 
+def _argv(args) -> list[str]:
+    """The command line as typed (``digits`` left out), starting with the verb."""
+    argv = list(getattr(args, "_argv", sys.argv[1:]))
+    return argv if argv[:1] == ["train"] else ["train", *argv]
+
+
 def train_from_args(args) -> int:
     """``digits train --model cnn``."""
     import json
@@ -210,7 +216,7 @@ def train_from_args(args) -> int:
     from handwritten_digits.training.export import export_model
 
     if args.nproc > 1 and not ddp.launched():
-        return ddp.launch(sys.argv[1:] if sys.argv[1:2] == ["train"] else ["train", *sys.argv[1:]], args.nproc)
+        return ddp.launch(_argv(args), args.nproc)
     config = load_config(args.recipe, args.config, epochs=1 if args.dry_run else args.epochs,
                          batch_size=args.batch_size, lr=args.lr, seed=args.seed, val_size=args.val_size)
     init_state = None
@@ -248,7 +254,7 @@ def train_from_args(args) -> int:
         name=out.name or "model", architecture=result["architecture"], temperature=temperature,
         training={**dataclasses.asdict(config), "seconds": round(seconds, 1), "device": str(device),
                   "processes": ddp.world_size(), "history": result["history"], "init": args.init},
-        data=data_info, metrics=metrics, command="digits " + " ".join(sys.argv[1:]),
+        data=data_info, metrics=metrics, command="digits " + " ".join(_argv(args)),
     )
     path = export_model(model, out / "model.onnx", **card)
     save_checkpoint(path.with_suffix(".pt"), {"architecture": result["architecture"], "model": model.state_dict()})

@@ -94,7 +94,8 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def classic_objective(model: str, train: tuple, val: tuple, seed: int = 0, steps: tuple = (0.25, 1.0)) -> Callable:
+def classic_objective(model: str, train: tuple, val: tuple, seed: int = 0, steps: tuple = (0.25, 1.0),
+                      stop: "StopFlag | None" = None) -> Callable:
     """Objective for a classic pipeline: fit on growing fractions of ``train``, report each val accuracy.
 
     ``train``/``val`` are (images (N, 28, 28) float32 in [0, 1], int64 labels).
@@ -115,6 +116,8 @@ def classic_objective(model: str, train: tuple, val: tuple, seed: int = 0, steps
             accuracy = float((pipeline.predict(xv_flat) == yv).mean())
             trial.set_user_attr(f"seconds_{step}", round(time.perf_counter() - began, 2))
             trial.report(accuracy, step)
+            if stop is not None and fraction < 1:
+                stop.check()
             if fraction < 1 and trial.should_prune():
                 raise optuna.TrialPruned()
         return accuracy
@@ -122,7 +125,8 @@ def classic_objective(model: str, train: tuple, val: tuple, seed: int = 0, steps
     return objective
 
 
-def cnn_objective(base, train: tuple, val: tuple, device, max_steps: int | None = None) -> Callable:
+def cnn_objective(base, train: tuple, val: tuple, device, max_steps: int | None = None,
+                  stop: "StopFlag | None" = None) -> Callable:
     """Objective for the CNN: train ``base.epochs`` epochs, report the validation accuracy after each.
 
     ``train``/``val`` are (images (N, 1, 28, 28) float tensors, int64 label tensors), as
@@ -157,6 +161,8 @@ def cnn_objective(base, train: tuple, val: tuple, device, max_steps: int | None 
                 raise optuna.TrialPruned()
             best = max(best, accuracy)
             trial.report(accuracy, epoch)
+            if stop is not None and epoch < config.epochs:
+                stop.check()
             if epoch < config.epochs and trial.should_prune():
                 raise optuna.TrialPruned()
         return best
@@ -292,6 +298,12 @@ def write_results(study: optuna.Study, model: str, out: str | Path, storage_url:
     return summary
 
 
+def importances_possible(study: optuna.Study) -> bool:
+    """Parameter importances need at least 2 completed trials whose params differ."""
+    completed = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+    return len({json.dumps(t.params, sort_keys=True, default=str) for t in completed}) >= 2
+
+
 def write_plots(study: optuna.Study, out: Path, log=print) -> dict[str, str]:
     """Optuna's matplotlib plots as PNG; a plot that needs more trials than there are is skipped."""
     import matplotlib
@@ -308,10 +320,8 @@ def write_plots(study: optuna.Study, out: Path, log=print) -> dict[str, str]:
         "intermediate_values": ovm.plot_intermediate_values,
     }
     written = {}
-    completed = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
-    varied = len({json.dumps(t.params, sort_keys=True) for t in completed}) >= 2
     for name, plot in plots.items():
-        if name == "importances" and not (len(completed) >= 2 and varied):
+        if name == "importances" and not importances_possible(study):
             log("parameter importances need at least 2 completed trials with different params: skipped")
             continue
         try:
@@ -335,6 +345,47 @@ def write_plots(study: optuna.Study, out: Path, log=print) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- the command
+
+
+class StopFlag:
+    """Ctrl-C during a study: raise KeyboardInterrupt *and* remember it.
+
+    Python drops an exception raised while it runs a garbage-collection callback (SQLAlchemy
+    registers some), so a Ctrl-C can vanish. The flag catches that case: the objective checks it
+    between epochs and a study callback stops the study after the trial, so Ctrl-C always stops.
+    """
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        # only where Ctrl-C would interrupt anyway (not ignored, as in a background job)
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def _handler(self, signum, frame):
+        self.requested = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+    def callback(self, study: optuna.Study, trial) -> None:
+        if self.requested:
+            study.stop()
 
 
 def load_tuning_data(data: str, data_dir, val_size: int, limit: int | None):
@@ -394,23 +445,27 @@ def tune_from_args(args) -> int:
     study.set_user_attr("model", args.model)
 
     base = load_config(args.recipe, None, epochs=args.epochs, seed=args.seed, val_size=args.val_size)
+    stop = StopFlag()
     train, val = load_tuning_data(args.data, args.data_dir, base.val_size, args.limit)
     if args.model == "cnn":
         device = pick_device(args.device)
         torch.set_num_threads(args.threads or max(1, os.cpu_count() or 1))
-        objective = cnn_objective(base, train, val, device)
+        objective = cnn_objective(base, train, val, device, stop=stop)
     else:
         if args.threads:
             torch.set_num_threads(args.threads)
         as_numpy = lambda pair: (pair[0].squeeze(1).numpy(), pair[1].numpy())  # noqa: E731
-        objective = classic_objective(args.model, as_numpy(train), as_numpy(val), seed=args.seed)
+        objective = classic_objective(args.model, as_numpy(train), as_numpy(val), seed=args.seed, stop=stop)
 
     interrupted = False
     try:
-        study.optimize(objective, n_trials=args.trials, timeout=args.timeout, gc_after_trial=True,
-                       show_progress_bar=not args.quiet, catch=(MemoryError,))
+        with stop:
+            study.optimize(objective, n_trials=args.trials, timeout=args.timeout, gc_after_trial=True,
+                           show_progress_bar=not args.quiet, catch=(MemoryError,), callbacks=[stop.callback])
+        interrupted = stop.requested  # a Ctrl-C whose exception was swallowed: stopped after the trial
     except KeyboardInterrupt:  # Optuna has marked the running trial FAIL; finished trials are kept
         interrupted = True
+    if interrupted:
         log("interrupted: finished trials are kept in the study; run the same command again to continue")
     summary = write_results(study, args.model, out, storage_url, plots=not args.no_plots, log=log)
     if "best_trial" in summary:

@@ -1,0 +1,57 @@
+"""Temperature calibration and fine-tuning a CNN on a user's own folder of digits."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from handwritten_digits.cli import main
+from handwritten_digits.data import load_dataset
+from handwritten_digits.data.folder import save_folder
+from handwritten_digits.evaluation.calibration import _nll, expected_calibration_error, fit_temperature
+from handwritten_digits.runtime import Recognizer, softmax
+
+torch.set_num_threads(1)
+
+
+def test_temperature_fixes_an_overconfident_model():
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(0, 2.5, size=(4000, 10))
+    probs = softmax(true_logits)
+    labels = np.array([rng.choice(10, p=p) for p in probs])  # labels drawn from the true probabilities
+    overconfident = 3.0 * true_logits
+    t = fit_temperature(overconfident, labels)
+    assert 2.5 < t < 3.5
+    assert _nll(overconfident, labels, t) < _nll(overconfident, labels, 1.0) - 0.1
+    before = expected_calibration_error(softmax(overconfident), labels)
+    after = expected_calibration_error(softmax(overconfident / t), labels)
+    assert after < before / 2
+
+
+def _train(*args):
+    return main(["train", "--model", "cnn", "--recipe", "fast", "--threads", "1", *args])
+
+
+def test_fine_tune_on_a_folder_starts_from_the_given_model(data_dir, tmp_path):
+    base = tmp_path / "base"
+    assert _train("--data-dir", str(data_dir), "--limit", "2000", "--epochs", "2", "--out", str(base)) == 0
+    images, labels = load_dataset("val", data_dir)
+    folder = save_folder(images[:300], labels[:300], tmp_path / "mine")
+    # a learning rate too small to move the weights: the result must predict like the base model
+    tuned = tmp_path / "tuned"
+    assert _train("--data", f"folder:{folder}", "--init", str(base / "model.onnx"), "--epochs", "1", "--lr", "1e-7",
+                  "--out", str(tuned)) == 0
+    card = json.loads((tuned / "model.json").read_text())
+    assert card["data"]["dataset"] == f"folder:{folder}" and card["training"]["init"] == str(base / "model.onnx")
+    assert card["architecture"] == json.loads((base / "model.json").read_text())["architecture"]
+    test_images = images[1000:1500]
+    agree = (Recognizer.load(tuned).predict(test_images) == Recognizer.load(base).predict(test_images)).mean()
+    assert agree > 0.9
+
+
+def test_init_without_weights_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "m.onnx").write_bytes(b"x")
+    (tmp_path / "m.json").write_text("{}")
+    assert _train("--init", str(tmp_path / "m.onnx"), "--out", str(tmp_path / "o")) == 2
+    assert "--init needs the weights" in capsys.readouterr().err
