@@ -89,11 +89,12 @@ def test_transparent_png_is_ink_on_white_paper(mnist_test, recognizer):
 
 def test_exif_orientation_is_applied(mnist_test, recognizer):
     upright = Image.fromarray(drawing(mnist_test, 3))
-    stored = upright.transpose(Image.Transpose.ROTATE_90)  # what the camera wrote
+    stored = upright.transpose(Image.Transpose.ROTATE_270)  # what the camera wrote (90° clockwise)
     exif = Image.Exif()
-    exif[0x0112] = 8  # "rotate 90 CW to display"
+    exif[0x0112] = 8  # "rotate 90° counter-clockwise to display" (PIL: ROTATE_90)
     data = encode(stored, "JPEG", exif=exif.tobytes(), quality=95)
     assert load_image(data).shape == np.asarray(upright).shape
+    np.testing.assert_allclose(load_image(data), np.asarray(upright) / 255.0, atol=0.12)
     assert recognizer.classify(data).digit == int(mnist_test[1][3])
 
 

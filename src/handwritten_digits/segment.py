@@ -244,6 +244,12 @@ def _split(piece: _Piece, ink: np.ndarray, line: float, scorer, depth: int = 0) 
     threshold = TRY_WIDTH if scorer is not None else SPLIT_WIDTH
     if ratio <= threshold or depth > 6:
         return [piece]
+    forced = ratio > FORCE_WIDTH
+    # The wider the piece, the likelier it is several digits: the less the model must doubt the
+    # whole, and the less sure it must be of the halves, for the cut to be made.
+    doubt, sure = next((d, s) for limit, d, s in CUT_RULES if ratio <= limit)
+    if scorer is not None and not forced and float(_confidence(scorer, [piece], ink)[0]) >= doubt:
+        return [piece]  # the model reads the whole surely: no cut would be taken, so try none (the hot path)
     parts = max(2, int(round(ratio / DIGIT_WIDTH)))
     # a piece this wide is surely several digits; they may overlap, so any column may be the join
     candidates = _cut_candidates(piece, ink, line, parts, limit=12 if scorer else 1, one_stroke=ratio < WIDE)
@@ -264,10 +270,6 @@ def _split(piece: _Piece, ink: np.ndarray, line: float, scorer, depth: int = 0) 
     k = int(np.argmax(scores))
     best, best_score, best_min = splits[k], float(scores[k]), float(halves_conf[k].min())
     # a doubtful-width piece is cut only when the model doubts the whole and reads both halves surely
-    forced = ratio > FORCE_WIDTH
-    # The wider the piece, the likelier it is several digits: the less the model must doubt the
-    # whole, and the less sure it must be of the halves, for the cut to be made.
-    doubt, sure = next((d, s) for limit, d, s in CUT_RULES if ratio <= limit)
     if forced or (whole < doubt and best_min >= sure and best_score > np.log(max(whole, 1e-6))):
         return [q for half in best for q in _split(half, ink, line, scorer, depth + 1)]
     return [piece]

@@ -143,7 +143,7 @@ def fit(config: TrainConfig, train_data, val_data, device, out: Path, resume: bo
             seconds = time.perf_counter() - began
             history.append({"epoch": epoch, "loss": round(loss, 5), "val_accuracy": accuracy, "seconds": round(seconds, 2)})
             log(f"epoch {epoch}: loss {loss:.4f}  val accuracy {accuracy:.4%}  ({seconds:.1f} s)")
-            if accuracy > best["val_accuracy"]:
+            if accuracy >= best["val_accuracy"]:  # a tie goes to the later, further annealed epoch
                 best = {"val_accuracy": accuracy, "epoch": epoch, "state": copy.deepcopy(scored.state_dict())}
             if ddp.is_main():
                 save_checkpoint(checkpoint_path, {
