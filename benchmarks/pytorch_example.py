@@ -54,7 +54,7 @@ def load(data_dir=None, limit: int | None = None):
 
     def tensors(split):
         images, labels = load_mnist(split, data_dir)
-        x = (torch.from_numpy(images).float().div_(255).unsqueeze(1) - 0.1307) / 0.3081
+        x = (torch.tensor(images).float().div_(255).unsqueeze(1) - 0.1307) / 0.3081  # a copy: the cache is read-only
         return x, torch.from_numpy(labels.astype("int64"))
 
     (x, y), (xt, yt) = tensors("train"), tensors("test")

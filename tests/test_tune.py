@@ -191,13 +191,13 @@ def test_ctrl_c_in_a_real_process_keeps_the_study(tmp_path, data_dir):
                             # a shell's background job starts with SIGINT ignored, and children inherit that
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 240  # generous: a busy machine starts Python slowly
         while _completed(out / "study.db") < 2:
             assert proc.poll() is None, proc.stderr.read()[-2000:]
-            assert time.monotonic() < deadline, "no trial finished in 90 s"
+            assert time.monotonic() < deadline, "no trial finished in 240 s"
             time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=180)
     finally:
         if proc.poll() is None:
             proc.kill()

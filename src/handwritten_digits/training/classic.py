@@ -147,7 +147,8 @@ def train_from_args(args) -> int:
     (x, y), (xv, yv), test, data_info = load_data(args)
     _log(f"{args.model}: fitting on {len(y):,} images (validation {len(yv):,}) ...")
     began = time.perf_counter()
-    pipeline = fit_classic(args.model, x, y, seed=args.seed, progress=True)
+    params = _load_params(args.config)
+    pipeline = fit_classic(args.model, x, y, seed=args.seed, progress=True, **params)
     seconds = time.perf_counter() - began
     _log(f"fitted in {seconds:.1f} s; exporting to ONNX and validating")
     card = modelcard.new_card(name=target.stem if target.stem != "model" else args.model, kind="classic")
@@ -166,7 +167,7 @@ def train_from_args(args) -> int:
         temperature=temperature, metrics=metrics, data=data_info,
         architecture={"pipeline": [[name, type(step).__name__] for name, step in pipeline.steps],
                       "params": {k: _plain(v) for k, v in pipeline.get_params(deep=True).items() if "__" in k}},
-        training={"model": args.model, "data": args.data, "seed": args.seed, "val_size": args.val_size,
+        training={"model": args.model, "config": params, "data": args.data, "seed": args.seed, "val_size": args.val_size,
                   "limit": args.limit, "train_images": int(len(y)), "seconds": round(seconds, 2)},
         command=_command(args),
     )
@@ -201,3 +202,16 @@ def _command(args) -> str:
 def _plain(value):
     """JSON-safe rendering of a pipeline parameter."""
     return value if isinstance(value, (int, float, str, bool, type(None))) else repr(value)
+
+
+def _load_params(path) -> dict:
+    """Pipeline parameters (``{"clf__C": 5.0, ...}``) from a ``--config`` JSON file, e.g. ``digits tune``'s."""
+    if not path:
+        return {}
+    try:
+        params = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise DigitsError(f"{path}: cannot read config ({exc})") from None
+    if not isinstance(params, dict):
+        raise DigitsError(f"{path}: a config must be a JSON object of pipeline parameters")
+    return params.get("config", params)  # invalid names fail in fit_classic with a one-line error

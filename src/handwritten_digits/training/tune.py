@@ -460,7 +460,7 @@ def tune_from_args(args) -> int:
     interrupted = False
     try:
         with stop:
-            study.optimize(objective, n_trials=args.trials, timeout=args.timeout, gc_after_trial=True,
+            study.optimize(objective, n_trials=args.trials, timeout=args.timeout, gc_after_trial=False,
                            show_progress_bar=not args.quiet, catch=(MemoryError,), callbacks=[stop.callback])
         interrupted = stop.requested  # a Ctrl-C whose exception was swallowed: stopped after the trial
     except KeyboardInterrupt:  # Optuna has marked the running trial FAIL; finished trials are kept
