@@ -238,8 +238,8 @@ def _cut_candidates(
     return [x0 + c for c in chosen]
 
 
-def _split(piece: _Piece, ink: np.ndarray, line: float, scorer, depth: int = 0) -> list[_Piece]:
-    """Cut touching digits apart, recursively."""
+def _split(piece: _Piece, ink: np.ndarray, line: float, scorer, depth: int = 0, whole: float | None = None) -> list[_Piece]:
+    """Cut touching digits apart, recursively; ``whole`` is the piece's confidence if already scored."""
     ratio = piece.width / line
     threshold = TRY_WIDTH if scorer is not None else SPLIT_WIDTH
     if ratio <= threshold or depth > 6:
@@ -248,7 +248,9 @@ def _split(piece: _Piece, ink: np.ndarray, line: float, scorer, depth: int = 0) 
     # The wider the piece, the likelier it is several digits: the less the model must doubt the
     # whole, and the less sure it must be of the halves, for the cut to be made.
     doubt, sure = next((d, s) for limit, d, s in CUT_RULES if ratio <= limit)
-    if scorer is not None and not forced and float(_confidence(scorer, [piece], ink)[0]) >= doubt:
+    if whole is None and scorer is not None and not forced:
+        whole = float(_confidence(scorer, [piece], ink)[0])
+    if scorer is not None and not forced and whole >= doubt:
         return [piece]  # the model reads the whole surely: no cut would be taken, so try none (the hot path)
     parts = max(2, int(round(ratio / DIGIT_WIDTH)))
     # a piece this wide is surely several digits; they may overlap, so any column may be the join
@@ -299,9 +301,11 @@ def segment(inkmap: InkMap, scorer=None) -> list[Digit]:
         return []
     pieces = _merge_strokes(pieces)
     line = _line_height(pieces)
+    # score every piece whole in one batch: most are read surely and need no cut search
+    wholes = _confidence(scorer, pieces, inkmap.ink) if scorer is not None else [None] * len(pieces)
     out: list[_Piece] = []
-    for p in pieces:
-        out += _split(p, inkmap.ink, line, scorer)
+    for p, whole in zip(pieces, wholes):
+        out += _split(p, inkmap.ink, line, scorer, whole=None if whole is None else float(whole))
     out.sort(key=lambda p: (p.box[0] + p.box[2]) / 2)
     digits = []
     for p in out:

@@ -348,11 +348,12 @@ def write_plots(study: optuna.Study, out: Path, log=print) -> dict[str, str]:
 
 
 class StopFlag:
-    """Ctrl-C during a study: raise KeyboardInterrupt *and* remember it.
+    """Ctrl-C during a study: finish cleanly.
 
-    Python drops an exception raised while it runs a garbage-collection callback (SQLAlchemy
-    registers some), so a Ctrl-C can vanish. The flag catches that case: the objective checks it
-    between epochs and a study callback stops the study after the trial, so Ctrl-C always stops.
+    The first Ctrl-C only sets a flag: the objective ends its trial as pruned at the next step and a
+    study callback stops the study, so finished trials are kept and nothing prints a traceback (a
+    KeyboardInterrupt inside a trial makes Optuna log one, and Python drops exceptions raised in
+    SQLAlchemy's garbage-collection callbacks). A second Ctrl-C raises KeyboardInterrupt at once.
     """
 
     def __init__(self):
@@ -376,12 +377,15 @@ class StopFlag:
             self._previous = None
 
     def _handler(self, signum, frame):
+        if self.requested:  # a second Ctrl-C: abort the running trial now
+            raise KeyboardInterrupt
         self.requested = True
-        raise KeyboardInterrupt
+        print("stopping after this step (Ctrl-C again to abort the running trial)", file=sys.stderr, flush=True)
 
     def check(self) -> None:
+        """Between steps of a trial: end it as pruned (quietly, no traceback) once Ctrl-C was pressed."""
         if self.requested:
-            raise KeyboardInterrupt
+            raise optuna.TrialPruned("interrupted")
 
     def callback(self, study: optuna.Study, trial) -> None:
         if self.requested:
