@@ -9,7 +9,7 @@ CLASSIC = ["logreg", "knn", "forest", "svm", "best"]
 
 def add_arguments(p) -> None:
     p.add_argument("--model", default="cnn", choices=CLASSIC + ["cnn"], help="model family to train")
-    p.add_argument("--recipe", default="fast", help="CNN recipe: fast (time to 99%), medium (time to 99.5%) or accurate (the bundled model)")
+    p.add_argument("--recipe", default="fast", help="CNN recipe: fast (time to 99%%), medium (time to 99.5%%) or accurate (the bundled model)")
     p.add_argument("--config", default=None, help="JSON file of training settings (e.g. written by `digits tune`); flags override it")
     p.add_argument("--epochs", type=int, default=None, help="CNN epochs (default: the recipe's)")
     p.add_argument("--batch-size", type=int, default=None, help="CNN batch size (default: the recipe's)")
