@@ -19,6 +19,7 @@ from handwritten_digits.fileio import atomic_write_bytes, atomic_write_json
 
 ASSETS = Path(__file__).parent / "assets" / "models"
 BUNDLED = {"default": "default", "accurate": "accurate"}
+CHECKER = ASSETS / "checker.onnx"  # the segmentation checker every reader uses (not a digit model)
 
 
 def resolve(model: str | Path | None) -> Path:

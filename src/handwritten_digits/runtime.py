@@ -23,6 +23,19 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _session(path: Path, threads: int | None):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise DigitsError(f"{path}: not a loadable ONNX model ({str(exc).splitlines()[0]})") from None
+
+
 class Recognizer:
     """A loaded model with its card. Thread-safe: ONNX Runtime sessions may be shared.
 
@@ -33,10 +46,13 @@ class Recognizer:
         The model card (see :mod:`handwritten_digits.modelcard`).
     path : Path
         Where the ``.onnx`` file was loaded from.
+    checker : onnxruntime.InferenceSession, optional
+        The segmentation checker (is a crop one whole digit?) that guides reading numbers.
     """
 
-    def __init__(self, session, card: dict, path: Path):
+    def __init__(self, session, card: dict, path: Path, checker=None):
         self.session = session
+        self.checker = checker
         self.card = card
         self.path = path
         self._input = session.get_inputs()[0].name
@@ -51,21 +67,18 @@ class Recognizer:
         self.temperature = float(card.get("temperature", 1.0))
 
     @classmethod
-    def load(cls, model: str | Path | None = None, threads: int | None = None) -> "Recognizer":
-        """Load a bundled model by name (``default``, ``accurate``), a ``.onnx`` file or a folder."""
-        import onnxruntime as ort
+    def load(cls, model: str | Path | None = None, threads: int | None = None, checker: str | Path | None | bool = None) -> "Recognizer":
+        """Load a bundled model by name (``default``, ``accurate``), a ``.onnx`` file or a folder.
 
+        ``checker``: the segmentation checker's ``.onnx`` (default: the bundled one, if installed;
+        ``False``: none, pieces are judged by digit confidence alone).
+        """
         path = modelcard.resolve(model)
         card = modelcard.read_card(path)
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-        try:
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise DigitsError(f"{path}: not a loadable ONNX model ({str(exc).splitlines()[0]})") from None
-        return cls(session, card, path)
+        if checker is None:
+            checker = modelcard.CHECKER if modelcard.CHECKER.exists() else False
+        checker_session = _session(Path(checker), threads) if checker is not False else None
+        return cls(_session(path, threads), card, path, checker_session)
 
     @property
     def name(self) -> str:
@@ -93,6 +106,18 @@ class Recognizer:
     def predict(self, images: np.ndarray) -> np.ndarray:
         return self.predict_proba(images).argmax(axis=1)
 
+    def piece_scores(self, images: np.ndarray) -> np.ndarray:
+        """How surely each crop is one whole digit, read right: digit confidence x the checker's "whole".
+
+        Without a checker, the class probabilities (N, 10); the segmenter then takes their maximum.
+        """
+        probs = self.predict_proba(images)
+        if self.checker is None:
+            return probs
+        x = np.ascontiguousarray(np.asarray(images, dtype=np.float32).reshape(-1, 1, 28, 28))
+        whole = softmax(self.checker.run(None, {self.checker.get_inputs()[0].name: x})[0])[:, 1]
+        return probs.max(axis=1) * whole
+
     def _results(self, digits: list[preprocess.Digit], min_confidence: float | None) -> ReadResult:
         if not digits:
             return ReadResult([])
@@ -106,7 +131,7 @@ class Recognizer:
 
     def read(self, image, min_confidence: float | None = None) -> ReadResult:
         """Read every digit in ``image`` (path, bytes, PIL image or array) as a number."""
-        return self._results(preprocess.extract_digits(image, scorer=self.predict_proba), min_confidence)
+        return self._results(preprocess.extract_digits(image, scorer=self.piece_scores), min_confidence)
 
     def classify(self, image, min_confidence: float | None = None) -> DigitResult | None:
         """Treat the whole image as one digit; ``None`` if it holds no ink."""

@@ -6,13 +6,16 @@ then:
 * specks are dropped (tiny next to the largest piece, or too small to be a digit at all);
 * pieces of one digit drawn in several strokes are merged: pieces that overlap strongly in x
   (a "4" in two strokes, the separate top bar of a "5") or a small fragment lying over a digit;
-* touching digits are cut: candidate columns are minima of the vertical ink projection where
-  only one stroke is crossed, near where equal-width digits would meet; each cut follows the
-  top-to-bottom path through the least ink (so it can pass around a stroke tip that reaches over
-  the neighbour). Without a ``scorer`` a piece wider than ``SPLIT_WIDTH`` line heights is cut at
-  the best column. With a ``scorer`` (the recognizer's probabilities) every candidate is read in
-  one batch and a cut is kept when the halves read better than the whole, with stricter
-  demands the narrower the piece (``CUT_RULES``); above ``FORCE_WIDTH`` the best cut is always made.
+* with a ``scorer`` (the recognizer's :meth:`~handwritten_digits.runtime.Recognizer.piece_scores`:
+  how surely a crop is one whole digit, read right), neighbouring pieces are joined where they
+  read better as one digit (a broken stroke, the loose bar of a 5; dynamic programming over the
+  pieces, ``_group``);
+* touching digits are cut: candidate columns are minima of the vertical ink projection near where
+  equal-width digits would meet; each cut follows the top-to-bottom path through the least ink
+  (so it can pass around a stroke tip that reaches over the neighbour). With a ``scorer`` every
+  candidate is read in one batch and the best cut is made when both halves together score
+  ``CUT_COST`` times better than the whole. Without one, a piece wider than ``SPLIT_WIDTH`` line
+  heights is cut at the best column where only one stroke is crossed.
 
 Boxes are returned in input-image pixels.
 """
@@ -31,11 +34,12 @@ MERGE_OVERLAP = 0.5  # pieces whose x-ranges overlap by this much of the narrowe
 FRAGMENT_GAP = 0.15  # a fragment this close (in line heights) to a piece joins it
 SPLIT_WIDTH = 1.05  # without a scorer, pieces wider than this many line heights are cut
 TRY_WIDTH = 0.55  # with a scorer, cuts are tried on pieces wider than this many line heights
-FORCE_WIDTH = 1.6  # and always made above this width
-# (width up to, in line heights; cut if the whole piece's confidence is below; and each half's at least)
-CUT_RULES = [(0.8, 0.5, 0.95), (1.05, 0.9, 0.3), (np.inf, 1.01, 0.2)]
+CUT_COST = 10.0  # a cut is made when the halves' joint score beats the whole's by this factor
 DIGIT_WIDTH = 0.9  # typical digit width plus spacing, in line heights, to guess how many digits touch
-WIDE = 1.25  # above this width a cut may cross more than one stroke (overlapping digits)
+WIDE = 1.25  # without a scorer, above this width a cut may cross more than one stroke (overlapping digits)
+GROUP_GAP = 0.25  # with a scorer, neighbouring pieces this close (in line heights) may be one digit
+GROUP_COST = 0.2  # the odds a join must beat: separate pieces are the default reading
+SHORT = (0.3, 0.6)  # a piece under SHORT[1] line heights tall is unlikely a whole digit (none at SHORT[0])
 
 
 class _Piece:
@@ -149,6 +153,50 @@ def _merge_strokes(pieces: list[_Piece]) -> list[_Piece]:
     return pieces
 
 
+def _short_prior(piece: _Piece, line: float) -> float:
+    """Log-prior that ``piece`` is a whole digit from its height: every digit spans most of the line."""
+    lo, hi = SHORT
+    return float(np.log(np.clip((piece.height / line - lo) / (hi - lo), 0.01, 1.0)))
+
+
+def _group(pieces: list[_Piece], ink: np.ndarray, line: float, scorer) -> tuple[list[_Piece], np.ndarray]:
+    """Join neighbouring pieces that read better as one digit (a broken stroke, the loose bar of a 5).
+
+    Dynamic programming over the pieces left to right: each run of up to 3 close pieces is either
+    one digit or several, scored by the model's confidence in each digit, a height prior (a short
+    piece alone is rarely a digit) and ``GROUP_COST`` per merge. Returns the pieces and their confidences.
+    """
+    pieces = sorted(pieces, key=lambda p: (p.box[0] + p.box[2]) / 2)
+    n = len(pieces)
+    runs = [(i, j) for i in range(n) for j in range(i + 1, min(i + 3, n) + 1)
+            if all(pieces[k].box[0] - max(q.box[2] for q in pieces[i:k]) <= GROUP_GAP * line for k in range(i + 1, j))]
+    merged = {}
+    for i, j in runs:
+        m = pieces[i]
+        for q in pieces[i + 1 : j]:
+            m = m.merge(q)
+        merged[i, j] = m
+    conf = dict(zip(runs, _confidence(scorer, [merged[r] for r in runs], ink)))
+    best = np.full(n + 1, -np.inf)
+    best[0] = 0.0
+    back = np.zeros(n + 1, int)
+    for j in range(1, n + 1):
+        for i in range(max(0, j - 3), j):
+            if (i, j) not in conf:
+                continue
+            score = best[i] + np.log(max(float(conf[i, j]), 1e-6)) + _short_prior(merged[i, j], line)
+            score += (j - i - 1) * np.log(GROUP_COST)
+            if score > best[j]:
+                best[j], back[j] = score, i
+    out, confs, j = [], [], n
+    while j > 0:
+        i = back[j]
+        out.append(merged[i, j])
+        confs.append(float(conf[i, j]))
+        j = i
+    return out[::-1], np.array(confs[::-1])
+
+
 def _line_height(pieces: list[_Piece]) -> float:
     heights = np.array([p.height for p in pieces], dtype=float)
     return float(np.median(heights[heights >= 0.5 * heights.max()]))
@@ -244,17 +292,13 @@ def _split(piece: _Piece, ink: np.ndarray, line: float, scorer, depth: int = 0, 
     threshold = TRY_WIDTH if scorer is not None else SPLIT_WIDTH
     if ratio <= threshold or depth > 6:
         return [piece]
-    forced = ratio > FORCE_WIDTH
-    # The wider the piece, the likelier it is several digits: the less the model must doubt the
-    # whole, and the less sure it must be of the halves, for the cut to be made.
-    doubt, sure = next((d, s) for limit, d, s in CUT_RULES if ratio <= limit)
-    if whole is None and scorer is not None and not forced:
+    if whole is None and scorer is not None:
         whole = float(_confidence(scorer, [piece], ink)[0])
-    if scorer is not None and not forced and whole >= doubt:
-        return [piece]  # the model reads the whole surely: no cut would be taken, so try none (the hot path)
+    if scorer is not None and whole * CUT_COST >= 1.0:
+        return [piece]  # no two halves could score CUT_COST times better: skip the search (the hot path)
     parts = max(2, int(round(ratio / DIGIT_WIDTH)))
-    # a piece this wide is surely several digits; they may overlap, so any column may be the join
-    candidates = _cut_candidates(piece, ink, line, parts, limit=12 if scorer else 1, one_stroke=ratio < WIDE)
+    # a wide piece is surely several digits; they may overlap, so any column may be the join
+    candidates = _cut_candidates(piece, ink, line, parts, limit=12 if scorer else 1, one_stroke=scorer is None and ratio < WIDE)
     if not candidates:
         return [piece]
     if scorer is None:
@@ -262,18 +306,15 @@ def _split(piece: _Piece, ink: np.ndarray, line: float, scorer, depth: int = 0, 
         if halves is None:
             return [piece]
         return [q for half in halves for q in _split(half, ink, line, scorer, depth + 1)]
-    # Score every candidate cut in one batch: the whole piece, then both halves of each cut.
+    # Score every candidate cut in one batch: both halves of each cut.
     splits = [h for h in (_cut(piece, c, line) for c in candidates) if h is not None and min(x.width for x in h) >= 0.1 * line]
     if not splits:
         return [piece]
-    conf = _confidence(scorer, [piece] + [x for h in splits for x in h], ink)
-    whole, halves_conf = float(conf[0]), conf[1:].reshape(-1, 2)
-    scores = np.log(np.maximum(halves_conf, 1e-6)).mean(axis=1)
+    conf = _confidence(scorer, [x for h in splits for x in h], ink).reshape(-1, 2)
+    scores = np.log(np.maximum(conf, 1e-6)).sum(axis=1)
     k = int(np.argmax(scores))
-    best, best_score, best_min = splits[k], float(scores[k]), float(halves_conf[k].min())
-    # a doubtful-width piece is cut only when the model doubts the whole and reads both halves surely
-    if forced or (whole < doubt and best_min >= sure and best_score > np.log(max(whole, 1e-6))):
-        return [q for half in best for q in _split(half, ink, line, scorer, depth + 1)]
+    if scores[k] > np.log(max(whole, 1e-6)) + np.log(CUT_COST):
+        return [q for half, c in zip(splits[k], conf[k]) for q in _split(half, ink, line, scorer, depth + 1, float(c))]
     return [piece]
 
 
@@ -301,8 +342,11 @@ def segment(inkmap: InkMap, scorer=None) -> list[Digit]:
         return []
     pieces = _merge_strokes(pieces)
     line = _line_height(pieces)
-    # score every piece whole in one batch: most are read surely and need no cut search
-    wholes = _confidence(scorer, pieces, inkmap.ink) if scorer is not None else [None] * len(pieces)
+    if scorer is not None:
+        # every piece (and run of close pieces) is read whole in one batch: most need no cut search
+        pieces, wholes = _group(pieces, inkmap.ink, line, scorer)
+    else:
+        wholes = [None] * len(pieces)
     out: list[_Piece] = []
     for p, whole in zip(pieces, wholes):
         out += _split(p, inkmap.ink, line, scorer, whole=None if whole is None else float(whole))

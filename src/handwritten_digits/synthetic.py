@@ -33,7 +33,7 @@ def mnist_test_digits(data_dir=None) -> tuple[np.ndarray, np.ndarray]:
     return load_dataset("test", data_dir)
 
 
-def _ink(image28: np.ndarray, height: int, rng: np.random.Generator) -> np.ndarray:
+def ink_patch(image28: np.ndarray, height: int, rng: np.random.Generator) -> np.ndarray:
     """A 28x28 MNIST digit as a soft ink patch ``height`` pixels tall (cropped to its strokes)."""
     img = np.asarray(image28, dtype=np.float32)
     ys, xs = np.nonzero(img > 0.05)
@@ -77,7 +77,7 @@ def photo_digit(image28: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One MNIST digit on a larger, photo-like canvas, off-centre."""
     canvas_h, canvas_w = int(rng.integers(48, 320)), int(rng.integers(48, 320))
     height = int(rng.uniform(0.3, 0.85) * min(canvas_h, canvas_w))
-    ink = _ink(image28, max(12, height), rng)
+    ink = ink_patch(image28, max(12, height), rng)
     ink = ink[:canvas_h, :canvas_w]
     canvas = np.zeros((canvas_h, canvas_w), np.float32)
     top = int(rng.integers(0, canvas_h - ink.shape[0] + 1))
@@ -89,7 +89,7 @@ def photo_digit(image28: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def photo_number(images28: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
     """Several MNIST digits side by side (random spacing, some touching), on a photo-like canvas."""
     height = int(rng.integers(28, 90))
-    patches = [_ink(im, max(12, int(height * rng.uniform(0.85, 1.1))), rng) for im in images28]
+    patches = [ink_patch(im, max(12, int(height * rng.uniform(0.85, 1.1))), rng) for im in images28]
     gaps = [int(round(height * rng.choice([rng.uniform(-0.08, 0.0), rng.uniform(0.0, 0.5)], p=[0.2, 0.8])))
             for _ in patches[1:]]
     margin = int(height * rng.uniform(0.2, 1.0))
@@ -142,7 +142,7 @@ def write_samples(folder, data_dir=None) -> list[str]:
     rng = np.random.default_rng(7)
 
     def clean(text: str, light_on_dark: bool = False) -> np.ndarray:
-        patches = [_ink(images[first[int(c)]], 60, rng) for c in text]
+        patches = [ink_patch(images[first[int(c)]], 60, rng) for c in text]
         canvas = np.zeros((100, sum(p.shape[1] + 12 for p in patches) + 40), np.float32)
         x = 26
         for p in patches:

@@ -8,7 +8,8 @@ CLASSIC = ["logreg", "knn", "forest", "svm", "best"]
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--model", default="cnn", choices=CLASSIC + ["cnn"], help="model family to train")
+    p.add_argument("--model", default="cnn", choices=CLASSIC + ["cnn", "checker"],
+                   help="model family to train (default cnn; checker: the segmentation checker that reading numbers uses)")
     p.add_argument("--recipe", default="fast", help="CNN recipe: fast (time to 99%%), medium (time to 99.5%%) or accurate (the bundled model)")
     p.add_argument("--config", default=None, help="JSON file of training settings (e.g. written by `digits tune`); flags override it")
     p.add_argument("--epochs", type=int, default=None, help="CNN epochs (default: the recipe's)")
@@ -32,6 +33,8 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     if args.model == "cnn":
         from handwritten_digits.training.loop import train_from_args
+    elif args.model == "checker":
+        from handwritten_digits.training.checker import train_from_args
     else:
         from handwritten_digits.training.classic import train_from_args
     return train_from_args(args)

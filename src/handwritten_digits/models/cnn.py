@@ -18,6 +18,8 @@ ARCHITECTURES = {
     "fast": {"stages": [[16], [32]], "head": 0, "dropout": 0.0},
     # accuracy: VGG-style stages with strided 5x5 downsampling (a strong MNIST design), ~0.3M parameters
     "accurate": {"stages": [[32, 32], [64, 64], [128]], "head": 128, "dropout": 0.3},
+    # segmentation checker: is a crop exactly one whole digit? (2 outputs)
+    "checker": {"stages": [[16, 16], [32, 32], [64]], "head": 64, "dropout": 0.1, "classes": 2},
 }
 
 
@@ -38,9 +40,12 @@ class DigitNet(nn.Module):
         Dropout before the classifier.
     strided : bool
         Downsample with a learned strided 5x5 conv instead of max-pooling.
+    classes : int
+        Outputs: 10 digits, or 2 for the segmentation checker (not / one whole digit).
     """
 
-    def __init__(self, stages: list[list[int]], head: int = 0, dropout: float = 0.0, strided: bool = True):
+    def __init__(self, stages: list[list[int]], head: int = 0, dropout: float = 0.0, strided: bool = True,
+                 classes: int = 10):
         super().__init__()
         layers: list[nn.Module] = []
         cin = 1
@@ -53,7 +58,7 @@ class DigitNet(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1) if head else nn.Flatten()
         flat = cin if head else cin * (28 // 2 ** len(stages)) ** 2
         hidden = [nn.Linear(flat, head, bias=False), nn.BatchNorm1d(head), nn.ReLU(inplace=True)] if head else []
-        self.classifier = nn.Sequential(nn.Flatten(), *hidden, nn.Dropout(dropout), nn.Linear(head or flat, 10))
+        self.classifier = nn.Sequential(nn.Flatten(), *hidden, nn.Dropout(dropout), nn.Linear(head or flat, classes))
         self.register_buffer("mean", torch.tensor(MNIST_MEAN), persistent=False)
         self.register_buffer("std", torch.tensor(MNIST_STD), persistent=False)
 

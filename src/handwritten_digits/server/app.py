@@ -165,8 +165,8 @@ def recognize(recognizer, img: Image.Image, single: bool, min_confidence: float 
             found = preprocess.prepare_single(gray)
             digits = [found] if found is not None else []
         else:
-            # the model scores candidate cuts of touching digits, as in Recognizer.read
-            digits = preprocess.extract_digits(gray, scorer=recognizer.predict_proba)
+            # the model (and the segmentation checker) score candidate cuts and joins, as in Recognizer.read
+            digits = preprocess.extract_digits(gray, scorer=recognizer.piece_scores)
     except DigitsError as exc:
         raise HTTPException(422, str(exc)) from None
     except Exception:  # an image that trips preprocessing is still the client's input: a 422, logged for us
@@ -222,7 +222,7 @@ def create_app(settings: Settings | None = None, recognizer=None) -> FastAPI:
     settings : Settings, optional
         Defaults to :meth:`Settings.from_env`.
     recognizer : optional
-        Anything with ``predict_proba``, ``card`` and ``name`` (the real one is
+        Anything with ``predict_proba``, ``piece_scores``, ``card`` and ``name`` (the real one is
         :class:`~handwritten_digits.runtime.Recognizer`).
     """
     settings = settings or Settings.from_env()

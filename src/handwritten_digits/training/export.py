@@ -26,6 +26,6 @@ def onnx_bytes(model: torch.nn.Module, opset: int = 17) -> bytes:
 
 def export_model(model: torch.nn.Module, out, **card_fields) -> "modelcard.Path":
     """Write ``out`` (.onnx) and its card; ``card_fields`` fill the card (name, architecture, metrics, ...)."""
-    card = modelcard.new_card(kind="cnn", input={"shape": [1, 28, 28], "range": [0.0, 1.0], "deskew": False},
-                              output="logits", **card_fields)
+    card = modelcard.new_card(**{"kind": "cnn", "input": {"shape": [1, 28, 28], "range": [0.0, 1.0], "deskew": False},
+                                 "output": "logits", **card_fields})
     return modelcard.save_model(onnx_bytes(model), card, out)

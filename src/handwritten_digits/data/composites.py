@@ -1,0 +1,94 @@
+"""Crops that are, or are not, one whole digit: training data for the segmentation checker.
+
+A classifier trained on MNIST reads anything as some digit, often surely: two touching digits,
+half a digit, a digit with a sliver of its neighbour. The segmenter needs to know which crops
+hold exactly one whole digit, so it learns that from crops built here out of MNIST digits and
+normalised exactly as the reading pipeline normalises its pieces
+(:func:`handwritten_digits.preprocess.normalize_digit`):
+
+* label 1, *whole*: one digit;
+* label 0, *not whole*: two touching or overlapping digits; a left or right part of a digit;
+  a wrong cut through a touching pair (one digit plus a part of the next).
+
+>>> images, labels = make_crops(mnist_images, n=20000, seed=0)   # (N, 28, 28) float32, (N,) int64
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from handwritten_digits.preprocess import normalize_digit
+from handwritten_digits.synthetic import ink_patch
+
+KINDS = ("whole", "pair", "part", "wrong_cut")
+MIX = (0.5, 0.25, 0.15, 0.1)  # share of each kind
+
+
+
+def _pair(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """Digits ``a`` and ``b`` side by side, touching or overlapping; and the column where b begins."""
+    height = max(a.shape[0], b.shape[0])
+    gap = int(round(rng.uniform(-0.3, 0.0) * height))  # b starts this far right of a's right edge
+    start = max(1, a.shape[1] + gap)
+    dy_a, dy_b = (int(rng.integers(0, height - x.shape[0] + 1)) for x in (a, b))
+    lift = int(rng.integers(-height // 8, height // 8 + 1))
+    top = max(0, -lift)
+    canvas = np.zeros((height + abs(lift), max(a.shape[1], start + b.shape[1])), np.float32)
+    canvas[top + dy_a : top + dy_a + a.shape[0], : a.shape[1]] = a
+    region = canvas[top + lift + dy_b : top + lift + dy_b + b.shape[0], start : start + b.shape[1]]
+    np.maximum(region, b, out=region)
+    return canvas, start
+
+
+def _part(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The left or right part of a (wide enough) digit, cut at 25-75% of its width."""
+    cut = max(1, int(round(rng.uniform(0.25, 0.75) * image.shape[1])))
+    return image[:, :cut] if rng.random() < 0.5 else image[:, cut:]
+
+
+def make_crops(images: np.ndarray, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` normalised 28x28 crops from ``images`` (MNIST-style digits), about half of them whole.
+
+    Parameters
+    ----------
+    images : ndarray (M, 28, 28) in [0, 1]
+        Digits to build from (use the training split for training, validation for validation).
+    n : int
+        How many crops.
+    seed : int
+        Everything is deterministic by seed.
+
+    Returns
+    -------
+    crops : ndarray (n, 28, 28) float32
+    whole : ndarray (n,) int64, 1 where the crop is exactly one whole digit
+    """
+    rng = np.random.default_rng(seed)
+    kinds = rng.choice(len(KINDS), size=n, p=MIX)
+    crops = np.zeros((n, 28, 28), np.float32)
+    labels = (kinds == 0).astype(np.int64)
+    for i, kind in enumerate(kinds):
+        # every crop is drawn at a random size and stroke width first, as pieces of real images come:
+        # whole digits must not be told apart by resampling traces
+        height = int(rng.integers(16, 100))
+        a = ink_patch(images[rng.integers(len(images))], height, rng)
+        if KINDS[kind] == "whole":
+            piece = a
+        elif KINDS[kind] == "part" and a.shape[1] >= 0.6 * a.shape[0]:  # a part of a "1" is still a "1"
+            piece = _part(a, rng)
+        elif KINDS[kind] == "part":
+            piece, labels[i] = a, 1
+        else:
+            b = ink_patch(images[rng.integers(len(images))], max(8, int(height * rng.uniform(0.85, 1.1))), rng)
+            pair, start = _pair(a, b, rng)
+            piece = pair
+            if KINDS[kind] == "wrong_cut":  # cut well away from where the second digit begins
+                height = pair.shape[0]
+                offset = int(round(rng.uniform(0.25, 0.5) * height)) * (1 if rng.random() < 0.5 else -1)
+                cut = min(max(start + offset, 2), pair.shape[1] - 2)
+                piece = pair[:, :cut] if rng.random() < 0.5 else pair[:, cut:]
+        image = normalize_digit(piece) if (piece > 0.05).any() else None
+        if image is None:  # an empty sliver: use a whole digit instead
+            image, labels[i] = normalize_digit(a), 1
+        crops[i] = image
+    return crops, labels

@@ -1,0 +1,75 @@
+"""Train the segmentation checker: a small CNN that tells whether a crop is exactly one whole digit.
+
+``digits train --model checker`` builds crops from MNIST's training split (validation crops from
+the held-out split; see :mod:`handwritten_digits.data.composites`), trains the ``checker``
+architecture with the same loop as the digit CNNs, and exports ONNX + model card. The reader
+multiplies each piece's digit confidence by the checker's "whole" probability, so touching
+digits get cut and loose strokes get joined (:mod:`handwritten_digits.segment`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from handwritten_digits.training.config import TrainConfig
+
+# one visible block of defaults; --epochs, --lr, --batch-size, --seed and --limit override them
+CONFIG = TrainConfig(arch="checker", epochs=4, batch_size=128, optimizer="adamw", lr=0.01, weight_decay=1e-4,
+                     label_smoothing=0.05, ema_decay=0.0, augment=0.5, warmup=0.2)
+TRAIN_CROPS = 80_000
+VAL_CROPS = 8_000
+
+
+def train_from_args(args) -> int:
+    """``digits train --model checker``."""
+    import json
+
+    from handwritten_digits.data import load_dataset, mnist_checksums
+    from handwritten_digits.data.composites import make_crops
+    from handwritten_digits.models.cnn import build_model
+    from handwritten_digits.training.checkpoint import save_checkpoint
+    from handwritten_digits.training.export import export_model
+    from handwritten_digits.training.loop import _tensors, evaluate, fit, pick_device
+
+    config = dataclasses.replace(CONFIG, **{k: v for k, v in dict(
+        epochs=1 if args.dry_run else args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+        val_size=args.val_size).items() if v is not None})
+    device = pick_device(args.device)
+    torch.set_num_threads(args.threads or max(1, os.cpu_count() or 1))
+    log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    n_train = 512 if args.dry_run else (args.limit or TRAIN_CROPS)
+    n_val = 256 if args.dry_run else max(256, min(VAL_CROPS, n_train // 10))
+    log(f"building {n_train:,} training and {n_val:,} validation crops ...")
+    train_images = load_dataset("train", args.data_dir, config.val_size, seed=0)[0]
+    val_images = load_dataset("val", args.data_dir, config.val_size, seed=0)[0]
+    train = _tensors(*make_crops(train_images, n_train, seed=config.seed))
+    val = _tensors(*make_crops(val_images, n_val, seed=config.seed + 1))
+    out = Path(args.out)
+    began = time.perf_counter()
+    result = fit(config, train, val, device, out, resume=args.resume, max_steps=3 if args.dry_run else None, log=log)
+    seconds = time.perf_counter() - began
+    model = build_model(**result["architecture"])
+    model.load_state_dict(result["best"]["state"])
+    accuracy, _ = evaluate(model, *val, torch.device("cpu"))
+    argv = list(getattr(args, "_argv", sys.argv[1:]))
+    card = dict(
+        name=out.name or "checker", architecture=result["architecture"], kind="checker",
+        task="is the crop exactly one whole digit? output logits [not whole, whole]",
+        training={**dataclasses.asdict(config), "train_crops": n_train, "seconds": round(seconds, 1),
+                  "device": str(device), "history": result["history"]},
+        data={"dataset": "mnist composites", "checksums": mnist_checksums(args.data_dir), "val_size": config.val_size},
+        metrics={"val": {"accuracy": accuracy, "n": n_val, "best_epoch": result["best"]["epoch"]}},
+        command="digits " + " ".join(argv if argv[:1] == ["train"] else ["train", *argv]),
+    )
+    path = export_model(model, out / "model.onnx", **card)
+    save_checkpoint(path.with_suffix(".pt"), {"architecture": result["architecture"], "model": model.state_dict()})
+    log(f"saved {path} (validation accuracy {accuracy:.2%} on {n_val:,} crops)")
+    if args.json:
+        print(json.dumps(card | {"path": str(path)}, indent=2))
+    return 0

@@ -1,0 +1,68 @@
+"""The segmentation checker: its training crops, the bundled network, and its training command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from handwritten_digits.data.composites import MIX, make_crops
+
+
+@pytest.fixture(scope="module")
+def mnist_test(data_dir):
+    from handwritten_digits.synthetic import mnist_test_digits
+
+    return mnist_test_digits(data_dir)
+
+
+def test_crops_are_deterministic_normalised_and_mixed(mnist_test):
+    crops, whole = make_crops(mnist_test[0][:500], 300, seed=3)
+    again, whole_again = make_crops(mnist_test[0][:500], 300, seed=3)
+    np.testing.assert_array_equal(crops, again)
+    np.testing.assert_array_equal(whole, whole_again)
+    assert crops.shape == (300, 28, 28) and crops.dtype == np.float32
+    assert crops.min() >= 0.0 and crops.max() <= 1.0
+    assert (crops.reshape(300, -1).max(axis=1) > 0.5).all()  # every crop holds ink
+    assert abs(whole.mean() - MIX[0]) < 0.1  # about half are whole digits
+    assert not np.array_equal(crops, make_crops(mnist_test[0][:500], 300, seed=4)[0])
+
+
+def test_bundled_checker_tells_whole_digits_from_pairs_and_parts(mnist_test):
+    """Crops built from MNIST *test* digits, never seen in training."""
+    from handwritten_digits.modelcard import CHECKER, read_card
+    from handwritten_digits.runtime import _session, softmax
+
+    crops, whole = make_crops(mnist_test[0], 1000, seed=11)
+    session = _session(CHECKER, threads=1)
+    p_whole = softmax(session.run(None, {"images": crops[:, None]})[0])[:, 1]
+    accuracy = float(((p_whole > 0.5) == whole).mean())
+    assert accuracy >= 0.95, accuracy  # validation accuracy is in the card
+    assert read_card(CHECKER)["metrics"]["val"]["accuracy"] >= 0.95
+
+
+def test_reader_uses_the_checker(mnist_test):
+    from handwritten_digits.runtime import Recognizer
+
+    with_checker, without = Recognizer.load(threads=1), Recognizer.load(threads=1, checker=False)
+    assert with_checker.checker is not None and without.checker is None
+    images = mnist_test[0][:8]
+    scores = with_checker.piece_scores(images)
+    assert scores.shape == (8,) and (scores <= with_checker.predict_proba(images).max(axis=1) + 1e-6).all()
+    assert without.piece_scores(images).shape == (8, 10)  # plain probabilities: the segmenter takes their max
+
+
+def test_train_checker_dry_run(data_dir, tmp_path, capsys):
+    from handwritten_digits.cli import main
+
+    out = tmp_path / "checker"
+    assert main(["train", "--model", "checker", "--dry-run", "--data-dir", str(data_dir), "--out", str(out), "--json"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert card["kind"] == "checker" and card["architecture"]["name"] == "checker"
+    assert (out / "model.pt").exists()
+    from handwritten_digits.runtime import _session
+
+    logits = _session(out / "model.onnx", threads=1).run(None, {"images": np.zeros((3, 1, 28, 28), np.float32)})[0]
+    assert logits.shape == (3, 2)  # [not whole, whole]
+    assert card["command"].startswith("digits train --model checker")
