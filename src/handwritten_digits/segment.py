@@ -34,7 +34,9 @@ MERGE_OVERLAP = 0.5  # pieces whose x-ranges overlap by this much of the narrowe
 FRAGMENT_GAP = 0.15  # a fragment this close (in line heights) to a piece joins it
 SPLIT_WIDTH = 1.05  # without a scorer, pieces wider than this many line heights are cut
 TRY_WIDTH = 0.55  # with a scorer, cuts are tried on pieces wider than this many line heights
-CUT_COST = 10.0  # a cut is made when the halves' joint score beats the whole's by this factor
+CUT_COST = 3.0  # each cut must multiply the joint score of the parts by this factor
+MAX_CUTS = 12  # candidate cut columns tried in one piece
+MAX_PART = 1.6  # no part of a cut piece is wider than this many line heights
 DIGIT_WIDTH = 0.9  # typical digit width plus spacing, in line heights, to guess how many digits touch
 WIDE = 1.25  # without a scorer, above this width a cut may cross more than one stroke (overlapping digits)
 GROUP_GAP = 0.25  # with a scorer, neighbouring pieces this close (in line heights) may be one digit
@@ -219,45 +221,59 @@ def _crop(piece: _Piece, ink: np.ndarray) -> tuple[np.ndarray, tuple[int, int, i
     return crop, (x0p, y0p, x1p, y1p)
 
 
-def _cut(piece: _Piece, c: int, line: float | None = None) -> tuple[_Piece, _Piece] | None:
-    """Split at column ``c``: along the path from top to bottom that crosses the least ink.
+def _cut_path(piece: _Piece, c: int, line: float | None = None) -> np.ndarray:
+    """The column of a cut at ``c`` in each row of the piece: the top-to-bottom path through the least ink.
 
     The path may wander ``0.3 * line`` px from ``c`` (one column per row at most), so it passes
     around a tip of one digit that reaches past the edge of the next, where a straight cut cannot.
-    Without ``line`` the cut is straight.
+    Without ``line`` the cut is straight. Columns are relative to the piece's box.
     """
     x0, y0, x1, y1 = piece.box
     h, w = y1 - y0, x1 - x0
     cc = c - x0
     path = np.full(h, cc)
-    if line is not None:
-        mask = np.zeros((h, w), bool)
-        mask[piece.ys - y0, piece.xs - x0] = True
-        band = max(2, int(0.3 * line))
-        lo, hi = max(1, cc - band), min(w, cc + band + 1)
-        cols = np.arange(lo, hi)
-        cost = mask[:, lo:hi] + 0.3 * np.abs(cols - cc) / band  # ink crossed, and straying from c
-        acc = cost[0].copy()
-        back = np.zeros((h, hi - lo), np.int8)
-        for y in range(1, h):
-            options = np.stack([np.r_[np.inf, acc[:-1]], acc, np.r_[acc[1:], np.inf]])
-            step = options.argmin(axis=0)
-            back[y] = step - 1
-            acc = cost[y] + options[step, np.arange(hi - lo)]
-        j = int(acc.argmin())
-        for y in range(h - 1, -1, -1):
-            path[y] = lo + j
-            j += int(back[y, j])
-    left = (piece.xs - x0) < path[piece.ys - y0]
+    if line is None:
+        return path
+    mask = np.zeros((h, w), bool)
+    mask[piece.ys - y0, piece.xs - x0] = True
+    band = max(2, int(0.3 * line))
+    lo, hi = max(1, cc - band), min(w, cc + band + 1)
+    cols = np.arange(lo, hi)
+    cost = mask[:, lo:hi] + 0.3 * np.abs(cols - cc) / band  # ink crossed, and straying from c
+    acc = cost[0].copy()
+    back = np.zeros((h, hi - lo), np.int8)
+    for y in range(1, h):
+        options = np.stack([np.r_[np.inf, acc[:-1]], acc, np.r_[acc[1:], np.inf]])
+        step = options.argmin(axis=0)
+        back[y] = step - 1
+        acc = cost[y] + options[step, np.arange(hi - lo)]
+    j = int(acc.argmin())
+    for y in range(h - 1, -1, -1):
+        path[y] = lo + j
+        j += int(back[y, j])
+    return path
+
+
+def _left_of(piece: _Piece, path: np.ndarray) -> np.ndarray:
+    """Which of the piece's pixels lie left of a cut ``path``."""
+    x0, y0, _, _ = piece.box
+    return (piece.xs - x0) < path[piece.ys - y0]
+
+
+def _cut(piece: _Piece, c: int, line: float | None = None) -> tuple[_Piece, _Piece] | None:
+    """Split at column ``c`` along :func:`_cut_path`; ``None`` if one side would be empty."""
+    left = _left_of(piece, _cut_path(piece, c, line))
     if left.all() or not left.any():
         return None
     return _Piece(piece.ys[left], piece.xs[left]), _Piece(piece.ys[~left], piece.xs[~left])
 
 
 def _cut_candidates(
-    piece: _Piece, ink: np.ndarray, line: float, parts: int, limit: int = 5, one_stroke: bool = True
+    piece: _Piece, ink: np.ndarray, line: float, parts: int, limit: int = 5, one_stroke: bool = True,
+    anywhere: bool = False,
 ) -> list[int]:
-    """Columns where the piece is best cut: low ink projection, near where equal-width digits would meet."""
+    """Columns where the piece is best cut: low ink projection, near where equal-width digits would meet
+    (or ``anywhere``, spread at least a tenth of a line height apart)."""
     x0, y0, x1, y1 = piece.box
     mask = np.zeros((y1 - y0, x1 - x0), bool)
     mask[piece.ys - y0, piece.xs - x0] = True
@@ -275,47 +291,77 @@ def _cut_candidates(
     if len(cols) == 0:
         return []
     expected = w / parts  # the first cut sits one digit-width from the left
-    cost = proj[cols] / max(proj.max(), 1.0) + 0.6 * ((cols - expected) / max(w, 1)) ** 2 * parts
+    cost = proj[cols] / max(proj.max(), 1.0)
+    if not anywhere:
+        cost = cost + 0.6 * ((cols - expected) / max(w, 1)) ** 2 * parts
     best = cols[np.argsort(cost, kind="stable")]
+    spacing = max(1, (0.1 if anywhere else 0.05) * line)
     chosen: list[int] = []
     for c in best:
-        if all(abs(c - d) > max(1, 0.05 * line) for d in chosen):
+        if all(abs(c - d) > spacing for d in chosen):
             chosen.append(int(c))
         if len(chosen) >= limit:
             break
     return [x0 + c for c in chosen]
 
 
-def _split(piece: _Piece, ink: np.ndarray, line: float, scorer, depth: int = 0, whole: float | None = None) -> list[_Piece]:
-    """Cut touching digits apart, recursively; ``whole`` is the piece's confidence if already scored."""
+def _split(piece: _Piece, ink: np.ndarray, line: float, depth: int = 0) -> list[_Piece]:
+    """Without a scorer: cut pieces wider than ``SPLIT_WIDTH`` line heights at their best column, recursively."""
     ratio = piece.width / line
-    threshold = TRY_WIDTH if scorer is not None else SPLIT_WIDTH
-    if ratio <= threshold or depth > 6:
+    if ratio <= SPLIT_WIDTH or depth > 6:
         return [piece]
-    if whole is None and scorer is not None:
-        whole = float(_confidence(scorer, [piece], ink)[0])
-    if scorer is not None and whole * CUT_COST >= 1.0:
-        return [piece]  # no two halves could score CUT_COST times better: skip the search (the hot path)
     parts = max(2, int(round(ratio / DIGIT_WIDTH)))
-    # a wide piece is surely several digits; they may overlap, so any column may be the join
-    candidates = _cut_candidates(piece, ink, line, parts, limit=12 if scorer else 1, one_stroke=scorer is None and ratio < WIDE)
-    if not candidates:
+    candidates = _cut_candidates(piece, ink, line, parts, limit=1, one_stroke=ratio < WIDE)
+    halves = _cut(piece, candidates[0], line) if candidates else None
+    if halves is None:
         return [piece]
-    if scorer is None:
-        halves = _cut(piece, candidates[0], line)
-        if halves is None:
-            return [piece]
-        return [q for half in halves for q in _split(half, ink, line, scorer, depth + 1)]
-    # Score every candidate cut in one batch: both halves of each cut.
-    splits = [h for h in (_cut(piece, c, line) for c in candidates) if h is not None and min(x.width for x in h) >= 0.1 * line]
-    if not splits:
+    return [q for half in halves for q in _split(half, ink, line, depth + 1)]
+
+
+def _split_scored(piece: _Piece, ink: np.ndarray, line: float, scorer, whole: float) -> list[_Piece]:
+    """Cut touching digits where the scorer reads the parts best (any number of parts).
+
+    Dynamic programming over candidate cuts: a partition scores the product of its parts' scores
+    (and height priors: a short part is rarely a digit), divided by ``CUT_COST`` per cut; the uncut
+    piece (score ``whole``) is one of the partitions.
+    """
+    ratio = piece.width / line
+    if ratio <= TRY_WIDTH or whole * CUT_COST >= 1.0:
+        return [piece]  # narrow, or no partition could beat the whole: skip the search (the hot path)
+    parts = max(2, int(round(ratio / DIGIT_WIDTH)))
+    # they may overlap, so any column may be a join
+    columns = sorted(_cut_candidates(piece, ink, line, parts, limit=max(MAX_CUTS, 4 * parts), one_stroke=False, anywhere=True))
+    # boundary k: which pixels lie left of it (none for the left edge, all for the right edge)
+    bounds = [np.zeros(piece.area, bool)] + [_left_of(piece, _cut_path(piece, c, line)) for c in columns]
+    bounds.append(np.ones(piece.area, bool))
+    n = len(bounds)
+    segments: dict[tuple[int, int], _Piece] = {}
+    for i in range(n - 1):
+        for j in range(i + 1, n):
+            inside = bounds[j] & ~bounds[i]
+            if (i, j) == (0, n - 1) or not inside.any():
+                continue
+            seg = _Piece(piece.ys[inside], piece.xs[inside])
+            if 0.1 * line <= seg.width <= MAX_PART * line:
+                segments[i, j] = seg
+    if not segments:
         return [piece]
-    conf = _confidence(scorer, [x for h in splits for x in h], ink).reshape(-1, 2)
-    scores = np.log(np.maximum(conf, 1e-6)).sum(axis=1)
-    k = int(np.argmax(scores))
-    if scores[k] > np.log(max(whole, 1e-6)) + np.log(CUT_COST):
-        return [q for half, c in zip(splits[k], conf[k]) for q in _split(half, ink, line, scorer, depth + 1, float(c))]
-    return [piece]
+    scores = np.log(np.maximum(_confidence(scorer, list(segments.values()), ink), 1e-6))
+    logs = {k: v + _short_prior(seg, line) for (k, seg), v in zip(segments.items(), scores)}
+    logs[0, n - 1] = float(np.log(max(whole, 1e-6)))
+    segments[0, n - 1] = piece
+    best = np.full(n, -np.inf)
+    best[0] = np.log(CUT_COST)  # every part pays CUT_COST but the first: k parts, k - 1 cuts
+    back = np.zeros(n, int)
+    for j in range(1, n):
+        for i in range(j):
+            if (i, j) in logs and best[i] - np.log(CUT_COST) + logs[i, j] > best[j]:
+                best[j], back[j] = best[i] - np.log(CUT_COST) + logs[i, j], i
+    out, j = [], n - 1
+    while j > 0:
+        out.append(segments[back[j], j])
+        j = back[j]
+    return out[::-1]
 
 
 def _confidence(scorer, pieces: list[_Piece], ink: np.ndarray) -> np.ndarray:
@@ -349,7 +395,7 @@ def segment(inkmap: InkMap, scorer=None) -> list[Digit]:
         wholes = [None] * len(pieces)
     out: list[_Piece] = []
     for p, whole in zip(pieces, wholes):
-        out += _split(p, inkmap.ink, line, scorer, whole=None if whole is None else float(whole))
+        out += _split(p, inkmap.ink, line) if scorer is None else _split_scored(p, inkmap.ink, line, scorer, float(whole))
     out.sort(key=lambda p: (p.box[0] + p.box[2]) / 2)
     digits = []
     for p in out:
