@@ -159,6 +159,15 @@ def throughput(model: str, weights: str | None, data_dir, external_dir, quick: b
         row["onnx_speedup_single"] = round(row["onnx_single_images_per_s"] / row["torch_eager_single_images_per_s"], 2)
     else:
         log(f"{weights}: no PyTorch weights beside the model, eager throughput skipped")
+    int8 = recognizer.path.with_name(recognizer.path.stem + "-int8.onnx")  # from `digits quantize`
+    if int8.exists():
+        quantized = Recognizer.load(int8)
+        row["int8"] = {"model": quantized.name, "model_bytes": int8.stat().st_size,
+                       "test_accuracy": round(float((quantized.predict(images) == labels).mean()), 5),
+                       "images_per_s": round(images_per_s(quantized.logits, images, 1000), 1),
+                       "command": quantized.card.get("command")}
+        if row.get("torch_eager_images_per_s"):
+            row["int8"]["speedup_vs_eager"] = round(row["int8"]["images_per_s"] / row["torch_eager_images_per_s"], 2)
     row["threads"] = {"torch": torch.get_num_threads(), "onnxruntime": "default (all cores)"}
     return row
 

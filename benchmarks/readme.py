@@ -214,6 +214,14 @@ def throughput_section(results: dict) -> str:
                          f"{num(r.get('onnx_speedup_batch'), 1, '×')} | {num(r.get('onnx_single_images_per_s'))}/s | "
                          f"{num(r.get('torch_eager_single_images_per_s'))}/s | {num(r.get('onnx_speedup_single'), 1, '×')} |")
         parts.append("The same CNN in ONNX Runtime and in PyTorch eager mode (from `cnn.json`):\n\n" + "\n".join(lines))
+        for name, r in eager:
+            q = r.get("int8")
+            if isinstance(q, dict) and q.get("images_per_s"):
+                parts.append(f"Quantized to int8 (`{q.get('command') or 'digits quantize'}`, bundled as `{q.get('model')}`, "
+                             f"{_fmt_value('model_bytes', q['model_bytes']) if 'model_bytes' in q else '?'}): "
+                             f"{num(q['images_per_s'])} images/s at batch 1,000, "
+                             f"**{num(q.get('speedup_vs_eager'), 1, '×')}** PyTorch eager, MNIST test accuracy "
+                             f"{pct(q.get('test_accuracy'))} (float: {pct(r.get('test_accuracy'))}).")
     cold = cnn.get("cold_start") if cnn else None
     if isinstance(cold, dict) and cold.get("median_seconds") is not None:
         parts.append(f"Cold start of `{cold.get('command', 'digits predict')}`: {num(cold['median_seconds'], 2, ' s')} "

@@ -18,7 +18,7 @@ from handwritten_digits.errors import DigitsError
 from handwritten_digits.fileio import atomic_write_bytes, atomic_write_json
 
 ASSETS = Path(__file__).parent / "assets" / "models"
-BUNDLED = {"default": "default", "accurate": "accurate"}
+BUNDLED = {"default": "default", "accurate": "accurate", "default-int8": "default-int8"}
 CHECKER = ASSETS / "checker.onnx"  # the segmentation checker every reader uses (not a digit model)
 
 

@@ -69,6 +69,12 @@ class _Piece:
     def merge(self, other: "_Piece") -> "_Piece":
         return _Piece(np.concatenate([self.ys, other.ys]), np.concatenate([self.xs, other.xs]))
 
+    def normalized(self, ink: np.ndarray) -> np.ndarray | None:
+        """The 28x28 model input of this piece (computed once: scoring and output share it)."""
+        if not hasattr(self, "_normalized"):
+            self._normalized = normalize_digit(_crop(self, ink)[0])
+        return self._normalized
+
 
 def to_input_box(box: tuple[int, int, int, int], inkmap: InkMap) -> tuple[int, int, int, int]:
     """A working-resolution box mapped to input pixels, clamped inside the image."""
@@ -367,7 +373,7 @@ def _split_scored(piece: _Piece, ink: np.ndarray, line: float, scorer, whole: fl
 def _confidence(scorer, pieces: list[_Piece], ink: np.ndarray) -> np.ndarray:
     images = []
     for p in pieces:
-        image = normalize_digit(_crop(p, ink)[0])
+        image = p.normalized(ink)
         images.append(image if image is not None else np.zeros((28, 28), np.float32))
     probs = np.asarray(scorer(np.stack(images)))
     return probs.max(axis=1) if probs.ndim == 2 else probs
@@ -399,8 +405,7 @@ def segment(inkmap: InkMap, scorer=None) -> list[Digit]:
     out.sort(key=lambda p: (p.box[0] + p.box[2]) / 2)
     digits = []
     for p in out:
-        crop, _ = _crop(p, inkmap.ink)
-        image = normalize_digit(crop)
+        image = p.normalized(inkmap.ink)
         if image is not None:
             digits.append(Digit(image=image, box=to_input_box(p.box, inkmap)))
     return digits

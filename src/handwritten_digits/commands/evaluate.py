@@ -7,7 +7,7 @@ HELP = "Evaluate one or more models on MNIST or another labelled set; --report w
 
 def add_arguments(p) -> None:
     p.add_argument("--model", action="append", default=None,
-                   help="model to evaluate: bundled name (default, accurate), .onnx file or folder; repeat to compare (default: default)")
+                   help="model to evaluate: bundled name (default, accurate, default-int8), .onnx file or folder; repeat to compare (default: default)")
     p.add_argument("--split", default="test", choices=["test", "val"], help="MNIST split (ignored with --dataset)")
     p.add_argument("--dataset", default=None, help="instead of MNIST: usps, semeion or folder:PATH")
     p.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITS_DATA_DIR, then the user cache)")

@@ -1,0 +1,41 @@
+"""``digits quantize``: an int8 copy of a CNN that reads as the float model does."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from handwritten_digits.cli import main
+from handwritten_digits.runtime import Recognizer
+
+
+def test_quantized_model_agrees_with_the_float_model(data_dir, tmp_path, capsys):
+    from handwritten_digits.data import load_dataset
+
+    out = tmp_path / "int8.onnx"
+    assert main(["quantize", "default", "--out", str(out), "--calibration", "200", "--data-dir", str(data_dir), "--json"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert card["quantization"]["calibration"] == "200 validation images"
+    assert card["metrics"]["val"]["accuracy"] >= 0.99 and card["metrics"]["source"]["val"]["accuracy"] >= 0.99
+    images, _ = load_dataset("test", data_dir)
+    images = images[:500]
+    quantized, full = Recognizer.load(out), Recognizer.load("default")
+    assert out.stat().st_size < full.path.stat().st_size / 2  # int8 weights
+    assert (quantized.predict(images) == full.predict(images)).mean() >= 0.99
+    np.testing.assert_allclose(quantized.predict_proba(images), full.predict_proba(images), atol=0.2)
+
+
+def test_bundled_int8_model_reads_the_samples():
+    from handwritten_digits.modelcard import ASSETS
+
+    int8, full = Recognizer.load("default-int8"), Recognizer.load("default")
+    for sample in ("number-2026.png", "photo-number-417.jpg"):
+        path = ASSETS.parent / "samples" / sample
+        assert int8.read(path).text == full.read(path).text
+
+
+def test_quantize_refuses_a_missing_model(tmp_path, capsys):
+    assert main(["quantize", str(tmp_path / "nope.onnx"), "--out", str(tmp_path / "x.onnx")]) != 0
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "nope.onnx" in err
