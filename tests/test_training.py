@@ -55,3 +55,24 @@ def test_init_without_weights_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "m.json").write_text("{}")
     assert _train("--init", str(tmp_path / "m.onnx"), "--out", str(tmp_path / "o")) == 2
     assert "--init needs the weights" in capsys.readouterr().err
+
+
+def test_photo_inputs_are_pipeline_inputs_of_the_right_digits(data_dir):
+    from handwritten_digits.data.composites import photo_inputs
+
+    images, labels = load_dataset("val", data_dir)
+    x, y = photo_inputs(images[:80], labels[:80], 50, seed=2)
+    assert 45 <= len(y) <= 50 and x.shape == (len(y), 28, 28) and x.dtype == np.float32
+    assert x.min() >= 0 and x.max() <= 1
+    mass = x.sum(axis=(1, 2))
+    cy = (x.sum(axis=2) * np.arange(28)).sum(axis=1) / mass
+    cx = (x.sum(axis=1) * np.arange(28)).sum(axis=1) / mass
+    assert np.abs(cy - 14).max() < 2.5 and np.abs(cx - 14).max() < 2.5  # centred by mass, as MNIST
+    assert (Recognizer.load("default").predict(x) == y).mean() >= 0.9  # the labels belong to the digits
+
+
+def test_train_on_mnist_plus_photos_dry_run(data_dir, tmp_path):
+    out = tmp_path / "photos"
+    assert _train("--data", "mnist+photos", "--data-dir", str(data_dir), "--dry-run", "--out", str(out)) == 0
+    card = json.loads((out / "model.json").read_text())
+    assert card["data"]["dataset"] == "mnist+photos" and card["data"]["photo_digits"] >= 200  # 256 asked

@@ -92,3 +92,32 @@ def make_crops(images: np.ndarray, n: int, seed: int = 0) -> tuple[np.ndarray, n
             image, labels[i] = normalize_digit(a), 1
         crops[i] = image
     return crops, labels
+
+
+def photo_inputs(images: np.ndarray, labels: np.ndarray, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` digits drawn from ``images`` rendered as photos and read back by the preprocessing.
+
+    Each digit goes through :func:`handwritten_digits.synthetic.photo_digit` (off-centre on paper,
+    random scale, stroke width, blur, noise, uneven light, JPEG) and then
+    :func:`handwritten_digits.preprocess.prepare_single`: the model inputs exactly as the reading
+    pipeline makes them from real images, for training a model on what it will see.
+
+    Returns
+    -------
+    inputs : ndarray (m, 28, 28) float32, m <= n (a digit whose ink is lost in the rendering is skipped)
+    labels : ndarray (m,) int64
+    """
+    from tqdm import tqdm
+
+    from handwritten_digits.preprocess import prepare_single
+    from handwritten_digits.synthetic import photo_digit
+
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(images), size=min(n, len(images)), replace=False)
+    inputs, kept = [], []
+    for i in tqdm(picks, desc="photo digits", leave=False, mininterval=1.0):
+        digit = prepare_single(photo_digit(images[i], rng))
+        if digit is not None:
+            inputs.append(digit.image)
+            kept.append(labels[i])
+    return np.stack(inputs).astype(np.float32), np.asarray(kept, dtype=np.int64)

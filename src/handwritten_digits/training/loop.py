@@ -163,15 +163,18 @@ def _tensors(images: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, torc
     return torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).unsqueeze(1), torch.from_numpy(labels).long()
 
 
+PHOTO_DIGITS = 20_000  # --data mnist+photos: training digits added as photo-like pipeline inputs
+
+
 def load_training_data(args, config: TrainConfig):
     """(train, val, test or None, data description) for ``--data``."""
     from handwritten_digits.data import load_dataset, mnist_checksums, train_val_split
 
-    if args.data == "mnist":
+    if args.data in ("mnist", "mnist+photos"):
         train = load_dataset("train", args.data_dir, config.val_size, seed=0)
         val = load_dataset("val", args.data_dir, config.val_size, seed=0)
         test = load_dataset("test", args.data_dir)
-        info = {"dataset": "mnist", "checksums": mnist_checksums(args.data_dir), "val_size": config.val_size}
+        info = {"dataset": args.data, "checksums": mnist_checksums(args.data_dir), "val_size": config.val_size}
     elif args.data.startswith("folder:"):
         from handwritten_digits.data.folder import load_folder
 
@@ -181,13 +184,19 @@ def load_training_data(args, config: TrainConfig):
         train, val, test = (images[tr], labels[tr]), (images[va], labels[va]), None
         info = {"dataset": args.data, "images": len(labels), "val_size": val_size}
     else:
-        raise DigitsError(f"unknown --data '{args.data}' (mnist or folder:PATH)")
+        raise DigitsError(f"unknown --data '{args.data}' (mnist, mnist+photos or folder:PATH)")
     limit = 512 if args.dry_run else args.limit
     if limit:
         train = (train[0][:limit], train[1][:limit])
         val = (val[0][: max(256, limit // 10)], val[1][: max(256, limit // 10)])
         test = (test[0][:1000], test[1][:1000]) if test is not None else None
         info["limit"] = limit
+    if args.data == "mnist+photos":  # add training digits as the reading pipeline sees them in photos
+        from handwritten_digits.data.composites import photo_inputs
+
+        photos = photo_inputs(*train, min(PHOTO_DIGITS, len(train[1]) // 2), seed=config.seed)
+        train = (np.concatenate([train[0], photos[0]]), np.concatenate([train[1], photos[1]]))
+        info["photo_digits"] = len(photos[1])
     return _tensors(*train), _tensors(*val), _tensors(*test) if test is not None else None, info
 
 
