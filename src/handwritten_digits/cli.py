@@ -19,7 +19,12 @@ VERBS = ["predict", "data", "train", "evaluate", "info", "ensemble", "quantize",
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Shows every option's default in ``--help``."""
+    """Shows every option's default in ``--help``, unless its help text already says it."""
+
+    def _get_help_string(self, action):
+        if "default" in (action.help or "").lower():
+            return action.help
+        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:

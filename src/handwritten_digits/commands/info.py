@@ -6,7 +6,7 @@ HELP = "Show a model's card: architecture, training, data checksums, metrics and
 
 
 def add_arguments(p) -> None:
-    p.add_argument("model", nargs="?", default="default", help="bundled name (default, accurate, default-int8), .onnx file or folder")
+    p.add_argument("model", nargs="?", default="default", help="bundled name (default, accurate, default-int8), .onnx file or folder (default: default)")
     p.add_argument("--json", action="store_true", help="print the card as JSON")
 
 

@@ -15,7 +15,7 @@ def add_arguments(p) -> None:
     fmt.add_argument("--csv", action="store_true", help="CSV rows: path,text,confidences,error")
     p.add_argument("--min-confidence", type=float, default=None, metavar="X",
                    help="digits less confident than X (0-1) become '?' and are marked rejected (default: accept all)")
-    p.add_argument("--model", default="default", help="bundled name (default, accurate, default-int8), .onnx file or folder")
+    p.add_argument("--model", default="default", help="bundled name (default, accurate, default-int8), .onnx file or folder (default: default)")
     p.add_argument("--save-inputs", default=None, metavar="DIR", help="save the 28x28 images the model saw as PNGs here")
     p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: all cores)")
 
