@@ -71,8 +71,18 @@ def test_photo_inputs_are_pipeline_inputs_of_the_right_digits(data_dir):
     assert (Recognizer.load("default").predict(x) == y).mean() >= 0.9  # the labels belong to the digits
 
 
+def test_number_pieces_are_labelled_in_reading_order(data_dir):
+    from handwritten_digits.data.composites import number_piece_inputs
+
+    images, labels = load_dataset("val", data_dir)
+    x, y = number_piece_inputs(images[:200], labels[:200], 12, seed=3)
+    assert len(y) >= 2 * 8 and x.shape == (len(y), 28, 28)  # most numbers split into as many digits as drawn
+    assert (Recognizer.load("default").predict(x) == y).mean() >= 0.9  # labels follow the pieces left to right
+
+
 def test_train_on_mnist_plus_photos_dry_run(data_dir, tmp_path):
     out = tmp_path / "photos"
     assert _train("--data", "mnist+photos", "--data-dir", str(data_dir), "--dry-run", "--out", str(out)) == 0
     card = json.loads((out / "model.json").read_text())
     assert card["data"]["dataset"] == "mnist+photos" and card["data"]["photo_digits"] >= 200  # 256 asked
+    assert card["data"]["number_pieces"] >= 100  # from 64 numbers

@@ -121,3 +121,30 @@ def photo_inputs(images: np.ndarray, labels: np.ndarray, n: int, seed: int = 0) 
             inputs.append(digit.image)
             kept.append(labels[i])
     return np.stack(inputs).astype(np.float32), np.asarray(kept, dtype=np.int64)
+
+
+def number_piece_inputs(images: np.ndarray, labels: np.ndarray, numbers: int, seed: int = 0,
+                        reader=None) -> tuple[np.ndarray, np.ndarray]:
+    """Digits as the reader cuts them out of photo-like numbers built from ``images``.
+
+    Each number (2-6 digits, :func:`handwritten_digits.synthetic.photo_number`) is read by
+    ``reader`` (a :class:`~handwritten_digits.runtime.Recognizer`, default the bundled one); when
+    it finds as many digits as were drawn, each piece is labelled in left-to-right order. Pieces
+    then carry what real numbers leave in them: slivers of neighbours, cut strokes, uneven sizes.
+    """
+    from tqdm import tqdm
+
+    from handwritten_digits.preprocess import extract_digits
+    from handwritten_digits.runtime import Recognizer
+    from handwritten_digits.synthetic import photo_number
+
+    reader = reader or Recognizer.load(threads=1)
+    rng = np.random.default_rng(seed)
+    inputs, kept = [], []
+    for _ in tqdm(range(numbers), desc="number pieces", leave=False, mininterval=1.0):
+        picks = rng.choice(len(images), size=int(rng.integers(2, 7)), replace=False)
+        digits = extract_digits(photo_number([images[i] for i in picks], rng), scorer=reader.piece_scores)
+        if len(digits) == len(picks):
+            inputs += [d.image for d in digits]
+            kept += [labels[i] for i in picks]
+    return np.stack(inputs).astype(np.float32), np.asarray(kept, dtype=np.int64)

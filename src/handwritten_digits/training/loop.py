@@ -163,7 +163,8 @@ def _tensors(images: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, torc
     return torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).unsqueeze(1), torch.from_numpy(labels).long()
 
 
-PHOTO_DIGITS = 20_000  # --data mnist+photos: training digits added as photo-like pipeline inputs
+PHOTO_DIGITS = 20_000  # --data mnist+photos: training digits added as photo-like pipeline inputs ...
+PHOTO_NUMBERS = 3_000  # ... and the digits cut out of this many photo-like numbers
 
 
 def load_training_data(args, config: TrainConfig):
@@ -192,11 +193,12 @@ def load_training_data(args, config: TrainConfig):
         test = (test[0][:1000], test[1][:1000]) if test is not None else None
         info["limit"] = limit
     if args.data == "mnist+photos":  # add training digits as the reading pipeline sees them in photos
-        from handwritten_digits.data.composites import photo_inputs
+        from handwritten_digits.data.composites import number_piece_inputs, photo_inputs
 
         photos = photo_inputs(*train, min(PHOTO_DIGITS, len(train[1]) // 2), seed=config.seed)
-        train = (np.concatenate([train[0], photos[0]]), np.concatenate([train[1], photos[1]]))
-        info["photo_digits"] = len(photos[1])
+        pieces = number_piece_inputs(*train, max(2, min(PHOTO_NUMBERS, len(train[1]) // 8)), seed=config.seed)
+        train = (np.concatenate([train[0], photos[0], pieces[0]]), np.concatenate([train[1], photos[1], pieces[1]]))
+        info["photo_digits"], info["number_pieces"] = len(photos[1]), len(pieces[1])
     return _tensors(*train), _tensors(*val), _tensors(*test) if test is not None else None, info
 
 
