@@ -65,4 +65,6 @@ def test_train_checker_dry_run(data_dir, tmp_path, capsys):
 
     logits = _session(out / "model.onnx", threads=1).run(None, {"images": np.zeros((3, 1, 28, 28), np.float32)})[0]
     assert logits.shape == (3, 2)  # [not whole, whole]
+    assert main(["predict", "--model", str(out / "model.onnx"), "-"]) == 2  # not a digit model: a clear error
+    assert "segmentation checker" in capsys.readouterr().err
     assert card["command"].startswith("digits train --model checker")

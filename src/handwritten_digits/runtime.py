@@ -75,6 +75,8 @@ class Recognizer:
         """
         path = modelcard.resolve(model)
         card = modelcard.read_card(path)
+        if card.get("kind") == "checker":
+            raise DigitsError(f"{path}: a segmentation checker, not a digit model (give it as the checker)")
         if checker is None:
             checker = modelcard.CHECKER if modelcard.CHECKER.exists() else False
         checker_session = _session(Path(checker), threads) if checker is not False else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-HELP = "Quantize a CNN (or ensemble) to int8 ONNX, calibrated on validation images; ~2.5x faster on CPU."
+HELP = "Quantize a CNN (or ensemble) to int8 ONNX, calibrated on validation images; ~3x faster on CPU."
 
 
 def add_arguments(p) -> None:

@@ -35,7 +35,7 @@ def train_from_args(args) -> int:
     from handwritten_digits.models.cnn import build_model
     from handwritten_digits.training.checkpoint import save_checkpoint
     from handwritten_digits.training.export import export_model
-    from handwritten_digits.training.loop import _tensors, evaluate, fit, pick_device
+    from handwritten_digits.training.loop import _argv, _tensors, evaluate, fit, pick_device
 
     config = dataclasses.replace(CONFIG, **{k: v for k, v in dict(
         epochs=1 if args.dry_run else args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
@@ -57,7 +57,6 @@ def train_from_args(args) -> int:
     model = build_model(**result["architecture"])
     model.load_state_dict(result["best"]["state"])
     accuracy, _ = evaluate(model, *val, torch.device("cpu"))
-    argv = list(getattr(args, "_argv", sys.argv[1:]))
     card = dict(
         name=out.name or "checker", architecture=result["architecture"], kind="checker",
         task="is the crop exactly one whole digit? output logits [not whole, whole]",
@@ -65,7 +64,7 @@ def train_from_args(args) -> int:
                   "device": str(device), "history": result["history"]},
         data={"dataset": "mnist composites", "checksums": mnist_checksums(args.data_dir), "val_size": config.val_size},
         metrics={"val": {"accuracy": accuracy, "n": n_val, "best_epoch": result["best"]["epoch"]}},
-        command="digits " + " ".join(argv if argv[:1] == ["train"] else ["train", *argv]),
+        command="digits " + " ".join(_argv(args)),
     )
     path = export_model(model, out / "model.onnx", **card)
     save_checkpoint(path.with_suffix(".pt"), {"architecture": result["architecture"], "model": model.state_dict()})
