@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_line(args, verb: str) -> list[str]:
+    """The command as typed (``digits`` left out), starting with ``verb``: for model cards and relaunching."""
+    argv = list(getattr(args, "_argv", sys.argv[1:]))
+    return argv if argv[:1] == [verb] else [verb, *argv]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args._argv = list(sys.argv[1:] if argv is None else argv)  # the exact command, for model cards and relaunching

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handwritten_digits.preprocess import Digit, InkMap, normalize_digit, stroke_width
+from handwritten_digits.preprocess import Digit, InkMap, _dilate3, normalize_digit, stroke_width
 
 SPECK_SIDE = 0.25  # a piece shorter than this fraction of the tallest piece ...
 SPECK_AREA = 0.03  # ... and smaller than this fraction of the largest piece's area is a speck
@@ -72,7 +72,7 @@ class _Piece:
     def normalized(self, ink: np.ndarray) -> np.ndarray | None:
         """The 28x28 model input of this piece (computed once: scoring and output share it)."""
         if not hasattr(self, "_normalized"):
-            self._normalized = normalize_digit(_crop(self, ink)[0])
+            self._normalized = normalize_digit(_crop(self, ink))
         return self._normalized
 
 
@@ -210,36 +210,29 @@ def _line_height(pieces: list[_Piece]) -> float:
     return float(np.median(heights[heights >= 0.5 * heights.max()]))
 
 
-def _crop(piece: _Piece, ink: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+def _crop(piece: _Piece, ink: np.ndarray) -> np.ndarray:
     """The piece's soft ink (its pixels and their anti-aliased rim) in a tight crop."""
     x0, y0, x1, y1 = piece.box
     x0p, y0p = max(x0 - 1, 0), max(y0 - 1, 0)
     x1p, y1p = min(x1 + 1, ink.shape[1]), min(y1 + 1, ink.shape[0])
     own = np.zeros((y1p - y0p, x1p - x0p), bool)
     own[piece.ys - y0p, piece.xs - x0p] = True
-    rim = own.copy()  # 3x3 dilation by shifts
-    rim[1:] |= own[:-1]
-    rim[:-1] |= own[1:]
-    rim[:, 1:] |= rim[:, :-1].copy()
-    rim[:, :-1] |= rim[:, 1:].copy()
-    crop = np.where(rim, ink[y0p:y1p, x0p:x1p], 0.0).astype(np.float32)
+    crop = np.where(_dilate3(own), ink[y0p:y1p, x0p:x1p], 0.0).astype(np.float32)
     crop[own] = np.maximum(crop[own], 0.05)
-    return crop, (x0p, y0p, x1p, y1p)
+    return crop
 
 
-def _cut_path(piece: _Piece, c: int, line: float | None = None) -> np.ndarray:
+def _cut_path(piece: _Piece, c: int, line: float) -> np.ndarray:
     """The column of a cut at ``c`` in each row of the piece: the top-to-bottom path through the least ink.
 
     The path may wander ``0.3 * line`` px from ``c`` (one column per row at most), so it passes
     around a tip of one digit that reaches past the edge of the next, where a straight cut cannot.
-    Without ``line`` the cut is straight. Columns are relative to the piece's box.
+    Columns are relative to the piece's box.
     """
     x0, y0, x1, y1 = piece.box
     h, w = y1 - y0, x1 - x0
     cc = c - x0
     path = np.full(h, cc)
-    if line is None:
-        return path
     mask = np.zeros((h, w), bool)
     mask[piece.ys - y0, piece.xs - x0] = True
     band = max(2, int(0.3 * line))
@@ -266,7 +259,7 @@ def _left_of(piece: _Piece, path: np.ndarray) -> np.ndarray:
     return (piece.xs - x0) < path[piece.ys - y0]
 
 
-def _cut(piece: _Piece, c: int, line: float | None = None) -> tuple[_Piece, _Piece] | None:
+def _cut(piece: _Piece, c: int, line: float) -> tuple[_Piece, _Piece] | None:
     """Split at column ``c`` along :func:`_cut_path`; ``None`` if one side would be empty."""
     left = _left_of(piece, _cut_path(piece, c, line))
     if left.all() or not left.any():

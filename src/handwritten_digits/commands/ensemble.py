@@ -19,13 +19,14 @@ def run(args) -> int:
     import onnxruntime as ort
 
     from handwritten_digits import modelcard
+    from handwritten_digits.cli import command_line
     from handwritten_digits.runtime import Recognizer
     from handwritten_digits.training.ensemble import build_ensemble
 
     members = [modelcard.resolve(m) for m in args.models]
     out = Path(args.out)
     data, card = build_ensemble(members, name=out.stem)
-    card["command"] = "digits " + " ".join(getattr(args, "_argv", sys.argv[1:]))
+    card["command"] = "digits " + " ".join(command_line(args, "ensemble"))
     if not args.no_validate:
         from handwritten_digits.data import load_dataset
         from handwritten_digits.evaluation.calibration import fit_temperature

@@ -21,6 +21,7 @@ def run(args) -> int:
     import onnxruntime as ort
 
     from handwritten_digits import modelcard
+    from handwritten_digits.cli import command_line
     from handwritten_digits.data import load_dataset
     from handwritten_digits.errors import DigitsError
     from handwritten_digits.runtime import Recognizer
@@ -34,7 +35,7 @@ def run(args) -> int:
     images, labels = load_dataset("val", args.data_dir)
     data = quantize_model(source, images[: args.calibration])
     card = quantized_card(source, min(args.calibration, len(images)), out.stem)
-    card["command"] = "digits " + " ".join(getattr(args, "_argv", sys.argv[1:]))
+    card["command"] = "digits " + " ".join(command_line(args, "quantize"))
     recognizer = Recognizer(ort.InferenceSession(data, providers=["CPUExecutionProvider"]), card, out)
     accuracy = float((recognizer.predict(images) == labels).mean())
     card["metrics"]["val"] = {"accuracy": accuracy, "n": len(labels)}

@@ -24,7 +24,6 @@ KINDS = ("whole", "pair", "part", "wrong_cut")
 MIX = (0.5, 0.25, 0.15, 0.1)  # share of each kind
 
 
-
 def _pair(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:
     """Digits ``a`` and ``b`` side by side, touching or overlapping; and the column where b begins."""
     height = max(a.shape[0], b.shape[0])

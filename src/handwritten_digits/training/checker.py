@@ -30,12 +30,13 @@ def train_from_args(args) -> int:
     """``digits train --model checker``."""
     import json
 
+    from handwritten_digits.cli import command_line
     from handwritten_digits.data import load_dataset, mnist_checksums
     from handwritten_digits.data.composites import make_crops
     from handwritten_digits.models.cnn import build_model
     from handwritten_digits.training.checkpoint import save_checkpoint
     from handwritten_digits.training.export import export_model
-    from handwritten_digits.training.loop import _argv, _tensors, evaluate, fit, pick_device
+    from handwritten_digits.training.loop import _tensors, evaluate, fit, pick_device
 
     config = dataclasses.replace(CONFIG, **{k: v for k, v in dict(
         epochs=1 if args.dry_run else args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
@@ -64,7 +65,7 @@ def train_from_args(args) -> int:
                   "device": str(device), "history": result["history"]},
         data={"dataset": "mnist composites", "checksums": mnist_checksums(args.data_dir), "val_size": config.val_size},
         metrics={"val": {"accuracy": accuracy, "n": n_val, "best_epoch": result["best"]["epoch"]}},
-        command="digits " + " ".join(_argv(args)),
+        command="digits " + " ".join(command_line(args, "train")),
     )
     path = export_model(model, out / "model.onnx", **card)
     save_checkpoint(path.with_suffix(".pt"), {"architecture": result["architecture"], "model": model.state_dict()})

@@ -206,12 +206,9 @@ def _plain(value):
 
 def _load_params(path) -> dict:
     """Pipeline parameters (``{"clf__C": 5.0, ...}``) from a ``--config`` JSON file, e.g. ``digits tune``'s."""
+    from handwritten_digits.training.config import read_config_file
+
     if not path:
         return {}
-    try:
-        params = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise DigitsError(f"{path}: cannot read config ({exc})") from None
-    if not isinstance(params, dict):
-        raise DigitsError(f"{path}: a config must be a JSON object of pipeline parameters")
-    return params.get("config", params)  # invalid names fail in fit_classic with a one-line error
+    # invalid names fail in fit_classic with a one-line error
+    return read_config_file(path, expected="a JSON object of pipeline parameters")

@@ -39,6 +39,17 @@ RECIPES = {
 }
 
 
+def read_config_file(path: str | Path, expected: str = "a JSON object") -> dict:
+    """The settings in a ``--config`` JSON file; a tuner's ``{"config": {...}, ...}`` is unwrapped."""
+    try:
+        loaded = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise DigitsError(f"{path}: cannot read config ({exc})") from None
+    if not isinstance(loaded, dict):
+        raise DigitsError(f"{path}: a config must be {expected}")
+    return loaded.get("config", loaded)
+
+
 def load_config(recipe: str = "accurate", path: str | Path | None = None, **overrides) -> TrainConfig:
     """A recipe's defaults, then the keys of a JSON file, then non-None ``overrides``.
 
@@ -48,13 +59,7 @@ def load_config(recipe: str = "accurate", path: str | Path | None = None, **over
         raise DigitsError(f"unknown recipe '{recipe}' (choose from {', '.join(RECIPES)})")
     values = dataclasses.asdict(RECIPES[recipe])
     if path is not None:
-        try:
-            loaded = json.loads(Path(path).read_text())
-        except (OSError, ValueError) as exc:
-            raise DigitsError(f"{path}: cannot read config ({exc})") from None
-        if not isinstance(loaded, dict):
-            raise DigitsError(f"{path}: a config must be a JSON object")
-        loaded = loaded.get("config", loaded)  # accept a tuner's {"config": {...}, ...} too
+        loaded = read_config_file(path)
         unknown = sorted(set(loaded) - set(values))
         if unknown:
             raise DigitsError(f"{path}: unknown config keys: {', '.join(unknown)}")

@@ -213,21 +213,16 @@ def init_weights(model_path: str) -> tuple[dict, dict]:
     return state["architecture"], state["model"]
 
 
-def _argv(args) -> list[str]:
-    """The command line as typed (``digits`` left out), starting with the verb."""
-    argv = list(getattr(args, "_argv", sys.argv[1:]))
-    return argv if argv[:1] == ["train"] else ["train", *argv]
-
-
 def train_from_args(args) -> int:
     """``digits train --model cnn``."""
     import json
 
+    from handwritten_digits.cli import command_line
     from handwritten_digits.evaluation.calibration import expected_calibration_error, fit_temperature
     from handwritten_digits.training.export import export_model
 
     if args.nproc > 1 and not ddp.launched():
-        return ddp.launch(_argv(args), args.nproc)
+        return ddp.launch(command_line(args, "train"), args.nproc)
     config = load_config(args.recipe, args.config, epochs=1 if args.dry_run else args.epochs,
                          batch_size=args.batch_size, lr=args.lr, seed=args.seed, val_size=args.val_size)
     init_state = None
@@ -265,7 +260,7 @@ def train_from_args(args) -> int:
         name=out.name or "model", architecture=result["architecture"], temperature=temperature,
         training={**dataclasses.asdict(config), "seconds": round(seconds, 1), "device": str(device),
                   "processes": ddp.world_size(), "history": result["history"], "init": args.init},
-        data=data_info, metrics=metrics, command="digits " + " ".join(_argv(args)),
+        data=data_info, metrics=metrics, command="digits " + " ".join(command_line(args, "train")),
     )
     path = export_model(model, out / "model.onnx", **card)
     save_checkpoint(path.with_suffix(".pt"), {"architecture": result["architecture"], "model": model.state_dict()})
