@@ -1,8 +1,8 @@
 """Load test of ``digits serve`` against a minimal Flask + eager PyTorch route, on loopback only.
 
 Each server runs in its own process tree; the load generator runs in another process: asyncio with
-raw HTTP/1.1 keep-alive connections (no client library overhead). It posts canvas-sized PNGs
-(280x280 drawings: MNIST validation digits, dark ink on opaque white, like the page sends) and
+raw HTTP/1.1 keep-alive connections (no client library overhead). It posts the page's live request:
+the drawing exported at 280x140 (MNIST validation digits, one to three, dark ink on opaque white) and
 measures:
 
 * saturation throughput: ``--connections`` closed-loop clients for ``--seconds``;
@@ -41,8 +41,9 @@ RESULTS = Path(__file__).parent / "results" / "load.json"
 # ---------------------------------------------------------------- request bodies
 
 
-def canvas_pngs(count: int, size: int = 280, data_dir=None) -> list[bytes]:
-    """``count`` PNGs like the page's canvas export: one or two digits in dark ink on white, RGBA."""
+def canvas_pngs(count: int, size: tuple[int, int] = (280, 140), data_dir=None) -> list[bytes]:
+    """``count`` PNGs like the page's live request: its 560x280 canvas exported at half size (280x140),
+    opaque white paper, one to three digits in dark ink side by side, RGBA."""
     from PIL import Image
 
     try:
@@ -52,15 +53,16 @@ def canvas_pngs(count: int, size: int = 280, data_dir=None) -> list[bytes]:
     except Exception:  # no MNIST here: synthetic strokes still give realistic PNG sizes and work
         images = _synthetic_digits(count)
     rng = np.random.default_rng(0)
+    width, height = size
     out = []
     for i in range(count):
-        n = 1 + i % 2  # one digit, or two written side by side with a gap (as people draw on the page)
-        side = size // 2 if n == 1 else size * 2 // 5
-        canvas = Image.new("RGBA", (size, size), (255, 255, 255, 255))  # the page paints opaque white paper
+        n = 1 + i % 3  # as people draw on the page: a digit, or a short number
+        side = min(int(height * 0.8), width // n)  # each 28x28 frame scaled up; strokes ~9 px, like the pen
+        canvas = Image.new("RGBA", (width, height), (255, 255, 255, 255))
         for k, image in enumerate(images[rng.integers(len(images), size=n)]):
             ink = Image.fromarray((image * 255).astype(np.uint8)).resize((side, side), Image.BILINEAR)
-            left = (size - n * side) // (n + 1) * (k + 1) + k * side
-            canvas.paste(Image.new("RGBA", ink.size, (17, 24, 39, 255)), (left, (size - side) // 2), ink)
+            left = (width - n * side) // (n + 1) * (k + 1) + k * side
+            canvas.paste(Image.new("RGBA", ink.size, (17, 24, 39, 255)), (left, (height - side) // 2), ink)
         buffer = io.BytesIO()
         canvas.save(buffer, format="PNG")
         out.append(buffer.getvalue())
@@ -262,7 +264,7 @@ def run_client(plan: dict, timeout: float) -> dict:
 def stage_cpu_ms(model, bodies, rounds: int = 2) -> dict:
     """CPU milliseconds per request spent in each step of the recognize route, measured in this process."""
     from handwritten_digits import preprocess
-    from handwritten_digits.runtime import Recognizer
+    from handwritten_digits.runtime import Recognizer, read_digits
     from handwritten_digits.segment import segment
 
     rec = Recognizer.load(model, threads=1)
@@ -277,9 +279,8 @@ def stage_cpu_ms(model, bodies, rounds: int = 2) -> dict:
     for body in bodies * rounds:
         gray = clock("decode (load_image)", lambda: preprocess.load_image(body))
         ink = clock("find_ink", lambda: preprocess.find_ink(gray))
-        digits = clock("segment with model-scored cuts", lambda: segment(ink, scorer=rec.predict_proba))
-        if digits:
-            clock("model on the digits found", lambda: rec.predict_proba(np.stack([d.image for d in digits])))
+        clock("segment (pieces scored by model and checker)", lambda: segment(ink, scorer=rec.piece_scores))
+        clock("whole reading after decode (read_digits)", lambda: read_digits(rec, gray))
         clock("prepare_single (?single=true path)", lambda: preprocess.prepare_single(gray))
     n = len(bodies) * rounds
     return {name: round(total / n * 1000, 3) for name, total in totals.items()}
@@ -361,7 +362,8 @@ def bench_server(name, cmd, ready_url, path, bodies, args) -> dict:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Load-test digits serve against Flask + eager PyTorch (loopback only).",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--model", default="default", help="model for digits serve (name, .onnx or folder)")
+    p.add_argument("--models", nargs="+", default=["default", "default-int8"],
+                   help="models for digits serve, each load-tested in turn (names, .onnx files or folders)")
     p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     p.add_argument("--connections", type=int, default=32, help="closed-loop connections at saturation")
     p.add_argument("--seconds", type=float, default=10, help="saturation phase length")
@@ -371,6 +373,7 @@ def main(argv=None) -> int:
     p.add_argument("--max-connections", type=int, default=64, help="open-loop connection pool limit")
     p.add_argument("--warmup", type=float, default=2, help="warm-up seconds before measuring")
     p.add_argument("--bodies", type=int, default=64, help="distinct PNGs to cycle through")
+    p.add_argument("--size", default="280x140", help="PNG size WxH (the page sends 280x140)")
     p.add_argument("--skip-baseline", action="store_true", help="do not run the Flask + PyTorch baseline")
     p.add_argument("--skip-single", action="store_true", help="do not also load-test ?single=true (no segmentation)")
     p.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITS_DATA_DIR)")
@@ -382,31 +385,39 @@ def main(argv=None) -> int:
 
     from handwritten_digits import modelcard
 
-    model = modelcard.resolve(args.model)
-    card = modelcard.read_card(model)
-    bodies = canvas_pngs(args.bodies, data_dir=args.data_dir)
+    models = [modelcard.resolve(m) for m in args.models]
+    card = modelcard.read_card(models[0])
+    try:
+        size = tuple(int(v) for v in args.size.lower().split("x"))
+        assert len(size) == 2 and min(size) >= 28
+    except (ValueError, AssertionError):
+        p.error(f"--size: expected WxH of at least 28x28, got {args.size!r}")
+    bodies = canvas_pngs(args.bodies, size=size, data_dir=args.data_dir)
     load_before = os.getloadavg()
     report = {
         "benchmark": "bench_load",
         "command": "python -m benchmarks.bench_load " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "nice": os.nice(0), "loadavg_before": [round(v, 2) for v in load_before]},
-        "request": {"kind": "POST image/png, 280x280 RGBA canvas export, 1-2 digits",
+        "request": {"kind": f"POST image/png, {size[0]}x{size[1]} RGBA canvas export, 1-3 digits",
                     "mean_bytes": int(np.mean([len(b) for b in bodies])), "distinct_bodies": len(bodies)},
-        "model": {"name": card.get("name"), "architecture": card.get("architecture")},
+        "model": {"name": card.get("name"), "architecture": card.get("architecture"),
+                  "served": [m.stem for m in models]},
         "servers": [],
     }
-    port = free_port()
-    digits_cmd = [sys.executable, "-m", "handwritten_digits", "serve", "--host", "127.0.0.1", "--port", str(port),
-                  "--workers", str(args.workers), "--threads", "1", "--model", str(model), "--log-level", "warning",
-                  "--feedback-db", os.devnull]
-    routes = [("/api/v1/recognize", "find and read every digit (the page's live request)")]
-    if not args.skip_single:
-        routes.append(("/api/v1/recognize?single=true", "the whole image as one digit: no segmentation"))
-    for route, what in routes:
-        print(f"digits serve ({args.workers} workers) {route} ...", file=sys.stderr, flush=True)
-        report["servers"].append(bench_server(f"digits serve (FastAPI + uvicorn + ONNX Runtime): POST {route} - {what}",
-                                              digits_cmd, f"http://127.0.0.1:{port}/readyz", route, bodies, args))
+    for model in models:
+        port = free_port()
+        digits_cmd = [sys.executable, "-m", "handwritten_digits", "serve", "--host", "127.0.0.1", "--port", str(port),
+                      "--workers", str(args.workers), "--threads", "1", "--model", str(model), "--log-level", "warning",
+                      "--feedback-db", os.devnull]
+        routes = [("/api/v1/recognize", "find and read every digit (the page's live request)")]
+        if not args.skip_single and model == models[0]:
+            routes.append(("/api/v1/recognize?single=true", "the whole image as one digit: no segmentation"))
+        for route, what in routes:
+            print(f"digits serve --model {model.stem} ({args.workers} workers) {route} ...", file=sys.stderr, flush=True)
+            report["servers"].append(bench_server(
+                f"digits serve --model {model.stem} (FastAPI + uvicorn + ONNX Runtime): POST {route} - {what}",
+                digits_cmd, f"http://127.0.0.1:{port}/readyz", route, bodies, args))
     if not args.skip_baseline:
         arch = (card.get("architecture") or {}).get("name", "fast")
         port = free_port()
@@ -414,7 +425,7 @@ def main(argv=None) -> int:
         print("flask + torch baseline ...", file=sys.stderr, flush=True)
         report["servers"].append(bench_server(f"Flask dev server + eager PyTorch ({arch} CNN from models.cnn)",
                                               flask_cmd, f"http://127.0.0.1:{port}/", "/predict", bodies, args))
-    report["stages_cpu_ms"] = stage_cpu_ms(model, bodies[:32])
+    report["stages_cpu_ms"] = stage_cpu_ms(models[0], bodies[:32])
     busy = max(load_before[0], os.getloadavg()[0]) > 0.5 * (os.cpu_count() or 1)
     report["notes"] = [
         "the load generator shares the machine's cores with the server (loopback, one client process)",

@@ -253,7 +253,8 @@ def throughput_section(results: dict) -> str:
                 if isinstance(r, dict) and "rate_rps" in r:
                     rate_rows.append(f"| {label} | {num(r['rate_rps'])} | {num(r.get('achieved_rps'), 1)} | "
                                      f"{num(r.get('p50_ms'), 1, ' ms')} | {num(r.get('p99_ms'), 1, ' ms')} | {num(r.get('errors'))} |")
-        body = "Serving (HTTP POST of a 280×280 canvas PNG, loopback):\n\n" + "\n".join(lines)
+        kind = (load.get("request") or {}).get("kind", "POST of a canvas PNG")
+        body = f"Serving ({kind}, loopback):\n\n" + "\n".join(lines)
         if rate_rows:
             body += ("\n\nLatency at fixed request rates (open loop):\n\n| server | offered req/s | achieved | p50 | p99 | errors |\n"
                      "|---|---:|---:|---:|---:|---:|\n" + "\n".join(rate_rows))

@@ -177,3 +177,66 @@ def test_synthetic_singles_recovered(data_dir, recognizer):
         correct += r is not None and str(r.digit) == s.label
     # bundled "fast" CNN: 50/50 measured; 99% on 300 (seed 0)
     assert correct >= 46, f"{correct}/50 single digits"
+
+
+# ---------------------------------------------------------------- fast paths against references
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 8, 15, 30])
+def test_window_min_max_mean_match_scipy(size):
+    from scipy import ndimage
+
+    arr = np.random.default_rng(size).random((37, 52)).astype(np.float32)
+    for reduce, reference in ((np.min, ndimage.minimum_filter), (np.max, ndimage.maximum_filter)):
+        expected = reference(arr, size=size, mode="nearest")
+        assert np.array_equal(preprocess._window(arr, size, reduce), expected)
+    expected = ndimage.uniform_filter(arr.astype(np.float64), size=size, mode="nearest")
+    assert np.allclose(preprocess._window(arr, size, np.mean), expected, atol=1e-5)
+
+
+def test_distance_matches_erosion_counts():
+    from scipy import ndimage
+
+    mask = np.random.default_rng(0).random((40, 60)) > 0.3
+    mask = ndimage.binary_closing(mask, iterations=2)
+    dist = preprocess._distance(mask)
+    # alternating plus and square erosions, counted independently with scipy
+    current, expected, step = mask.copy(), np.zeros(mask.shape, np.float32), 0
+    while current.any():
+        expected += current
+        structure = ndimage.generate_binary_structure(2, 1 if step % 2 == 0 else 2)
+        current = ndimage.binary_erosion(current, structure, border_value=0)
+        step += 1
+    assert np.array_equal(dist, expected)
+
+
+def canvas_drawing(mnist_test, indices, height=280, noise=0.0) -> np.ndarray:
+    """Digits drawn big and thick side by side on a page-sized canvas, dark on white."""
+    side = height * 4 // 5
+    canvas = Image.new("L", (40 + side * len(indices), height), 255)
+    for k, i in enumerate(indices):
+        digit = Image.fromarray((mnist_test[0][i] * 255).astype(np.uint8)).resize((side, side), Image.BILINEAR)
+        canvas.paste(0, (20 + k * side, (height - side) // 2), digit)
+    gray = np.asarray(canvas, np.float32) / 255
+    return np.clip(gray + np.random.default_rng(0).normal(0, noise, gray.shape), 0, 1) if noise else gray
+
+
+def test_thick_clean_drawings_are_read_at_low_resolution(mnist_test, recognizer):
+    gray = canvas_drawing(mnist_test, [0, 1, 2])
+    quick, full = find_ink(gray), find_ink(gray, quick_side=None)
+    assert quick.mask.size * 4 < full.mask.size  # a few times fewer pixels to work on
+    assert recognizer.read(gray).text == "".join(str(mnist_test[1][i]) for i in (0, 1, 2))
+    boxes = [d.box for d in preprocess.extract_digits(gray)]
+    from handwritten_digits.segment import segment
+
+    full_boxes = [d.box for d in segment(full)]
+    assert len(boxes) == len(full_boxes) == 3
+    assert np.abs(np.array(boxes) - np.array(full_boxes)).max() <= 2 * quick.scale  # same boxes, to a working pixel
+
+
+def test_photos_and_thin_pens_keep_the_full_resolution(mnist_test):
+    noisy = canvas_drawing(mnist_test, [0, 1], noise=0.03)  # a photo's grain: detail may matter
+    assert find_ink(noisy).scale == 1.0
+    thin = np.full((600, 600), 1.0, np.float32)
+    thin[100:500, 300:302] = 0.0  # a 2 px pen: at low resolution it would be a hairline
+    assert find_ink(thin).scale == 1.0

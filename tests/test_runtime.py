@@ -149,3 +149,30 @@ def test_missing_or_unreadable_cards_are_digits_errors(tmp_path):
     model.with_suffix(".json").write_text(json.dumps(card))
     with pytest.raises(DigitsError, match="no_such_output"):
         Recognizer.load(model)
+
+
+def test_reading_reuses_the_probabilities_it_scored_pieces_with(recognizer, test_digits):
+    """The digits chosen while segmenting are not run through the model again, and their
+    probabilities are exactly the model's on the inputs returned."""
+    from handwritten_digits.runtime import read_digits
+
+    class Counting:
+        def __init__(self):
+            self.proba_calls = self.score_calls = 0
+
+        def predict_proba(self, images):
+            self.proba_calls += 1
+            return recognizer.predict_proba(images)
+
+        def piece_scores(self, images, probs=None):
+            self.score_calls += 1
+            return recognizer.piece_scores(images, probs)
+
+    x, y = test_digits
+    strip = np.concatenate([x[0], np.zeros((28, 12), np.float32), x[1]], axis=1)
+    counting = Counting()
+    result = read_digits(counting, np.kron(strip, np.ones((3, 3), np.float32)))
+    assert len(result.digits) == 2
+    assert counting.proba_calls == counting.score_calls >= 1
+    expected = recognizer.predict_proba(np.stack([d.image for d in result.digits]))
+    assert np.allclose([d.probabilities for d in result.digits], expected, atol=1e-6)

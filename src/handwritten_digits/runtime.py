@@ -108,35 +108,62 @@ class Recognizer:
     def predict(self, images: np.ndarray) -> np.ndarray:
         return self.predict_proba(images).argmax(axis=1)
 
-    def piece_scores(self, images: np.ndarray) -> np.ndarray:
+    def piece_scores(self, images: np.ndarray, probs: np.ndarray | None = None) -> np.ndarray:
         """How surely each crop is one whole digit, read right: digit confidence x the checker's "whole".
 
-        Without a checker, the class probabilities (N, 10); the segmenter then takes their maximum.
+        ``probs``: the crops' class probabilities when already computed. Without a checker, the
+        class probabilities (N, 10); the segmenter then takes their maximum.
         """
-        probs = self.predict_proba(images)
+        probs = self.predict_proba(images) if probs is None else probs
         if self.checker is None:
             return probs
         x = np.ascontiguousarray(np.asarray(images, dtype=np.float32).reshape(-1, 1, 28, 28))
         whole = softmax(self.checker.run(None, {self.checker.get_inputs()[0].name: x})[0])[:, 1]
         return probs.max(axis=1) * whole
 
-    def _results(self, digits: list[preprocess.Digit], min_confidence: float | None) -> ReadResult:
-        if not digits:
-            return ReadResult([])
-        probs = self.predict_proba(np.stack([d.image for d in digits]))
-        results = []
-        for d, p in zip(digits, probs):
-            k = int(p.argmax())
-            rejected = min_confidence is not None and float(p[k]) < min_confidence
-            results.append(DigitResult(k, float(p[k]), tuple(int(v) for v in d.box), p.tolist(), rejected, d.image))
-        return ReadResult(results)
-
     def read(self, image, min_confidence: float | None = None) -> ReadResult:
         """Read every digit in ``image`` (path, bytes, PIL image or array) as a number."""
-        return self._results(preprocess.extract_digits(image, scorer=self.piece_scores), min_confidence)
+        return read_digits(self, image, min_confidence)
 
     def classify(self, image, min_confidence: float | None = None) -> DigitResult | None:
         """Treat the whole image as one digit; ``None`` if it holds no ink."""
-        digit = preprocess.prepare_single(image)
-        result = self._results([digit] if digit else [], min_confidence)
+        result = read_digits(self, image, min_confidence, single=True)
         return result.digits[0] if result.digits else None
+
+
+def read_digits(model, image, min_confidence: float | None = None, single: bool = False) -> ReadResult:
+    """Find the digits in ``image`` and read them with ``model``: the one reading path of CLI, API and page.
+
+    Parameters
+    ----------
+    model : Recognizer
+        Or anything with its ``predict_proba(images)`` and ``piece_scores(images, probs)``.
+    image : path, bytes, PIL image or array
+    min_confidence : float, optional
+        Digits read less surely than this are marked rejected (``?`` in the text).
+    single : bool
+        The whole image is one digit (no segmentation).
+    """
+    if single:
+        digit = preprocess.prepare_single(image)
+        digits = [digit] if digit is not None else []
+        seen = {}
+    else:
+        seen: dict[bytes, np.ndarray] = {}  # probabilities of every piece scored while segmenting
+
+        def scorer(images: np.ndarray) -> np.ndarray:
+            probs = model.predict_proba(images)
+            seen.update(zip((im.tobytes() for im in images), probs))
+            return model.piece_scores(images, probs)
+
+        digits = preprocess.extract_digits(image, scorer=scorer)
+    missing = [d.image for d in digits if d.image.tobytes() not in seen]
+    if missing:
+        seen.update(zip((im.tobytes() for im in missing), model.predict_proba(np.stack(missing))))
+    results = []
+    for d in digits:
+        p = np.asarray(seen[d.image.tobytes()], dtype=np.float64)
+        k = int(p.argmax())
+        rejected = min_confidence is not None and float(p[k]) < min_confidence
+        results.append(DigitResult(k, float(p[k]), tuple(int(v) for v in d.box), p.tolist(), rejected, d.image))
+    return ReadResult(results)

@@ -22,6 +22,8 @@ Boxes are returned in input-image pixels.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from handwritten_digits.preprocess import Digit, InkMap, _dilate3, normalize_digit, stroke_width
@@ -50,7 +52,7 @@ class _Piece:
     def __init__(self, ys: np.ndarray, xs: np.ndarray):
         self.ys, self.xs = ys, xs
 
-    @property
+    @functools.cached_property
     def box(self) -> tuple[int, int, int, int]:
         return int(self.xs.min()), int(self.ys.min()), int(self.xs.max()) + 1, int(self.ys.max()) + 1
 
@@ -93,7 +95,7 @@ def _components(inkmap: InkMap) -> list[_Piece]:
 
     if not inkmap.mask.any():
         return []
-    comp, ys, xs, count = _label(inkmap.mask)
+    comp, ys, xs, count = inkmap.pieces if inkmap.pieces is not None else _label(inkmap.mask)
     order = np.argsort(comp, kind="stable")
     starts = np.searchsorted(comp[order], np.arange(count + 1))
     pieces = [_Piece(ys[order[starts[i] : starts[i + 1]]], xs[order[starts[i] : starts[i + 1]]]) for i in range(count)]

@@ -3,14 +3,18 @@
 The model is loaded once per process (:func:`create_app`) and handed to routes through the
 :func:`get_recognizer` dependency, so tests can swap it with ``app.dependency_overrides``.
 Routes hold no state between requests, so the app scales by uvicorn workers and replicas.
-Recognition is CPU-bound and runs in the threadpool, keeping the event loop free.
+Recognition is CPU-bound and holds the GIL most of the time: it runs on one thread of its own per
+process, one image at a time, keeping the event loop free. More threads would only take turns on
+the GIL and add switching; more cores are used by more workers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +28,6 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from handwritten_digits import __version__, preprocess
 from handwritten_digits.errors import DigitsError
-from handwritten_digits.results import DigitResult, ReadResult
 from handwritten_digits.server import schemas
 from handwritten_digits.server.feedback import FeedbackStore, image_to_png
 from handwritten_digits.server.settings import Settings
@@ -158,30 +161,20 @@ def input_png_url(image: np.ndarray) -> str:
 
 
 def recognize(recognizer, img: Image.Image, single: bool, min_confidence: float | None, include_inputs: bool) -> dict:
-    """Decode once, find the digits, classify them all in one batch; the JSON of ``digits predict --json``."""
+    """Decode once, then the reading path of ``digits predict``; its JSON, plus the image size."""
+    from handwritten_digits.runtime import read_digits
+
     gray = decode(img)
     try:
-        if single:
-            found = preprocess.prepare_single(gray)
-            digits = [found] if found is not None else []
-        else:
-            # the model (and the segmentation checker) score candidate cuts and joins, as in Recognizer.read
-            digits = preprocess.extract_digits(gray, scorer=recognizer.piece_scores)
+        result = read_digits(recognizer, gray, min_confidence, single=single)
     except DigitsError as exc:
         raise HTTPException(422, str(exc)) from None
     except Exception:  # an image that trips preprocessing is still the client's input: a 422, logged for us
-        log.exception("preprocessing failed on a %dx%d image", gray.shape[1], gray.shape[0])
+        log.exception("reading failed on a %dx%d image", gray.shape[1], gray.shape[0])
         raise HTTPException(422, "cannot find digits in this image") from None
-    results = []
-    if digits:
-        probs = recognizer.predict_proba(np.stack([d.image for d in digits]))
-        for d, p in zip(digits, probs):
-            k = int(np.argmax(p))
-            rejected = min_confidence is not None and float(p[k]) < min_confidence
-            results.append(DigitResult(k, float(p[k]), tuple(int(v) for v in d.box), [float(v) for v in p], rejected))
-    out = ReadResult(results).to_dict()
+    out = result.to_dict()
     if include_inputs:
-        for entry, d in zip(out["digits"], digits):
+        for entry, d in zip(out["digits"], result.digits):
             entry["input"] = input_png_url(d.image)
     out["height"], out["width"] = (int(v) for v in gray.shape)
     return out
@@ -239,6 +232,7 @@ def create_app(settings: Settings | None = None, recognizer=None) -> FastAPI:
     app.state.settings = settings
     app.state.recognizer = recognizer
     app.state.feedback = FeedbackStore(settings.feedback_db)
+    app.state.reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recognize")
     # one inference before serving: the first user request should not pay for session set-up
     recognizer.predict_proba(np.zeros((1, preprocess.SIZE, preprocess.SIZE), np.float32))
     app.state.ready = True
@@ -272,7 +266,8 @@ def create_app(settings: Settings | None = None, recognizer=None) -> FastAPI:
         `box`, `probabilities`, `rejected`. No digit found is a 200 with an empty `text`."""
         data, _ = await read_upload(request, settings)
         img = open_image(data, settings)
-        result = await run_in_threadpool(recognize, recognizer, img, single, min_confidence, include_inputs)
+        result = await asyncio.get_running_loop().run_in_executor(
+            request.app.state.reader, recognize, recognizer, img, single, min_confidence, include_inputs)
         return JSONResponse(result)  # built from the typed ReadResult; skips re-validating the floats
 
     @app.post(
