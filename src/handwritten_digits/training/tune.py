@@ -76,8 +76,9 @@ def suggest_cnn(trial: optuna.Trial, base) -> object:
     width = trial.suggest_categorical("width", WIDTHS)
     overrides = dict(base.arch_overrides)
     overrides["stages"] = [[max(4, round(w * width)) for w in stage] for stage in arch["stages"]]
-    if arch.get("head"):
-        overrides["head"] = max(8, round(arch["head"] * width))
+    for key in ("head", "stem"):
+        if arch.get(key):
+            overrides[key] = max(8, round(arch[key] * width))
     overrides["dropout"] = trial.suggest_float("dropout", 0.0, 0.5)
     return dataclasses.replace(
         base, lr=lr, weight_decay=weight_decay, arch_overrides=overrides,
