@@ -77,7 +77,8 @@ def test_cnn_study_reports_every_epoch_and_writes_a_train_config(tmp_path, data_
     assert config.epochs == 2 and config.lr == study.best_params["lr"]
     assert config.augment == study.best_params["augment"]
     width = study.best_params["width"]
-    assert config.arch_overrides["stages"] == [[round(16 * width)], [round(32 * width)]]
+    assert config.arch_overrides["stages"] == [[round(32 * width)], [round(64 * width)]]
+    assert config.arch_overrides["stem"] == max(8, round(16 * width))
 
 
 def test_interrupt_keeps_finished_trials_and_writes_best(tmp_path, data_dir, monkeypatch):
