@@ -90,12 +90,23 @@ class Connection:
     def __init__(self, host: str, port: int):
         self.host, self.port = host, port
         self.reader = self.writer = None
+        self.reconnects = 0
 
     async def request(self, head: bytes, body: bytes) -> int:
-        if self.writer is None:
+        reused = self.writer is not None
+        if not reused:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        self.writer.write(head + body)
-        status_line = await self.reader.readline()
+        try:
+            self.writer.write(head + body)
+            status_line = await self.reader.readline()
+        except ConnectionResetError:
+            status_line = b""
+        if not status_line and reused:
+            # the server closed this keep-alive connection while it sat idle (uvicorn: after 5 s):
+            # what every HTTP client does, send again on a new connection
+            self.close()
+            self.reconnects += 1
+            return await self.request(head, body)
         if not status_line:
             raise ConnectionError("server closed the connection")
         status = int(status_line.split()[1])
@@ -129,31 +140,34 @@ def _heads(path: str, bodies: list[bytes]) -> list[bytes]:
 
 async def _closed_loop(host, port, path, bodies, connections, seconds, max_requests):
     heads = _heads(path, bodies)
-    latencies, errors = [], 0
+    latencies, errors, kinds, conns = [], 0, {}, []
     stop = time.perf_counter() + seconds
     counter = iter(range(max_requests))
 
     async def worker(k):
         nonlocal errors
         conn = Connection(host, port)
+        conns.append(conn)
         while time.perf_counter() < stop and (i := next(counter, None)) is not None:
             t0 = time.perf_counter()
             try:
                 status = await conn.request(heads[i % len(bodies)], bodies[i % len(bodies)])
-            except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError):
-                status = 0
+            except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError) as exc:
+                status = type(exc).__name__
                 conn.close()
             if status == 200:
                 latencies.append(time.perf_counter() - t0)
             else:
                 errors += 1
+                kinds[str(status)] = kinds.get(str(status), 0) + 1
         conn.close()
 
     t0 = time.perf_counter()
     await asyncio.gather(*(worker(k) for k in range(connections)))
     elapsed = time.perf_counter() - t0
     return {"connections": connections, "seconds": round(elapsed, 2), "requests": len(latencies) + errors,
-            "errors": errors, "throughput_rps": round(len(latencies) / elapsed, 1), **_percentiles(latencies)}
+            "errors": errors, "error_kinds": kinds, "reconnects": sum(c.reconnects for c in conns),
+            "throughput_rps": round(len(latencies) / elapsed, 1), **_percentiles(latencies)}
 
 
 async def _open_loop(host, port, path, bodies, rate, seconds, max_connections, drain=10.0):
@@ -162,7 +176,7 @@ async def _open_loop(host, port, path, bodies, rate, seconds, max_connections, d
     total = int(rate * seconds)
     idle: list[Connection] = []
     opened = 0
-    latencies, errors, late = [], 0, 0
+    latencies, errors, late, kinds, conns = [], 0, 0, {}, []
     pool_free = asyncio.Condition()
 
     async def one(i, due):
@@ -174,15 +188,17 @@ async def _open_loop(host, port, path, bodies, rate, seconds, max_connections, d
                 conn = idle.pop()
             else:
                 conn, opened = Connection(host, port), opened + 1
+                conns.append(conn)
         try:
             status = await asyncio.wait_for(conn.request(heads[i % len(bodies)], bodies[i % len(bodies)]), timeout=10)
-        except (OSError, ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError):
-            status = 0
+        except (OSError, ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as exc:
+            status = type(exc).__name__
             conn.close()
         if status == 200:
             latencies.append(time.perf_counter() - due)
         else:
             errors += 1
+            kinds[str(status)] = kinds.get(str(status), 0) + 1
         async with pool_free:
             idle.append(conn)
             pool_free.notify()
@@ -206,7 +222,8 @@ async def _open_loop(host, port, path, bodies, rate, seconds, max_connections, d
         conn.close()
     return {"rate_rps": rate, "seconds": round(elapsed, 2), "requests": total, "errors": errors,
             "unfinished": len(pending), "achieved_rps": round(len(latencies) / elapsed, 1),
-            "connections_used": opened, "client_late_sends": late, **_percentiles(latencies)}
+            "connections_used": opened, "client_late_sends": late, "error_kinds": kinds,
+            "reconnects": sum(c.reconnects for c in conns), **_percentiles(latencies)}
 
 
 def _percentiles(latencies) -> dict:

@@ -45,9 +45,9 @@ def run(args) -> int:
     print(f"digits: serving model '{recognizer.name}' on http://{settings.host}:{settings.port}/ "
           f"({settings.workers} worker{'s' if settings.workers > 1 else ''}; API docs at /docs)", flush=True)
     if settings.workers == 1:
+        app = create_app(settings, recognizer)
         tune_process()
-        uvicorn.run(create_app(settings, recognizer), host=settings.host, port=settings.port,
-                    log_level=args.log_level, access_log=False)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False)
         return 0
     del recognizer  # each worker loads its own copy
     os.environ.update(settings.to_env())  # worker processes read their settings back from the environment
