@@ -90,3 +90,24 @@ def test_failed_run_keeps_the_good_model(data_dir, tmp_path, monkeypatch):
 def test_resume_without_checkpoint_is_a_clear_error(data_dir, tmp_path, capsys):
     assert _train(data_dir, tmp_path / "empty", "--resume") == 2
     assert "no checkpoint" in capsys.readouterr().err
+
+
+def test_precision_is_chosen_or_refused():
+    from handwritten_digits.training.loop import use_bf16
+
+    cpu = torch.device("cpu")
+    assert use_bf16("bf16", cpu) and not use_bf16("fp32", cpu)
+    assert not use_bf16("auto", torch.device("cuda"))  # autocast bf16 is for CPUs that compute it natively
+    with pytest.raises(DigitsError, match="precision"):
+        use_bf16("fp16", cpu)
+
+
+def test_bf16_training_runs_and_exports_float32(tmp_path, data_dir):
+    out = tmp_path / "bf16"
+    config = tmp_path / "bf16.json"
+    config.write_text(json.dumps({"precision": "bf16"}))
+    assert main(["train", "--model", "cnn", "--recipe", "fast", "--config", str(config), "--dry-run",
+                 "--data-dir", str(data_dir), "--out", str(out)]) == 0
+    card = json.loads((out / "model.json").read_text())
+    assert card["training"]["bf16"] is True and card["training"]["precision"] == "bf16"
+    assert Recognizer.load(out / "model.onnx").logits(np.zeros((2, 28, 28), np.float32)).dtype == np.float32

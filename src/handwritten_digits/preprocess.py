@@ -13,7 +13,8 @@ The pipeline, for a path, bytes, PIL image or array:
 2. :func:`find_ink` decides the polarity (dark on light or light on dark), flattens uneven
    illumination (a morphological opening far larger than a stroke estimates the background),
    thresholds with hysteresis relative to the noise level and gives a soft ink map. An image with
-   no stroke clearly above its noise has no ink: it yields no digit, never a guess.
+   no stroke clearly above its noise has no ink: it yields no digit, never a guess. A clean drawing
+   with thick strokes (the page's canvas) is read at a lower resolution, where it loses nothing.
 3. :mod:`handwritten_digits.segment` groups the ink into digits (merging strokes, splitting
    touching digits, dropping specks) and :func:`normalize_digit` makes each one MNIST-like,
    including the stroke thickness: a thin pen on a big canvas is thickened to MNIST's 2-3 px.

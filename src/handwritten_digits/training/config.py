@@ -23,14 +23,16 @@ class TrainConfig:
     ema_decay: float = 0.999  # 0 disables the weight EMA
     augment: float = 1.0  # strength of the random affine/thickness augmentation; 0 disables it
     warmup: float = 0.2  # fraction of steps spent warming up
+    precision: str = "fp32"  # fp32, bf16, or auto: bf16 autocast where the CPU computes it natively
     val_size: int = 5000
     seed: int = 0
 
 
 RECIPES = {
-    # small net, big learning rate, two epochs: the time-to-99% recipe (chosen on validation: 99.0%)
+    # small net, big learning rate, two epochs: the time-to-99% recipe (chosen on validation: 99.0%;
+    # bf16 autocast where native: 26% less training time, validation 99.08% vs 99.04%)
     "fast": TrainConfig(arch="fast", epochs=2, batch_size=256, optimizer="adamw", lr=0.02, weight_decay=1e-4,
-                        label_smoothing=0.1, ema_decay=0.0, augment=0.0, warmup=0.1),
+                        label_smoothing=0.1, ema_decay=0.0, augment=0.0, warmup=0.1, precision="auto"),
     # time to 99.5%: twice the fast net's width, mild augmentation, five epochs (validation: 99.46%
     # in 89 s of training, vs 99.24% in 93 s for the same widths without the strided stem)
     "medium": TrainConfig(arch="fast", arch_overrides={"stem": 32, "stages": [[64], [128]]}, epochs=5, batch_size=128,

@@ -58,10 +58,25 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig, steps: int):
     return optimizer, scheduler
 
 
+def use_bf16(precision: str, device: torch.device) -> bool:
+    """Whether to train in bfloat16 autocast: asked for, or ``auto`` on a CPU that computes it natively."""
+    if precision not in ("fp32", "bf16", "auto"):
+        raise DigitsError(f"unknown precision '{precision}' (fp32, bf16 or auto)")
+    if precision == "auto":  # emulated bf16 (no AVX512-BF16/AMX) is slower than fp32
+        native = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+        return device.type == "cpu" and bool(native())
+    return precision == "bf16"
+
+
 def train_one_epoch(model, images, labels, optimizer, scheduler, config: TrainConfig, device, ema=None,
                     generator=None, max_steps: int | None = None, desc: str = "train") -> float:
-    """One pass over (this process's shard of) the training tensors; returns the mean loss."""
+    """One pass over (this process's shard of) the training tensors; returns the mean loss.
+
+    The forward pass runs in bfloat16 autocast when :func:`use_bf16` says so (weights, optimizer
+    state and evaluation stay float32).
+    """
     model.train()
+    bf16 = use_bf16(config.precision, device)
     order = ddp.shard(torch.randperm(len(images), generator=generator))
     starts = range(0, len(order) - config.batch_size + 1 if len(order) >= config.batch_size else 1, config.batch_size)
     starts = list(starts)[:max_steps] if max_steps else list(starts)
@@ -70,7 +85,8 @@ def train_one_epoch(model, images, labels, optimizer, scheduler, config: TrainCo
         index = order[start : start + config.batch_size]
         x = augment(images[index], config.augment, generator).to(device, memory_format=torch.channels_last)
         y = labels[index].to(device)
-        loss = F.cross_entropy(model(x), y, label_smoothing=config.label_smoothing)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = F.cross_entropy(model(x).float(), y, label_smoothing=config.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -134,7 +150,8 @@ def fit(config: TrainConfig, train_data, val_data, device, out: Path, resume: bo
         history, start_epoch, best = state["history"], state["epoch"], state["best"]
         log(f"resumed from {checkpoint_path} after epoch {start_epoch}")
     log(f"{config.arch}: {count_parameters(model):,} parameters, {len(train_data[0]):,} training images, "
-        f"{len(val_data[0]):,} validation, {config.epochs} epochs on {device}")
+        f"{len(val_data[0]):,} validation, {config.epochs} epochs on {device}"
+        + (" (bf16 autocast)" if use_bf16(config.precision, device) else ""))
     epoch = start_epoch
     try:
         for epoch in range(start_epoch + 1, config.epochs + 1):
@@ -272,6 +289,7 @@ def train_from_args(args) -> int:
     card = dict(
         name=out.name or "model", architecture=result["architecture"], temperature=temperature,
         training={**dataclasses.asdict(config), "seconds": round(seconds, 1), "device": str(device),
+                  "bf16": use_bf16(config.precision, device),
                   "processes": ddp.world_size(), "history": result["history"], "init": args.init},
         data=data_info, metrics=metrics, command="digits " + " ".join(command_line(args, "train")),
     )
