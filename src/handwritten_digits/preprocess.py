@@ -42,8 +42,8 @@ BOX = 20  # MNIST fits each digit's longer side into this box
 MAX_PIXELS = 40_000_000  # larger images are refused before decoding (decompression bombs)
 MAX_SIDE = 30_000  # a side longer than this is refused too, whatever the area
 WORK_SIDE = 1000  # ink is found at most at this resolution (boxes are mapped back)
-QUICK_SIDE = 160  # but first at this one, kept when the paper's noise is under ...
-QUICK_NOISE = 0.002  # ... this (drawn on a screen: photos and scans lose detail), the strokes are at least ...
+QUICK_SIDE = 160  # but first at this one, for pure white or black paper (drawn on a screen), kept when
+QUICK_NOISE = 0.002  # the paper's noise is under this (photos and scans lose detail), the strokes are at least ...
 QUICK_STROKE = 4.0  # ... this wide (px) and some piece at least ...
 QUICK_HEIGHT = 32  # ... this tall (px): thick strokes on big digits lose nothing at low resolution
 # MNIST strokes, measured by ``stroke_width`` on MNIST training digits in the 20x20 box
@@ -378,16 +378,21 @@ def find_ink(gray: np.ndarray, work_side: int = WORK_SIDE, quick_side: int | Non
         ``mask`` is all False when the image holds no ink (blank, uniform or pure noise).
     """
     gray = np.asarray(gray, dtype=np.float32)
-    if quick_side and max(gray.shape) > 1.5 * quick_side and quick_side < work_side:
+    if quick_side and max(gray.shape) > 1.5 * quick_side and quick_side < work_side and _screen_paper(gray):
         quick = _find_ink_at(gray, quick_side)
         if _resolved(quick):
             return quick
     return _find_ink_at(gray, work_side)
 
 
+def _screen_paper(gray: np.ndarray) -> bool:
+    """Paper of pure white or black, as drawn on a screen (photographed or scanned paper never is)."""
+    paper = float(np.median(gray[::4, ::4]))
+    return paper >= 0.98 or paper <= 0.02
+
+
 def _resolved(inkmap: InkMap) -> bool:
-    """Whether ink found at a low resolution is as good as at a higher one: clean paper (a drawing or a
-    scan, not a photo), wide strokes, tall pieces."""
+    """Whether ink found at a low resolution is as good as at a higher one: no noise, wide strokes, tall pieces."""
     if inkmap.pieces is None or not inkmap.mask.any() or inkmap.noise > QUICK_NOISE:
         return False
     comp, ys, _, count = inkmap.pieces
