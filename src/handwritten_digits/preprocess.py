@@ -257,7 +257,10 @@ def _running_extreme(a: np.ndarray, size: int, op, axis: int = 0) -> np.ndarray:
 
 
 def _running_mean(a: np.ndarray, size: int, op=None, axis: int = 0) -> np.ndarray:
-    """Mean over runs of ``size`` along ``axis`` (prefix sums): length shrinks by size - 1."""
+    """Mean over runs of ``size`` along ``axis`` (prefix sums): length shrinks by size - 1.
+
+    ``op`` is unused: the call form of :func:`_running_extreme`, so :func:`_window` calls either alike.
+    """
     if axis == 1:
         return _running_mean(a.T, size).T
     c = np.cumsum(a, axis=0, dtype=np.float64)
@@ -369,8 +372,8 @@ def find_ink(gray: np.ndarray, work_side: int = WORK_SIDE, quick_side: int | Non
     work_side : int
         Larger images are first shrunk (area averaging) so their longer side is this long.
     quick_side : int, optional
-        First look at this (lower) resolution, and keep what is found there when its strokes and
-        digits are big enough to lose nothing (a drawing, a marker): a few times less work.
+        For a drawing on pure white or black paper, first look at this (lower) resolution and keep what
+        is found there when its strokes and digits are big enough to lose nothing: a few times less work.
 
     Returns
     -------

@@ -144,12 +144,11 @@ def read_digits(model, image, min_confidence: float | None = None, single: bool 
     single : bool
         The whole image is one digit (no segmentation).
     """
+    seen: dict[bytes, np.ndarray] = {}  # probabilities of every piece scored while segmenting
     if single:
         digit = preprocess.prepare_single(image)
         digits = [digit] if digit is not None else []
-        seen = {}
     else:
-        seen: dict[bytes, np.ndarray] = {}  # probabilities of every piece scored while segmenting
 
         def scorer(images: np.ndarray) -> np.ndarray:
             probs = model.predict_proba(images)
