@@ -31,6 +31,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +141,7 @@ def _heads(path: str, bodies: list[bytes]) -> list[bytes]:
 
 async def _closed_loop(host, port, path, bodies, connections, seconds, max_requests):
     heads = _heads(path, bodies)
-    latencies, errors, kinds, conns = [], 0, {}, []
+    latencies, errors, kinds, conns = [], 0, Counter(), []
     stop = time.perf_counter() + seconds
     counter = iter(range(max_requests))
 
@@ -159,14 +160,14 @@ async def _closed_loop(host, port, path, bodies, connections, seconds, max_reque
                 latencies.append(time.perf_counter() - t0)
             else:
                 errors += 1
-                kinds[str(status)] = kinds.get(str(status), 0) + 1
+                kinds[str(status)] += 1
         conn.close()
 
     t0 = time.perf_counter()
     await asyncio.gather(*(worker(k) for k in range(connections)))
     elapsed = time.perf_counter() - t0
     return {"connections": connections, "seconds": round(elapsed, 2), "requests": len(latencies) + errors,
-            "errors": errors, "error_kinds": kinds, "reconnects": sum(c.reconnects for c in conns),
+            "errors": errors, "error_kinds": dict(kinds), "reconnects": sum(c.reconnects for c in conns),
             "throughput_rps": round(len(latencies) / elapsed, 1), **_percentiles(latencies)}
 
 
@@ -176,7 +177,7 @@ async def _open_loop(host, port, path, bodies, rate, seconds, max_connections, d
     total = int(rate * seconds)
     idle: list[Connection] = []
     opened = 0
-    latencies, errors, late, kinds, conns = [], 0, 0, {}, []
+    latencies, errors, late, kinds, conns = [], 0, 0, Counter(), []
     pool_free = asyncio.Condition()
 
     async def one(i, due):
@@ -198,7 +199,7 @@ async def _open_loop(host, port, path, bodies, rate, seconds, max_connections, d
             latencies.append(time.perf_counter() - due)
         else:
             errors += 1
-            kinds[str(status)] = kinds.get(str(status), 0) + 1
+            kinds[str(status)] += 1
         async with pool_free:
             idle.append(conn)
             pool_free.notify()
@@ -222,7 +223,7 @@ async def _open_loop(host, port, path, bodies, rate, seconds, max_connections, d
         conn.close()
     return {"rate_rps": rate, "seconds": round(elapsed, 2), "requests": total, "errors": errors,
             "unfinished": len(pending), "achieved_rps": round(len(latencies) / elapsed, 1),
-            "connections_used": opened, "client_late_sends": late, "error_kinds": kinds,
+            "connections_used": opened, "client_late_sends": late, "error_kinds": dict(kinds),
             "reconnects": sum(c.reconnects for c in conns), **_percentiles(latencies)}
 
 
@@ -406,8 +407,9 @@ def main(argv=None) -> int:
     card = modelcard.read_card(models[0])
     try:
         size = tuple(int(v) for v in args.size.lower().split("x"))
-        assert len(size) == 2 and min(size) >= 28
-    except (ValueError, AssertionError):
+    except ValueError:
+        size = ()
+    if len(size) != 2 or min(size) < 28:
         p.error(f"--size: expected WxH of at least 28x28, got {args.size!r}")
     bodies = canvas_pngs(args.bodies, size=size, data_dir=args.data_dir)
     load_before = os.getloadavg()

@@ -234,10 +234,11 @@ def _window(arr: np.ndarray, size: int, reduce) -> np.ndarray:
     size = max(1, int(size))
     before = size // 2
     padded = np.pad(arr, ((before, size - 1 - before), (before, size - 1 - before)), mode="edge")
-    if reduce in (np.min, np.max, np.mean):  # separable: rows then columns
-        run = _running_mean if reduce is np.mean else _running_extreme
+    if reduce is np.mean:  # separable: rows then columns
+        return _running_mean(_running_mean(padded, size), size, axis=1).astype(np.float32)
+    if reduce in (np.min, np.max):
         op = np.minimum if reduce is np.min else np.maximum
-        return run(run(padded, size, op), size, op, axis=1).astype(np.float32)
+        return _running_extreme(_running_extreme(padded, size, op), size, op, axis=1).astype(np.float32)
     windows = np.lib.stride_tricks.sliding_window_view(padded, (size, size))
     return reduce(windows, axis=(2, 3)).astype(np.float32)
 
@@ -256,11 +257,8 @@ def _running_extreme(a: np.ndarray, size: int, op, axis: int = 0) -> np.ndarray:
     return op(a[: len(a) - rest], a[rest:]) if rest else a
 
 
-def _running_mean(a: np.ndarray, size: int, op=None, axis: int = 0) -> np.ndarray:
-    """Mean over runs of ``size`` along ``axis`` (prefix sums): length shrinks by size - 1.
-
-    ``op`` is unused: the call form of :func:`_running_extreme`, so :func:`_window` calls either alike.
-    """
+def _running_mean(a: np.ndarray, size: int, axis: int = 0) -> np.ndarray:
+    """Mean over runs of ``size`` along ``axis`` (prefix sums): length shrinks by size - 1."""
     if axis == 1:
         return _running_mean(a.T, size).T
     c = np.cumsum(a, axis=0, dtype=np.float64)
