@@ -102,6 +102,19 @@ def test_precision_is_chosen_or_refused():
         use_bf16("fp16", cpu)
 
 
+@pytest.mark.parametrize("setting", [{"precision": "fp16"}, {"optimizer": "adam"}, {"lr": "0.1"},
+                                     {"epochs": 2.5}, {"label_smoothing": 1.0}, {"augment": -1}])
+def test_bad_setting_values_are_refused_before_any_data_loads(tmp_path, capsys, setting):
+    config = tmp_path / "bad.json"
+    config.write_text(json.dumps(setting))
+    # no MNIST in the data folder: a refusal that names the setting proves nothing was loaded first
+    assert main(["train", "--model", "cnn", "--config", str(config), "--data-dir", str(tmp_path),
+                 "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert next(iter(setting)) in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
 def test_bf16_training_runs_and_exports_float32(tmp_path, data_dir):
     out = tmp_path / "bf16"
     config = tmp_path / "bf16.json"

@@ -27,6 +27,34 @@ class TrainConfig:
     val_size: int = 5000
     seed: int = 0
 
+    def __post_init__(self):
+        # checked here, so a bad value in a --config file fails before any data loads or any training runs
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("precision", self.precision, PRECISIONS)
+        if not isinstance(self.arch, str) or not isinstance(self.arch_overrides, dict):
+            raise DigitsError("config: arch must be a name and arch_overrides a JSON object")
+        for name, low, high in _RANGES:
+            value = getattr(self, name)
+            integral = isinstance(getattr(TrainConfig, name), int)
+            if isinstance(value, bool) or not isinstance(value, int if integral else (int, float)) \
+                    or not low <= value <= high:
+                kind = "an integer" if integral else "a number"
+                raise DigitsError(f"config: {name} must be {kind} in [{low}, {high}] (got {value!r})")
+
+
+OPTIMIZERS = ("sgd", "adamw")  # sgd is Nesterov
+PRECISIONS = ("fp32", "bf16", "auto")
+_RANGES = [  # (setting, lowest, highest) of every number
+    ("epochs", 1, 10_000), ("batch_size", 1, 1 << 16), ("lr", 1e-8, 10.0), ("weight_decay", 0.0, 1.0),
+    ("label_smoothing", 0.0, 0.99), ("ema_decay", 0.0, 0.999999), ("augment", 0.0, 3.0), ("warmup", 0.0, 1.0),
+    ("val_size", 1, 59_999), ("seed", 0, 2**32 - 1),
+]
+
+
+def _check_choice(name: str, value, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise DigitsError(f"config: unknown {name} {value!r} (choose from {', '.join(choices)})")
+
 
 RECIPES = {
     # small net, big learning rate, two epochs: the time-to-99% recipe (chosen on validation: 99.0%;

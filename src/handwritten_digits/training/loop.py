@@ -29,7 +29,7 @@ from handwritten_digits.models.cnn import build_model, count_parameters
 from handwritten_digits.training import ddp
 from handwritten_digits.training.augment import augment
 from handwritten_digits.training.checkpoint import load_checkpoint, save_checkpoint
-from handwritten_digits.training.config import TrainConfig, load_config
+from handwritten_digits.training.config import PRECISIONS, TrainConfig, load_config
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -60,8 +60,8 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig, steps: int):
 
 def use_bf16(precision: str, device: torch.device) -> bool:
     """Whether to train in bfloat16 autocast: asked for, or ``auto`` on a CPU that computes it natively."""
-    if precision not in ("fp32", "bf16", "auto"):
-        raise DigitsError(f"unknown precision '{precision}' (fp32, bf16 or auto)")
+    if precision not in PRECISIONS:
+        raise DigitsError(f"unknown precision '{precision}' (choose from {', '.join(PRECISIONS)})")
     if precision == "auto":  # emulated bf16 (no AVX512-BF16/AMX) is slower than fp32
         native = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
         return device.type == "cpu" and bool(native())
