@@ -138,6 +138,18 @@ def test_blank_images_have_no_digit(recognizer, value):
     assert recognizer.read(img).text == ""
 
 
+@pytest.mark.parametrize("contrast, found", [(0.05, False), (0.2, True)])
+def test_ink_needs_contrast_but_not_much(contrast, found):
+    """Below 0.06 of gray range nothing can pass the ink threshold (find_ink stops early); faint pencil can."""
+    from PIL import ImageDraw
+
+    img = Image.new("F", (200, 120), 0.0)
+    ImageDraw.Draw(img).line([(40, 20), (90, 100), (150, 30)], fill=1.0, width=6)
+    gray = (0.9 - contrast * np.asarray(img)).astype(np.float32)  # light gray paper, faint dark stroke
+    assert preprocess.find_ink(gray).mask.any() == found
+    assert preprocess.find_ink(gray, quick_side=None).mask.any() == found
+
+
 def test_noise_only_has_no_digit(recognizer):
     rng = np.random.default_rng(1)
     noise = np.clip(rng.normal(200, 12, (200, 300)), 0, 255).astype(np.uint8)
