@@ -252,3 +252,16 @@ def test_photos_and_thin_pens_keep_the_full_resolution(mnist_test):
     thin = np.full((600, 600), 1.0, np.float32)
     thin[100:500, 300:302] = 0.0  # a 2 px pen: at low resolution it would be a hairline
     assert find_ink(thin).scale == 1.0
+
+
+@pytest.mark.parametrize("inverted", [False, True])
+def test_flat_screen_paper_needs_no_background_estimate(mnist_test, inverted):
+    """On pure white (or black) paper the paper level stands in for the estimated polarity and background."""
+    gray = canvas_drawing(mnist_test, [3, 4])
+    gray = 1.0 - gray if inverted else gray
+    paper = preprocess._screen_paper(gray)
+    assert paper == (0.0 if inverted else 1.0)
+    known, estimated = preprocess._find_ink_at(gray, 160, paper), preprocess._find_ink_at(gray, 160)
+    overlap = (known.mask & estimated.mask).sum() / (known.mask | estimated.mask).sum()
+    assert overlap > 0.97
+    assert preprocess._screen_paper(np.full((50, 50), 0.9, np.float32)) is None  # gray paper: estimated as before

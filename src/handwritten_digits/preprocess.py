@@ -379,17 +379,20 @@ def find_ink(gray: np.ndarray, work_side: int = WORK_SIDE, quick_side: int | Non
         ``mask`` is all False when the image holds no ink (blank, uniform or pure noise).
     """
     gray = np.asarray(gray, dtype=np.float32)
-    if quick_side and max(gray.shape) > 1.5 * quick_side and quick_side < work_side and _screen_paper(gray):
-        quick = _find_ink_at(gray, quick_side)
-        if _resolved(quick):
-            return quick
+    if quick_side and max(gray.shape) > 1.5 * quick_side and quick_side < work_side:
+        paper = _screen_paper(gray)
+        if paper is not None:
+            quick = _find_ink_at(gray, quick_side, paper)
+            if _resolved(quick):
+                return quick
     return _find_ink_at(gray, work_side)
 
 
-def _screen_paper(gray: np.ndarray) -> bool:
-    """Paper of pure white or black, as drawn on a screen (photographed or scanned paper never is)."""
+def _screen_paper(gray: np.ndarray) -> float | None:
+    """The paper's gray level when it is pure white or black, as drawn on a screen (photographed or
+    scanned paper never is); otherwise ``None``."""
     paper = float(np.median(gray[::4, ::4]))
-    return paper >= 0.98 or paper <= 0.02
+    return paper if paper >= 0.98 or paper <= 0.02 else None
 
 
 def _resolved(inkmap: InkMap) -> bool:
@@ -403,8 +406,9 @@ def _resolved(inkmap: InkMap) -> bool:
     return int((bottom - top).max()) + 1 >= QUICK_HEIGHT and stroke_width(inkmap.mask) >= QUICK_STROKE
 
 
-def _find_ink_at(gray: np.ndarray, work_side: int) -> InkMap:
-    """:func:`find_ink` at one working resolution."""
+def _find_ink_at(gray: np.ndarray, work_side: int, paper: float | None = None) -> InkMap:
+    """:func:`find_ink` at one working resolution; ``paper``: the level of flat screen paper, when known
+    (its polarity and background need no estimate)."""
     shape = gray.shape
     scale = 1.0
     if max(shape) > work_side:
@@ -418,27 +422,14 @@ def _find_ink_at(gray: np.ndarray, work_side: int) -> InkMap:
     if min(h, w) < 3 or float(gray.max()) - float(gray.min()) < 0.06:
         return empty
 
-    # Coarse copy for the background: ~64 px on the long side (area averaging keeps it noise-free).
-    coarse_scale = max(1.0, max(h, w) / 64)
-    cw, ch = max(1, round(w / coarse_scale)), max(1, round(h / coarse_scale))
-    coarse = _resize(gray, (cw, ch)) if coarse_scale > 1 else gray
-    # Polarity: the ink is the heavy tail of the residual from a large median (polarity-blind).
-    tiny_scale = max(1.0, max(h, w) / 24)  # a 24 px copy is plenty for a half-image median
-    tw, th = max(1, round(w / tiny_scale)), max(1, round(h / tiny_scale))
-    tiny = _resize(gray, (tw, th)) if tiny_scale > 1 else gray
-    med = _window(tiny, max(3, (min(th, tw) // 2) | 1), np.median)
-    resid0 = (gray - (_resize(med, (w, h)) if tiny_scale > 1 else med)).ravel().astype(np.float64)
-    dark_ink = float(np.dot(resid0 * resid0, resid0)) < 0  # the sign of the third moment
-    value = 1.0 - gray if dark_ink else gray
-    coarse_v = 1.0 - coarse if dark_ink else coarse
-    # Background of the ink-positive image: an opening far wider than a stroke removes the strokes
-    # and keeps slow illumination changes (a linear ramp survives an opening unchanged).
-    element = max(3, min(ch, cw) // 4) | 1
-    background = _window(_window(coarse_v, element, np.min), element, np.max)
-    background = _window(background, max(3, element // 2) | 1, np.mean)
-    if coarse_scale > 1:
-        background = _resize(background, (w, h))
-    resid = value - background
+    if paper is not None:  # flat screen paper: ink is whatever departs from it
+        dark_ink = paper >= 0.5
+        value = 1.0 - gray if dark_ink else gray
+        resid = value - (1.0 - paper if dark_ink else paper)
+    else:
+        dark_ink = _dark_ink(gray)
+        value = 1.0 - gray if dark_ink else gray
+        resid = value - _background(value)
 
     # Noise from the background pixels; ink must stand well above it. A regular sample of 10,000-40,000
     # pixels gives the same median and spread as all of them, at a fraction of the cost.
@@ -469,6 +460,31 @@ def _find_ink_at(gray: np.ndarray, work_side: int) -> InkMap:
     ink = np.where(near, soft, 0.0).astype(np.float32)
     ink[mask] = np.maximum(ink[mask], 0.05)
     return InkMap(ink, mask, scale, shape, pieces, sigma)
+
+
+def _dark_ink(gray: np.ndarray) -> bool:
+    """Polarity: the ink is the heavy tail of the residual from a large median (polarity-blind)."""
+    h, w = gray.shape
+    tiny_scale = max(1.0, max(h, w) / 24)  # a 24 px copy is plenty for a half-image median
+    tw, th = max(1, round(w / tiny_scale)), max(1, round(h / tiny_scale))
+    tiny = _resize(gray, (tw, th)) if tiny_scale > 1 else gray
+    med = _window(tiny, max(3, (min(th, tw) // 2) | 1), np.median)
+    resid = (gray - (_resize(med, (w, h)) if tiny_scale > 1 else med)).ravel().astype(np.float64)
+    return float(np.dot(resid * resid, resid)) < 0  # the sign of the third moment
+
+
+def _background(value: np.ndarray) -> np.ndarray:
+    """Background of an ink-positive image: an opening far wider than a stroke removes the strokes
+    and keeps slow illumination changes (a linear ramp survives an opening unchanged)."""
+    h, w = value.shape
+    # on a coarse copy, ~64 px on the long side (area averaging keeps it noise-free)
+    coarse_scale = max(1.0, max(h, w) / 64)
+    cw, ch = max(1, round(w / coarse_scale)), max(1, round(h / coarse_scale))
+    coarse = _resize(value, (cw, ch)) if coarse_scale > 1 else value
+    element = max(3, min(ch, cw) // 4) | 1
+    background = _window(_window(coarse, element, np.min), element, np.max)
+    background = _window(background, max(3, element // 2) | 1, np.mean)
+    return _resize(background, (w, h)) if coarse_scale > 1 else background
 
 
 def ink_map(gray: np.ndarray) -> np.ndarray:
