@@ -309,6 +309,20 @@ def external_section(results: dict) -> str:
             "| model | MNIST test | USPS | Semeion | source |\n|---|---:|---:|---:|---|\n" + "\n".join(rows))
 
 
+def choice_section(results: dict) -> str:
+    """The last model choice: candidates measured on validation data only, and the one kept."""
+    res = results.get("choice")
+    if not res or "_error" in res:
+        return ""
+    rows = [f"| `{r['model']}` | {pct(r['mnist_val'])} | {pct(r['val_photo_digits'], 1)} | {pct(r['val_numbers'], 1)} |"
+            for r in res.get("candidates", [])]
+    sets = res.get("sets", {})
+    return (f"Rule: {res.get('rule')}. Chosen: `{res.get('chosen')}` (the first row is the incumbent).\n\n"
+            f"| model | MNIST validation ({num(sets.get('mnist_val'))}) | photo digits ({num(sets.get('val_photo_digits'))}) "
+            f"| numbers, exact ({num(sets.get('val_numbers'))}) |\n|---|---:|---:|---:|\n" + "\n".join(rows)
+            + "\n\n" + _provenance("choice", res))
+
+
 def data_section(results: dict) -> str:
     res = results.get("data")
     if not res or "_error" in res:
@@ -459,6 +473,8 @@ def render(results: dict, plots: dict[str, Path] | None = None, readme_dir: Path
         real_image_section(results),
         "### Other datasets",
         external_section(results),
+        "### Model choice (validation only)",
+        choice_section(results) or "_no choice recorded_ (`python -m benchmarks.choose_on_validation default CANDIDATE...`).",
         "### Data",
         data_section(results),
     ]
@@ -466,7 +482,7 @@ def render(results: dict, plots: dict[str, Path] | None = None, readme_dir: Path
         extra = leftover_section(name, results.get(name))
         if extra:
             parts += [f"More from `{name}.json`:", extra]
-    known = set(ORDER) | {"ensemble"}
+    known = set(ORDER) | {"ensemble", "choice"}
     for name in sorted(set(results) - known):
         if "_error" not in results[name]:
             parts += [f"### {name}", generic_section(name, results[name])]
