@@ -141,12 +141,11 @@ def _heads(path: str, bodies: list[bytes]) -> list[bytes]:
 
 async def _closed_loop(host, port, path, bodies, connections, seconds, max_requests):
     heads = _heads(path, bodies)
-    latencies, errors, kinds, conns = [], 0, Counter(), []
+    latencies, kinds, conns = [], Counter(), []  # kinds: failed requests by status or exception
     stop = time.perf_counter() + seconds
     counter = iter(range(max_requests))
 
     async def worker(k):
-        nonlocal errors
         conn = Connection(host, port)
         conns.append(conn)
         while time.perf_counter() < stop and (i := next(counter, None)) is not None:
@@ -159,15 +158,14 @@ async def _closed_loop(host, port, path, bodies, connections, seconds, max_reque
             if status == 200:
                 latencies.append(time.perf_counter() - t0)
             else:
-                errors += 1
                 kinds[str(status)] += 1
         conn.close()
 
     t0 = time.perf_counter()
     await asyncio.gather(*(worker(k) for k in range(connections)))
-    elapsed = time.perf_counter() - t0
-    return {"connections": connections, "seconds": round(elapsed, 2), "requests": len(latencies) + errors,
-            "errors": errors, "error_kinds": dict(kinds), "reconnects": sum(c.reconnects for c in conns),
+    elapsed, failed = time.perf_counter() - t0, sum(kinds.values())
+    return {"connections": connections, "seconds": round(elapsed, 2), "requests": len(latencies) + failed,
+            "errors": failed, "error_kinds": dict(kinds), "reconnects": sum(c.reconnects for c in conns),
             "throughput_rps": round(len(latencies) / elapsed, 1), **_percentiles(latencies)}
 
 
@@ -177,11 +175,11 @@ async def _open_loop(host, port, path, bodies, rate, seconds, max_connections, d
     total = int(rate * seconds)
     idle: list[Connection] = []
     opened = 0
-    latencies, errors, late, kinds, conns = [], 0, 0, Counter(), []
+    latencies, late, kinds, conns = [], 0, Counter(), []
     pool_free = asyncio.Condition()
 
     async def one(i, due):
-        nonlocal errors, opened
+        nonlocal opened
         async with pool_free:
             while not idle and opened >= max_connections:
                 await pool_free.wait()
@@ -198,7 +196,6 @@ async def _open_loop(host, port, path, bodies, rate, seconds, max_connections, d
         if status == 200:
             latencies.append(time.perf_counter() - due)
         else:
-            errors += 1
             kinds[str(status)] += 1
         async with pool_free:
             idle.append(conn)
@@ -221,7 +218,7 @@ async def _open_loop(host, port, path, bodies, rate, seconds, max_connections, d
     elapsed = time.perf_counter() - start
     for conn in idle:
         conn.close()
-    return {"rate_rps": rate, "seconds": round(elapsed, 2), "requests": total, "errors": errors,
+    return {"rate_rps": rate, "seconds": round(elapsed, 2), "requests": total, "errors": sum(kinds.values()),
             "unfinished": len(pending), "achieved_rps": round(len(latencies) / elapsed, 1),
             "connections_used": opened, "client_late_sends": late, "error_kinds": dict(kinds),
             "reconnects": sum(c.reconnects for c in conns), **_percentiles(latencies)}

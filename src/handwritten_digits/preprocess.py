@@ -422,14 +422,10 @@ def _find_ink_at(gray: np.ndarray, work_side: int, paper: float | None = None) -
     if min(h, w) < 3 or float(gray.max()) - float(gray.min()) < 0.06:
         return empty
 
-    if paper is not None:  # flat screen paper: ink is whatever departs from it
-        dark_ink = paper >= 0.5
-        value = 1.0 - gray if dark_ink else gray
-        resid = value - (1.0 - paper if dark_ink else paper)
-    else:
-        dark_ink = _dark_ink(gray)
-        value = 1.0 - gray if dark_ink else gray
-        resid = value - _background(value)
+    dark_ink = paper >= 0.5 if paper is not None else _dark_ink(gray)
+    value = 1.0 - gray if dark_ink else gray
+    # flat screen paper: ink is whatever departs from it; otherwise, from an estimated background
+    resid = value - ((1.0 - paper if dark_ink else paper) if paper is not None else _background(value))
 
     # Noise from the background pixels; ink must stand well above it. A regular sample of 10,000-40,000
     # pixels gives the same median and spread as all of them, at a fraction of the cost.

@@ -29,8 +29,8 @@ class TrainConfig:
 
     def __post_init__(self):
         # checked here, so a bad value in a --config file fails before any data loads or any training runs
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_choice("precision", self.precision, PRECISIONS)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("precision", self.precision, PRECISIONS)
         if not isinstance(self.arch, str) or not isinstance(self.arch_overrides, dict):
             raise DigitsError("config: arch must be a name and arch_overrides a JSON object")
         for name, low, high in _RANGES:
@@ -51,7 +51,8 @@ _RANGES = [  # (setting, lowest, highest) of every number
 ]
 
 
-def _check_choice(name: str, value, choices: tuple[str, ...]) -> None:
+def check_choice(name: str, value, choices: tuple[str, ...]) -> None:
+    """Refuse a setting that is not one of ``choices``, naming it."""
     if value not in choices:
         raise DigitsError(f"config: unknown {name} {value!r} (choose from {', '.join(choices)})")
 

@@ -29,7 +29,7 @@ from handwritten_digits.models.cnn import build_model, count_parameters
 from handwritten_digits.training import ddp
 from handwritten_digits.training.augment import augment
 from handwritten_digits.training.checkpoint import load_checkpoint, save_checkpoint
-from handwritten_digits.training.config import PRECISIONS, TrainConfig, load_config
+from handwritten_digits.training.config import OPTIMIZERS, PRECISIONS, TrainConfig, check_choice, load_config
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -43,12 +43,11 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig, steps: int):
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    check_choice("optimizer", config.optimizer, OPTIMIZERS)  # again: a config may be changed after it was built
     if config.optimizer == "sgd":
         optimizer = torch.optim.SGD(groups, lr=config.lr, momentum=0.9, nesterov=True)
-    elif config.optimizer == "adamw":
-        optimizer = torch.optim.AdamW(groups, lr=config.lr)
     else:
-        raise DigitsError(f"unknown optimizer '{config.optimizer}' (sgd or adamw)")
+        optimizer = torch.optim.AdamW(groups, lr=config.lr)
     # OneCycleLR divides by each phase's length in steps: keep both at least one step long on tiny runs
     total = max(4, steps)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
@@ -60,8 +59,7 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig, steps: int):
 
 def use_bf16(precision: str, device: torch.device) -> bool:
     """Whether to train in bfloat16 autocast: asked for, or ``auto`` on a CPU that computes it natively."""
-    if precision not in PRECISIONS:
-        raise DigitsError(f"unknown precision '{precision}' (choose from {', '.join(PRECISIONS)})")
+    check_choice("precision", precision, PRECISIONS)
     if precision == "auto":  # emulated bf16 (no AVX512-BF16/AMX) is slower than fp32
         native = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
         return device.type == "cpu" and bool(native())
