@@ -9,6 +9,10 @@ measures:
 * latency at fixed rates (open loop: requests are due at fixed times and latency is counted from
   when each was due, so a stalled server cannot hide its queue).
 
+Beside them, the HTTP floor (``benchmarks.http_floor``: the same stack, a route that does no work) and
+the CPU of each step in process give where a request's CPU goes, against the 2 ms that 1,000 req/s
+leaves per request on 2 cores (``budget_at_1000_rps``).
+
 Every phase is bounded in time and requests and the whole run stops by itself. Results go to
 ``benchmarks/results/load.json``. Run under ``nice -n 10`` on a shared machine and read the
 recorded load average: other work on the cores depresses the numbers.
@@ -235,7 +239,11 @@ def _percentiles(latencies) -> dict:
 def _client_main(plan: dict, queue) -> None:
     """Entry of the load-generator process: run the plan, send the results back."""
     try:
+        cpu = time.process_time()
         results = asyncio.run(_run_plan(plan))
+        if isinstance(results, dict) and results.get("requests"):  # the load generator's own share of the cores
+            cpu = time.process_time() - cpu
+            results["client_cpu_ms_per_request"] = round(cpu / (results["requests"] + results["warmup_requests"]) * 1000, 3)
         queue.put(results)
     except BaseException as exc:  # report, never hang the parent
         queue.put({"error": repr(exc)})
@@ -276,6 +284,25 @@ def run_client(plan: dict, timeout: float) -> dict:
 # ---------------------------------------------------------------- servers
 
 
+class _Clocked:
+    """An ONNX Runtime session whose ``run`` calls add their thread CPU time to ``totals[name]``."""
+
+    def __init__(self, session, totals: dict, name: str):
+        self._session, self._totals, self._name = session, totals, name
+
+    def run(self, *args, **kwargs):
+        t = time.thread_time()
+        out = self._session.run(*args, **kwargs)
+        self._totals[self._name] = self._totals.get(self._name, 0.0) + time.thread_time() - t
+        return out
+
+    def __getattr__(self, attr):
+        return getattr(self._session, attr)
+
+
+MODEL_STAGE = "networks within the reading (classifier + checker)"
+
+
 def stage_cpu_ms(model, bodies, rounds: int = 2) -> dict:
     """CPU milliseconds per request spent in each step of the recognize route, measured in this process."""
     from handwritten_digits import preprocess
@@ -284,6 +311,10 @@ def stage_cpu_ms(model, bodies, rounds: int = 2) -> dict:
 
     rec = Recognizer.load(model, threads=1)
     totals: dict[str, float] = {}
+    clocked = Recognizer.load(model, threads=1)  # the reading's own copy: its network calls are clocked apart
+    clocked.session = _Clocked(clocked.session, totals, MODEL_STAGE)
+    if clocked.checker is not None:
+        clocked.checker = _Clocked(clocked.checker, totals, MODEL_STAGE)
 
     def clock(name, f):
         t = time.thread_time()
@@ -295,10 +326,43 @@ def stage_cpu_ms(model, bodies, rounds: int = 2) -> dict:
         gray = clock("decode (load_image)", lambda: preprocess.load_image(body))
         ink = clock("find_ink", lambda: preprocess.find_ink(gray))
         clock("segment (pieces scored by model and checker)", lambda: segment(ink, scorer=rec.piece_scores))
-        clock("whole reading after decode (read_digits)", lambda: read_digits(rec, gray))
+        clock("whole reading after decode (read_digits)", lambda: read_digits(clocked, gray))
         clock("prepare_single (?single=true path)", lambda: preprocess.prepare_single(gray))
     n = len(bodies) * rounds
     return {name: round(total / n * 1000, 3) for name, total in totals.items()}
+
+
+def request_budget(report: dict, rate: float = 1000.0) -> dict | None:
+    """Where one request's CPU goes, beside what ``rate`` req/s leaves per request on this machine's cores.
+
+    Parts: the load generator (at the real server's saturation), the HTTP stack (the HTTP floor server),
+    PNG decoding, the networks, and ink finding with segmentation (the reading minus its networks),
+    the last three measured in process.
+    ``measured_ms`` is the real server's CPU per request plus its load generator's, both at saturation.
+    """
+    servers = report.get("servers", [])
+    floor = next((x for x in servers if x.get("floor")), None)
+    real = next((x for x in servers if not x.get("floor") and x.get("server_cpu_ms_per_request")), None)
+    stages = report.get("stages_cpu_ms") or {}
+    if floor is None or real is None or MODEL_STAGE not in stages or not floor.get("server_cpu_ms_per_request"):
+        return None
+    cores = report["machine"]["cpus"] or 1
+    reading = stages["whole reading after decode (read_digits)"]
+    parts = {
+        "load generator (client process)": real["saturation"].get("client_cpu_ms_per_request"),
+        "HTTP: FastAPI + uvicorn, no work behind the route": floor["server_cpu_ms_per_request"],
+        "PNG decode (Pillow)": stages["decode (load_image)"],
+        "networks (classifier + checker)": stages[MODEL_STAGE],
+        "ink finding and segmentation (numpy)": round(reading - stages[MODEL_STAGE], 3),
+    }
+    measured = real["server_cpu_ms_per_request"] + (real["saturation"].get("client_cpu_ms_per_request") or 0.0)
+    parts["the rest: route, hand-off to the reading thread, JSON, caches (measured minus the parts)"] = round(
+        measured - sum(v for v in parts.values() if v is not None), 3)
+    return {
+        "rate_rps": rate, "cores": cores, "available_ms": round(cores * 1000 / rate, 3),
+        "model": real["name"].split(" (")[0], "parts_ms": parts,
+        "measured_ms": round(measured, 3), "ceiling_rps": round(cores * 1000 / measured, 0),
+    }
 
 
 def free_port() -> int:
@@ -351,7 +415,7 @@ def group_cpu_seconds(pgid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def bench_server(name, cmd, ready_url, path, bodies, args) -> dict:
+def bench_server(name, cmd, ready_url, path, bodies, args, rates: bool = True) -> dict:
     port = int(ready_url.split(":")[2].split("/")[0])
     proc = start(cmd, ready_url)
     try:
@@ -361,10 +425,13 @@ def bench_server(name, cmd, ready_url, path, bodies, args) -> dict:
         cpu0 = group_cpu_seconds(proc.pid)
         saturation = run_client({**plan, "phase": "saturation"}, timeout=args.warmup + args.seconds + 60)
         cpu1 = group_cpu_seconds(proc.pid)
-        rates = run_client({**plan, "phase": "rates"}, timeout=len(args.rates) * (args.rate_seconds + 15) + 30)
+        if rates:
+            rates = run_client({**plan, "phase": "rates"}, timeout=len(args.rates) * (args.rate_seconds + 15) + 30)
     finally:
         stop(proc)
-    result = {"name": name, "command": " ".join(cmd), "saturation": saturation, "rates": rates}
+    result = {"name": name, "command": " ".join(cmd), "saturation": saturation}
+    if rates:
+        result["rates"] = rates
     if isinstance(saturation, dict) and saturation.get("requests"):
         # CPU the server spent per request, warm-up included: independent of how busy the cores were,
         # so it gives the capacity of 2 free cores even when measured on a shared machine
@@ -377,8 +444,9 @@ def bench_server(name, cmd, ready_url, path, bodies, args) -> dict:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Load-test digits serve against Flask + eager PyTorch (loopback only).",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--models", nargs="+", default=["default", "default-int8"],
-                   help="models for digits serve, each load-tested in turn (names, .onnx files or folders)")
+    p.add_argument("--models", nargs="+", default=["default-int8", "default"],
+                   help="models for digits serve, each load-tested in turn (names, .onnx files or folders); "
+                        "the first also gets ?single=true and the in-process steps")
     p.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     p.add_argument("--connections", type=int, default=32, help="closed-loop connections at saturation")
     p.add_argument("--seconds", type=float, default=10, help="saturation phase length")
@@ -441,7 +509,14 @@ def main(argv=None) -> int:
         print("flask + torch baseline ...", file=sys.stderr, flush=True)
         report["servers"].append(bench_server(f"Flask dev server + eager PyTorch ({arch} CNN from models.cnn)",
                                               flask_cmd, f"http://127.0.0.1:{port}/", "/predict", bodies, args))
+    port = free_port()
+    floor_cmd = [sys.executable, "-m", "benchmarks.http_floor", "--port", str(port), "--workers", str(args.workers)]
+    print("HTTP floor (the same stack, no work) ...", file=sys.stderr, flush=True)
+    floor = bench_server("HTTP floor: the same FastAPI + uvicorn stack, a route that only reads the body",
+                         floor_cmd, f"http://127.0.0.1:{port}/readyz", "/api/v1/recognize", bodies, args, rates=False)
+    report["servers"].append({**floor, "floor": True})
     report["stages_cpu_ms"] = stage_cpu_ms(models[0], bodies[:32])
+    report["budget_at_1000_rps"] = request_budget(report)
     busy = max(load_before[0], os.getloadavg()[0]) > 0.5 * (os.cpu_count() or 1)
     report["notes"] = [
         "the load generator shares the machine's cores with the server (loopback, one client process)",
@@ -455,20 +530,24 @@ def main(argv=None) -> int:
     atomic_write_json(out, report)
     for server in report["servers"]:
         print(server["name"])
-        if "error" in server["saturation"] or "error" in server["rates"]:
-            print("  error:", server["saturation"], server["rates"])
+        rates = server.get("rates", [])
+        if "error" in server["saturation"] or "error" in rates:
+            print("  error:", server["saturation"], rates)
             continue
         print(f"  server CPU per request: {server.get('server_cpu_ms_per_request')} ms "
               f"(2 free cores: ~{server.get('projected_rps_on_2_free_cores')} req/s)")
         s = server["saturation"]
-        print(f"  saturation: {s['throughput_rps']} req/s, p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms, errors {s['errors']}")
-        for r in server["rates"]:
+        print(f"  saturation: {s['throughput_rps']} req/s, p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms, errors {s['errors']}, "
+              f"client CPU per request {s.get('client_cpu_ms_per_request')} ms")
+        for r in rates:
             if "skipped" in r:
                 print(f"  {r['rate_rps']:>6.0f} req/s: skipped ({r['skipped']})")
                 continue
             print(f"  {r['rate_rps']:>6.0f} req/s: achieved {r['achieved_rps']}, p50 {r['p50_ms']} ms, "
                   f"p99 {r['p99_ms']} ms, errors {r['errors']}, unfinished {r['unfinished']}")
     print("CPU per request by step (in-process):", report["stages_cpu_ms"])
+    if report["budget_at_1000_rps"]:
+        print("budget at 1,000 req/s:", report["budget_at_1000_rps"])
     print(f"wrote {out}")
     return 0
 

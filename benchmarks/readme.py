@@ -258,12 +258,26 @@ def throughput_section(results: dict) -> str:
         if rate_rows:
             body += ("\n\nLatency at fixed request rates (open loop):\n\n| server | offered req/s | achieved | p50 | p99 | errors |\n"
                      "|---|---:|---:|---:|---:|---:|\n" + "\n".join(rate_rows))
+        budget = load.get("budget_at_1000_rps")
+        if isinstance(budget, dict) and isinstance(budget.get("parts_ms"), dict):
+            body += "\n\n" + budget_table(budget)
         machine = load.get("machine", {})
         if machine.get("loadavg_before"):
             body += (f"\n\nLoad average on the machine during the run: {machine['loadavg_before'][0]:.1f} before, "
                      f"{machine.get('loadavg_after', ['?'])[0]} after (other work on the cores lowers throughput).")
         parts.append(body + "\n\n" + _provenance("load", load))
     return "\n\n".join(parts)
+
+
+def budget_table(budget: dict) -> str:
+    """Where a request's CPU goes, against what the target rate leaves per request."""
+    lines = ["| part | CPU per request |", "|---|---:|"]
+    lines += [f"| {part} | {num(ms, 2, ' ms')} |" for part, ms in budget["parts_ms"].items()]
+    lines.append(f"| **whole, measured** (server and load generator at saturation) | **{num(budget.get('measured_ms'), 2, ' ms')}** |")
+    rate, cores = num(budget.get("rate_rps")), num(budget.get("cores"))
+    return (f"Where a request's CPU goes (`{budget.get('model')}`), against the "
+            f"**{num(budget.get('available_ms'), 2, ' ms')}** per request that {rate} req/s leaves on {cores} cores "
+            f"(ceiling at the measured whole: {num(budget.get('ceiling_rps'), 0, ' req/s')}):\n\n" + "\n".join(lines))
 
 
 def real_image_section(results: dict) -> str:
@@ -332,7 +346,7 @@ def data_section(results: dict) -> str:
 
 CONSUMED = {"models", "rows", "runs", "machine", "data_checksums", "command", "quick", "started", "finished",
             "benchmark", "time_to_accuracy", "servers", "request", "model", "measured_at", "cold_start",
-            "speedup_to_99_vs_pytorch_example"}
+            "speedup_to_99_vs_pytorch_example", "budget_at_1000_rps"}
 
 
 def leftover_section(name: str, res: dict | None) -> str:

@@ -25,9 +25,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def model_path() -> str:
-    """The bundled default model, or $DIGITS_TEST_MODEL; tests that need a real model skip without one."""
+    """The model digits serve serves by default, or $DIGITS_TEST_MODEL; tests that need a real model skip without one."""
     try:
-        return str(modelcard.resolve(os.environ.get("DIGITS_TEST_MODEL") or "default"))
+        return str(modelcard.resolve(os.environ.get("DIGITS_TEST_MODEL") or Settings().model))
     except DigitsError as exc:
         pytest.skip(f"no model to serve: {exc}")
 

@@ -22,6 +22,7 @@ import pytest
 
 from handwritten_digits import modelcard
 from handwritten_digits.errors import DigitsError
+from handwritten_digits.server.settings import Settings
 
 pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
@@ -31,7 +32,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-b
 
 def model_path() -> str:
     try:
-        return str(modelcard.resolve(os.environ.get("DIGITS_TEST_MODEL") or "default"))
+        return str(modelcard.resolve(os.environ.get("DIGITS_TEST_MODEL") or Settings().model))
     except DigitsError as exc:
         pytest.skip(f"no model to serve: {exc}")
 

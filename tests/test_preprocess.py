@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from handwritten_digits import preprocess
+from handwritten_digits.errors import DigitsError
 from handwritten_digits.preprocess import find_ink, load_image, normalize_digit, prepare_single
 
 
@@ -176,6 +177,18 @@ def test_sources_path_bytes_pil_array_agree(mnist_test, tmp_path):
     images = [prepare_single(v).image for v in variants]
     for image in images[1:]:
         np.testing.assert_allclose(image, images[0], atol=1e-3)
+
+def test_decoded_gray_is_not_decoded_again_and_bad_floats_are_cleaned():
+    gray = np.random.default_rng(0).random((30, 40), dtype=np.float32)
+    assert load_image(gray) is gray  # what load_image returns goes through the reading uncopied
+    for bad in (np.nan, np.inf, -0.5):
+        dirty = gray.copy()
+        dirty[3, 4] = bad
+        out = load_image(dirty)
+        assert out is not dirty and np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1, bad
+    with pytest.raises(DigitsError, match="too large"):
+        load_image(np.zeros((2, preprocess.MAX_SIDE + 1), np.float32))
+
 
 
 def test_synthetic_singles_recovered(data_dir, recognizer):

@@ -28,6 +28,9 @@ LOAD = {
                  "saturation": {"throughput_rps": 812.3, "p50_ms": 38.2, "p99_ms": 97.6, "errors": 0},
                  "rates": [{"rate_rps": 100, "achieved_rps": 99.8, "p50_ms": 4.1, "p99_ms": 9.9, "errors": 0}],
                  "server_cpu_ms_per_request": 2.31, "projected_rps_on_2_free_cores": 866.0}],
+    "budget_at_1000_rps": {"rate_rps": 1000.0, "cores": 2, "available_ms": 2.0, "model": "digits serve",
+                           "parts_ms": {"PNG decode (Pillow)": 0.71, "networks (classifier + checker)": 0.83},
+                           "measured_ms": 2.52, "ceiling_rps": 794.0},
 }
 
 
@@ -67,7 +70,8 @@ def test_numbers_come_from_the_results_files_and_output_is_deterministic(tmp_pat
     assert readme.update_readme(readme_file, results, plots) is True
     first = readme_file.read_text()
     section = _section(readme_file)
-    for shown in ("97.91%", "98.12%", "92.49%", "322 s", "4,321", "12.50 MB", "812.3", "97.6 ms", "866 req/s", "2.31 ms"):
+    for shown in ("97.91%", "98.12%", "92.49%", "322 s", "4,321", "12.50 MB", "812.3", "97.6 ms", "866 req/s", "2.31 ms",
+                  "| PNG decode (Pillow) | 0.71 ms |", "**2.52 ms**", "**2.00 ms** per request that 1,000 req/s", "794 req/s"):
         assert shown in section, shown
     assert "`python -m benchmarks.bench_classic`" in section  # provenance of the figures
     assert "_not measured yet_ (`python -m benchmarks.bench_cnn`)" in section

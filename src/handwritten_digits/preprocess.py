@@ -190,6 +190,12 @@ def _finite(arr: np.ndarray) -> np.ndarray:
 
 def _array_to_gray(arr: np.ndarray) -> np.ndarray:
     arr = np.asarray(arr)
+    if arr.dtype == np.float32 and arr.ndim == 2 and arr.size:
+        # already gray in [0, 1] (what load_image returns): used as is, not copied and clipped again;
+        # NaN fails both comparisons and takes the cleaning path below
+        if float(arr.min()) >= 0.0 and float(arr.max()) <= 1.0:
+            _check_size(arr.shape[1], arr.shape[0], "image array")
+            return arr
     if arr.dtype == bool:
         arr = arr.astype(np.float32)
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
