@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import struct
 import zlib
 
@@ -17,7 +18,7 @@ from PIL import Image, ImageDraw  # noqa: E402
 
 from handwritten_digits import modelcard  # noqa: E402
 from handwritten_digits.errors import DigitsError  # noqa: E402
-from handwritten_digits.server.app import create_app, get_recognizer  # noqa: E402
+from handwritten_digits.server.app import INLINE_PIXELS, create_app, get_recognizer  # noqa: E402
 from handwritten_digits.server.schemas import FeedbackOut, ModelCard, RecognizeResponse  # noqa: E402
 from handwritten_digits.server.settings import Settings  # noqa: E402
 
@@ -272,10 +273,12 @@ class FakeRecognizer:
 
     def __init__(self):
         self.seen = []
+        self.threads = set()
 
     def predict_proba(self, images):
         images = np.asarray(images)
         self.seen.append(images.shape)
+        self.threads.add(threading.current_thread().name)
         probs = np.full((len(images), 10), 0.01, dtype=np.float32)
         probs[:, 4] = 0.91
         return probs
@@ -296,6 +299,26 @@ def test_recognizer_is_swapped_by_dependency_override(client):
     assert fake.seen and all(shape == (2, 28, 28) for shape in fake.seen)  # both digits in one batch, as 28x28 inputs
     assert result["digits"][0]["box"][0] < result["digits"][1]["box"][0]
     assert card["name"] == "fake"
+
+
+def test_canvas_sized_images_are_read_on_the_event_loop_and_photos_on_the_reading_thread(client):
+    canvas = two_blobs()
+    small = Image.open(io.BytesIO(canvas))
+    assert small.width * small.height <= INLINE_PIXELS
+    paper = Image.alpha_composite(Image.new("RGBA", small.size, "white"), small.convert("RGBA")).convert("RGB")
+    photo = png(paper.resize((small.width * 4, small.height * 4)))  # 627,200 pixels
+    threads = {}
+    for name, body in (("canvas", canvas), ("photo", photo)):
+        fake = FakeRecognizer()
+        client.app.dependency_overrides[get_recognizer] = lambda: fake
+        try:
+            response = client.post("/api/v1/recognize", content=body, headers={"Content-Type": "image/png"})
+        finally:
+            client.app.dependency_overrides.clear()
+        assert response.json()["text"] == "44", name
+        threads[name] = fake.threads
+    (photo_thread,), (canvas_thread,) = threads["photo"], threads["canvas"]
+    assert photo_thread.startswith("recognize") and not canvas_thread.startswith("recognize")
 
 
 # ---------------------------------------------------------------- feedback
