@@ -356,7 +356,7 @@ def request_budget(report: dict, rate: float = 1000.0) -> dict | None:
         "ink finding and segmentation (numpy)": round(reading - stages[MODEL_STAGE], 3),
     }
     measured = real["server_cpu_ms_per_request"] + (real["saturation"].get("client_cpu_ms_per_request") or 0.0)
-    parts["the rest: route, hand-off to the reading thread, JSON, caches (measured minus the parts)"] = round(
+    parts["the rest: route, JSON, scheduling, caches (measured minus the parts)"] = round(
         measured - sum(v for v in parts.values() if v is not None), 3)
     return {
         "rate_rps": rate, "cores": cores, "available_ms": round(cores * 1000 / rate, 3),

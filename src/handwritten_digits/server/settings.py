@@ -31,7 +31,7 @@ class Settings:
     model : str
         Bundled model name (``default-int8``, ``default``, ``accurate``), a ``.onnx`` file or a folder.
         The server's default is ``default-int8``, the int8 build of ``default``: the same accuracy on
-        every validation check (MNIST, photo digits, numbers) for ~20% less CPU per request.
+        every validation check (MNIST, photo digits, numbers) for less CPU per request (README, Serving).
     host, port, workers :
         Where uvicorn listens and how many processes it forks.
     feedback_db : Path
