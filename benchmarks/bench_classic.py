@@ -36,14 +36,17 @@ MODELS = ["logreg", "knn", "forest", "svm", "best"]
 
 def throughput(recognizer, images: np.ndarray, batch: int = 1000) -> tuple[np.ndarray, float]:
     """Predicted labels and images/s; batches bound memory (the k-NN graph holds test x train distances)."""
+    from handwritten_digits.runtime import in_batches
+
     began = time.perf_counter()
-    labels = np.concatenate([recognizer.predict(images[i : i + batch]) for i in range(0, len(images), batch)])
+    labels = in_batches(recognizer.predict, images, batch)
     return labels, len(images) / (time.perf_counter() - began)
 
 
 def bench_model(name: str, data: dict, seed: int, save: Path | None) -> dict:
     from handwritten_digits import modelcard
     from handwritten_digits.evaluation.calibration import fit_temperature
+    from handwritten_digits.runtime import in_batches
     from handwritten_digits.training.classic import export_classic, fit_classic
 
     (x, y), (xv, yv), (xt, yt) = data["train"], data["val"], data["test"]
@@ -52,7 +55,7 @@ def bench_model(name: str, data: dict, seed: int, save: Path | None) -> dict:
     pipeline = fit_classic(name, x, y, seed=seed, progress=True)
     seconds = time.perf_counter() - began
     recognizer, onnx_data = export_classic(pipeline, modelcard.new_card(name=name, kind="classic"))
-    val_logits = np.concatenate([recognizer.logits(xv[i : i + 1000]) for i in range(0, len(xv), 1000)])
+    val_logits = in_batches(recognizer.logits, xv)
     recognizer.temperature = recognizer.card["temperature"] = fit_temperature(val_logits, yv)  # as `digits train`
     val_pred = val_logits.argmax(axis=1)
     test_pred, images_per_s = throughput(recognizer, xt)

@@ -19,19 +19,17 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 RESULTS = Path(__file__).parent / "results" / "choice.json"
 
 
 def measure(model: str, digits, singles, numbers) -> dict:
     from tqdm import tqdm
 
-    from handwritten_digits.runtime import Recognizer
+    from handwritten_digits.runtime import Recognizer, in_batches
 
     recognizer = Recognizer.load(model, threads=1)
     images, labels = digits
-    predicted = np.concatenate([recognizer.predict(images[i : i + 500]) for i in range(0, len(images), 500)])
+    predicted = in_batches(recognizer.predict, images)
     photo_ok = 0
     for s in tqdm(singles, desc=f"{recognizer.name}: photo digits", file=sys.stderr, leave=False):
         r = recognizer.classify(s.image)

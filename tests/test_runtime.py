@@ -9,7 +9,7 @@ from PIL import Image
 from handwritten_digits import modelcard
 from handwritten_digits.data import load_dataset
 from handwritten_digits.errors import DigitsError
-from handwritten_digits.runtime import Recognizer, softmax
+from handwritten_digits.runtime import Recognizer, in_batches, softmax
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +176,16 @@ def test_reading_reuses_the_probabilities_it_scored_pieces_with(recognizer, test
     assert counting.proba_calls == counting.score_calls >= 1
     expected = recognizer.predict_proba(np.stack([d.image for d in result.digits]))
     assert np.allclose([d.probabilities for d in result.digits], expected, atol=1e-6)
+
+
+def test_in_batches_equals_one_call_and_respects_the_batch(recognizer, data_dir):
+    images = load_dataset("val", data_dir)[0][:250]
+    sizes = []
+
+    def logits(batch):
+        sizes.append(len(batch))
+        return recognizer.logits(batch)
+
+    np.testing.assert_allclose(in_batches(logits, images, batch=100), recognizer.logits(images), atol=1e-5)
+    assert sizes == [100, 100, 50]
+    assert in_batches(recognizer.predict, images, desc="progress").tolist() == recognizer.predict(images).tolist()

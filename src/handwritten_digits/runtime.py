@@ -131,6 +131,22 @@ class Recognizer:
         return result.digits[0] if result.digits else None
 
 
+def in_batches(fn, images: np.ndarray, batch: int = 1000, desc: str | None = None) -> np.ndarray:
+    """``fn`` (a recognizer's ``predict``, ``predict_proba`` or ``logits``) over ``images``, ``batch`` at a time.
+
+    Bounds memory on large sets (a k-NN graph holds a batch x training-images distance matrix);
+    ``desc``: show a progress bar with this label (on stderr).
+    """
+    starts = range(0, len(images), batch)
+    if desc is not None:
+        import sys
+
+        from tqdm import tqdm
+
+        starts = tqdm(starts, desc=desc, file=sys.stderr, leave=False)
+    return np.concatenate([fn(images[i : i + batch]) for i in starts])
+
+
 def read_digits(model, image, min_confidence: float | None = None, single: bool = False) -> ReadResult:
     """Find the digits in ``image`` and read them with ``model``: the one reading path of CLI, API and page.
 

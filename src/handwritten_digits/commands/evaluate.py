@@ -21,15 +21,11 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     import json
-    import sys
-
-    import numpy as np
-    from tqdm import tqdm
 
     from handwritten_digits.data import load_eval_set
     from handwritten_digits.errors import DigitsError
     from handwritten_digits.evaluation.metrics import evaluate_probabilities
-    from handwritten_digits.runtime import Recognizer
+    from handwritten_digits.runtime import Recognizer, in_batches
 
     if args.limit is not None and args.limit < 1:
         raise DigitsError(f"--limit must be at least 1, got {args.limit}")
@@ -43,9 +39,7 @@ def run(args) -> int:
     results, probs = {}, {}
     for recognizer in recognizers:
         name = _unique(recognizer.name, results)
-        batches = range(0, len(images), 1000)
-        probs[name] = np.concatenate([recognizer.predict_proba(images[i : i + 1000])
-                                      for i in tqdm(batches, desc=name, file=sys.stderr, leave=False)])
+        probs[name] = in_batches(recognizer.predict_proba, images, desc=name)
         results[name] = {"model": name, "path": str(recognizer.path), "dataset": dataset,
                          **evaluate_probabilities(labels, probs[name])}
     if args.report:

@@ -140,7 +140,7 @@ def load_data(args) -> tuple[tuple, tuple, tuple | None, dict]:
 def train_from_args(args) -> int:
     """``digits train --model logreg|knn|forest|svm|best``: fit, validate, test, save ONNX + card."""
     from handwritten_digits.evaluation.calibration import expected_calibration_error, fit_temperature
-    from handwritten_digits.runtime import softmax
+    from handwritten_digits.runtime import in_batches, softmax
 
     out = Path(args.out)
     target = out if out.suffix == ".onnx" else out / "model.onnx"
@@ -153,16 +153,16 @@ def train_from_args(args) -> int:
     _log(f"fitted in {seconds:.1f} s; exporting to ONNX and validating")
     card = modelcard.new_card(name=target.stem if target.stem != "model" else args.model, kind="classic")
     recognizer, data = export_classic(pipeline, card)
-    val_logits = _batched(recognizer.logits, xv)
+    val_logits = in_batches(recognizer.logits, xv)
     temperature = fit_temperature(val_logits, yv)  # calibrated on validation, never on test
     recognizer.temperature = temperature
-    val_probs = _batched(recognizer.predict_proba, xv)
+    val_probs = in_batches(recognizer.predict_proba, xv)
     metrics = {"val": {"accuracy": float((val_probs.argmax(1) == yv).mean()), "n": int(len(yv)),
                        "ece_before": expected_calibration_error(softmax(val_logits), yv),
                        "ece_after": expected_calibration_error(val_probs, yv)}}
     if test is not None:  # the final figure: nothing above looked at it
         xt, yt = test
-        metrics["test"] = {"accuracy": float((_batched(recognizer.predict, xt) == yt).mean()), "n": int(len(yt))}
+        metrics["test"] = {"accuracy": float((in_batches(recognizer.predict, xt) == yt).mean()), "n": int(len(yt))}
     card.update(
         temperature=temperature, metrics=metrics, data=data_info,
         architecture={"pipeline": [[name, type(step).__name__] for name, step in pipeline.steps],
@@ -177,11 +177,6 @@ def train_from_args(args) -> int:
     if args.json:
         print(json.dumps(card | {"path": str(path)}, indent=2))
     return 0
-
-
-def _batched(fn, images: np.ndarray, batch: int = 1000) -> np.ndarray:
-    """``fn`` over ``images`` in batches: the k-NN graph holds a (batch x training images) distance matrix."""
-    return np.concatenate([fn(images[i : i + batch]) for i in range(0, len(images), batch)])
 
 
 def _command(args) -> str:
