@@ -414,7 +414,7 @@ def group_cpu_seconds(pgid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def bench_server(name, cmd, ready_url, path, bodies, args, rates: bool = True) -> dict:
+def bench_server(name, cmd, ready_url, path, bodies, args, with_rates: bool = True) -> dict:
     port = int(ready_url.split(":")[2].split("/")[0])
     proc = start(cmd, ready_url)
     try:
@@ -424,12 +424,13 @@ def bench_server(name, cmd, ready_url, path, bodies, args, rates: bool = True) -
         cpu0 = group_cpu_seconds(proc.pid)
         saturation = run_client({**plan, "phase": "saturation"}, timeout=args.warmup + args.seconds + 60)
         cpu1 = group_cpu_seconds(proc.pid)
-        if rates:
+        rates = None
+        if with_rates:
             rates = run_client({**plan, "phase": "rates"}, timeout=len(args.rates) * (args.rate_seconds + 15) + 30)
     finally:
         stop(proc)
     result = {"name": name, "command": " ".join(cmd), "saturation": saturation}
-    if rates:
+    if with_rates:
         result["rates"] = rates
     if isinstance(saturation, dict) and saturation.get("requests"):
         # CPU the server spent per request, warm-up included: independent of how busy the cores were,
@@ -512,7 +513,7 @@ def main(argv=None) -> int:
     floor_cmd = [sys.executable, "-m", "benchmarks.http_floor", "--port", str(port), "--workers", str(args.workers)]
     print("HTTP floor (the same stack, no work) ...", file=sys.stderr, flush=True)
     floor = bench_server("HTTP floor: the same FastAPI + uvicorn stack, a route that only reads the body",
-                         floor_cmd, f"http://127.0.0.1:{port}/readyz", "/api/v1/recognize", bodies, args, rates=False)
+                         floor_cmd, f"http://127.0.0.1:{port}/readyz", "/api/v1/recognize", bodies, args, with_rates=False)
     report["servers"].append({**floor, "floor": True})
     report["stages_cpu_ms"] = stage_cpu_ms(models[0], bodies[:32])
     report["budget_at_1000_rps"] = request_budget(report)
