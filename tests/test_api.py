@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 import struct
+import threading
 import zlib
 
 import numpy as np

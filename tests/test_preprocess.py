@@ -178,6 +178,7 @@ def test_sources_path_bytes_pil_array_agree(mnist_test, tmp_path):
     for image in images[1:]:
         np.testing.assert_allclose(image, images[0], atol=1e-3)
 
+
 def test_decoded_gray_is_not_decoded_again_and_bad_floats_are_cleaned():
     gray = np.random.default_rng(0).random((30, 40), dtype=np.float32)
     assert load_image(gray) is gray  # what load_image returns goes through the reading uncopied
@@ -188,7 +189,6 @@ def test_decoded_gray_is_not_decoded_again_and_bad_floats_are_cleaned():
         assert out is not dirty and np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1, bad
     with pytest.raises(DigitsError, match="too large"):
         load_image(np.zeros((2, preprocess.MAX_SIDE + 1), np.float32))
-
 
 
 def test_synthetic_singles_recovered(data_dir, recognizer):
