@@ -238,10 +238,10 @@ def _percentiles(latencies) -> dict:
 def _client_main(plan: dict, queue) -> None:
     """Entry of the load-generator process: run the plan, send the results back."""
     try:
-        cpu = time.process_time()
+        began = time.process_time()
         results = asyncio.run(_run_plan(plan))
         if isinstance(results, dict) and results.get("requests"):  # the load generator's own share of the cores
-            cpu = time.process_time() - cpu
+            cpu = time.process_time() - began
             results["client_cpu_ms_per_request"] = round(cpu / (results["requests"] + results["warmup_requests"]) * 1000, 3)
         queue.put(results)
     except BaseException as exc:  # report, never hang the parent
