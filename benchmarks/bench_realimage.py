@@ -7,7 +7,7 @@ numbers with random spacing, some touching.
 
 Compared, with the same bundled model:
 
-* ``ours``: ``Recognizer.classify`` (singles) and ``Recognizer.read`` (numbers, exact string);
+* ``ours``: ``Reader.classify`` (singles) and ``Reader.read`` (numbers, exact string);
 * ``naive``: the tutorial way, the whole image resized to 28x28, inverted when the paper is light;
   for numbers, the same applied to each connected component of a fixed 50% threshold
   (what an OpenCV ``findContours`` + ``resize`` tutorial does).
@@ -59,20 +59,22 @@ def naive_read(gray: np.ndarray, recognizer) -> str:
 def run(singles: int, numbers: int, seed: int, model: str | None) -> dict:
     from tqdm import tqdm
 
-    from handwritten_digits import preprocess
-    from handwritten_digits.runtime import Recognizer
+    from handwritten_digits.reading.decode import load_image
+    from handwritten_digits.reading.normalize import extract_digits, prepare_single
+    from handwritten_digits.reading.reader import Reader
     from handwritten_digits.synthetic import make_numbers, make_singles, mnist_test_digits
 
-    recognizer = Recognizer.load(model, threads=1)
+    reader = Reader.load(model, threads=1)
+    recognizer = reader.recognizer
     digits = mnist_test_digits()
     single_set = make_singles(singles, seed=seed, digits=digits)
     number_set = make_numbers(numbers, seed=seed, digits=digits)
-    grays = {id(s): preprocess.load_image(s.image) for s in single_set + number_set}
+    grays = {id(s): load_image(s.image) for s in single_set + number_set}
 
     ours_ok = naive_ok = 0
     start = time.perf_counter()
     for s in tqdm(single_set, desc="singles", file=sys.stderr):
-        r = recognizer.classify(s.image)
+        r = reader.classify(s.image)
         ours_ok += r is not None and str(r.digit) == s.label
     singles_seconds = time.perf_counter() - start
     naive_pred = recognizer.predict(np.stack([naive_input(grays[id(s)]) for s in single_set]))
@@ -82,7 +84,7 @@ def run(singles: int, numbers: int, seed: int, model: str | None) -> dict:
     errors = []
     start = time.perf_counter()
     for s in tqdm(number_set, desc="numbers", file=sys.stderr):
-        text = recognizer.read(s.image).text
+        text = reader.read(s.image).text
         ours_exact += text == s.label
         if text != s.label and len(errors) < 20:
             errors.append([s.label, text])
@@ -93,11 +95,11 @@ def run(singles: int, numbers: int, seed: int, model: str | None) -> dict:
     # Preprocessing alone: decoding + ink + normalisation (singles), + segmentation without the model (numbers)
     start = time.perf_counter()
     for s in single_set:
-        preprocess.prepare_single(s.image)
+        prepare_single(s.image)
     prep_singles = time.perf_counter() - start
     start = time.perf_counter()
     for s in number_set:
-        preprocess.extract_digits(s.image)
+        extract_digits(s.image)
     prep_numbers = time.perf_counter() - start
 
     return {

@@ -25,16 +25,18 @@ RESULTS = Path(__file__).parent / "results" / "choice.json"
 def measure(model: str, digits, singles, numbers) -> dict:
     from tqdm import tqdm
 
-    from handwritten_digits.runtime import Recognizer, in_batches
+    from handwritten_digits.reading.reader import Reader
+    from handwritten_digits.runtime import in_batches
 
-    recognizer = Recognizer.load(model, threads=1)
+    reader = Reader.load(model, threads=1)
+    recognizer = reader.recognizer
     images, labels = digits
     predicted = in_batches(recognizer.predict, images)
     photo_ok = 0
     for s in tqdm(singles, desc=f"{recognizer.name}: photo digits", file=sys.stderr, leave=False):
-        r = recognizer.classify(s.image)
+        r = reader.classify(s.image)
         photo_ok += r is not None and str(r.digit) == s.label
-    exact = sum(recognizer.read(s.image).text == s.label
+    exact = sum(reader.read(s.image).text == s.label
                 for s in tqdm(numbers, desc=f"{recognizer.name}: numbers", file=sys.stderr, leave=False))
     return {"model": recognizer.name, "path": str(recognizer.path),
             "mnist_val": round(float((predicted == labels).mean()), 4),

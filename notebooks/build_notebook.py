@@ -80,23 +80,25 @@ print("smallest class:", counts.argmin(), counts.min(), "| largest:", counts.arg
 A model only knows what MNIST looks like: the digit's longer side fitted into a 20×20 box, centred by
 its centre of mass in a 28×28 frame, bright ink on black, strokes 2–3 px wide. A photo of a digit is
 nothing like that: dark ink on bright paper, uneven light, noise, JPEG artefacts, the digit anywhere
-and at any size. `preprocess` finds the ink (polarity, background, noise), crops it and rebuilds the
-MNIST framing, so that every caller (CLI, API, web page, training) feeds the same kind of input.
+and at any size. The reading stages (`handwritten_digits.reading`: decode → ink → segment → normalize)
+find the ink (polarity, background, noise), crop it and rebuild the MNIST framing, so that every caller
+(CLI, API, web page, training) feeds the same kind of input.
 
 `synthetic` builds photo-like images from MNIST **test** digits, so we know the right answer.
 """),
     ("code", """
-from handwritten_digits import preprocess
+from handwritten_digits.reading.decode import load_image
+from handwritten_digits.reading.ink import find_ink
+from handwritten_digits.reading.normalize import prepare_single
 from handwritten_digits.synthetic import make_singles
 
 samples = make_singles(4, seed=3)
 fig, axes = plt.subplots(3, 4, figsize=(10, 7.5))
 for column, sample in enumerate(samples):
-    gray = preprocess.load_image(sample.image)
-    digit = preprocess.prepare_single(sample.image)
+    digit = prepare_single(sample.image)
     axes[0, column].imshow(sample.image, cmap="gray", vmin=0, vmax=255)
     axes[0, column].set_title(f"photo-like '{sample.label}' {sample.image.shape[1]}×{sample.image.shape[0]}", fontsize=9)
-    axes[1, column].imshow(preprocess.ink_map(gray), cmap="gray", vmin=0, vmax=1)
+    axes[1, column].imshow(find_ink(load_image(sample.image)).ink, cmap="gray", vmin=0, vmax=1)
     axes[1, column].set_title("ink map", fontsize=9)
     axes[2, column].imshow(digit.image, cmap="gray", vmin=0, vmax=1)
     axes[2, column].set_title("model input 28×28", fontsize=9)
@@ -183,16 +185,20 @@ print(f"reject {results['error_reject']['reject_for_0.1%_error']:.1%} of the dig
     ("md", """
 ## 6. Reading unseen images
 
-`Recognizer.classify(image)` treats a whole image as one digit; `Recognizer.read(image)` finds every
-digit in it and reads them left to right as a number. Images can be paths, bytes, PIL images or arrays.
+A `Reader` drives the stages with the model: `reader.classify(image)` treats a whole image as one digit;
+`reader.read(image)` finds every digit in it and reads them left to right as a number. Images can be
+paths, bytes, PIL images or arrays.
 """),
     ("code", """
 %matplotlib inline
 # (evaluation.report switched pyplot to its file-only Agg backend: back to inline figures)
+from handwritten_digits.reading.reader import Reader
+
+reader = Reader(recognizer)
 singles = make_singles(10, seed=11)
 fig, axes = plt.subplots(1, 10, figsize=(12, 1.9))
 for ax, sample in zip(axes, singles):
-    result = recognizer.classify(sample.image)
+    result = reader.classify(sample.image)
     said = "none" if result is None else f"{result.digit} {result.confidence:.0%}"
     ax.imshow(sample.image, cmap="gray")
     ax.set_title(f"true {sample.label}\\nread {said}", fontsize=8, color="black" if result and str(result.digit) == sample.label else "#b00020")
@@ -203,11 +209,11 @@ plt.show()
 from handwritten_digits.synthetic import make_numbers
 
 photo = Path(handwritten_digits.__file__).parent / "assets" / "samples" / "photo-number-417.jpg"
-images = [(preprocess.load_image(photo), "417 (bundled sample photo)")]
+images = [(load_image(photo), "417 (bundled sample photo)")]
 images += [(sample.image, sample.label) for sample in make_numbers(2, seed=5)]
 fig, axes = plt.subplots(len(images), 1, figsize=(8, 2.6 * len(images)))
 for ax, (image, truth) in zip(axes, images):
-    result = recognizer.read(image)
+    result = reader.read(image)
     ax.imshow(image, cmap="gray")
     for d in result.digits:
         x0, y0, x1, y1 = d.box
@@ -224,7 +230,7 @@ plt.show()
     ("code", """
 import json
 
-reading = recognizer.read(photo).to_dict()
+reading = reader.read(photo).to_dict()
 for d in reading["digits"]:
     d["probabilities"] = [round(p, 3) for p in d["probabilities"]]
 print(json.dumps(reading, indent=1)[:900])

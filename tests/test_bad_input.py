@@ -13,14 +13,15 @@ from PIL import Image
 
 from handwritten_digits.cli import main
 from handwritten_digits.errors import DigitsError
-from handwritten_digits.preprocess import extract_digits, load_image, prepare_single
+from handwritten_digits.reading.decode import load_image
+from handwritten_digits.reading.normalize import extract_digits, prepare_single
 
 
 @pytest.fixture(scope="module")
 def recognizer():
-    from handwritten_digits.runtime import Recognizer
+    from handwritten_digits.reading.reader import Reader
 
-    return Recognizer.load(threads=1)
+    return Reader.load(threads=1)
 
 
 def png_bytes(img: Image.Image) -> bytes:

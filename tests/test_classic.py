@@ -13,7 +13,7 @@ from handwritten_digits.data import load_dataset
 from handwritten_digits.data.folder import save_folder
 from handwritten_digits.errors import DigitsError
 from handwritten_digits.models.classic import MODELS, Deskew, make_pipeline
-from handwritten_digits.preprocess import deskew
+from handwritten_digits.reading.normalize import deskew
 from handwritten_digits.runtime import Recognizer
 from handwritten_digits.training.classic import export_classic, fit_classic
 from handwritten_digits.training.sklearn_onnx import onnx_bytes, split_deskew

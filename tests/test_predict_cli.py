@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from handwritten_digits.cli import main
@@ -124,3 +125,47 @@ def test_real_subprocess_run():
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["text"] == "417"
     assert proc.stderr == ""
+
+
+def test_workers_give_the_same_output_in_order(tmp_path, monkeypatch, capsys):
+    # every kind of entry at once: files, a broken file, an empty folder, stdin; saved inputs too
+    for i, name in enumerate(sorted(EXPECTED) * 2):
+        shutil.copy(SAMPLES / name, tmp_path / f"{i:02d}-{name}")
+    (tmp_path / "05-broken.png").write_bytes(b"not an image")
+    (tmp_path / "empty").mkdir()
+    stdin = (SAMPLES / "number-2026.png").read_bytes()
+    outputs = []
+    for workers in ("1", "2"):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+        seen = tmp_path.parent / f"seen-{workers}"
+        code = main(["predict", "--json", "--workers", workers, "--save-inputs", str(seen),
+                     str(tmp_path), "-", str(tmp_path / "empty")])
+        outputs.append((code, capsys.readouterr(), sorted(p.name for p in seen.iterdir())))
+    (code1, one, saved1), (code2, two, saved2) = outputs
+    assert code1 == code2 == 1
+    assert two.out == one.out and two.err == one.err and saved2 == saved1
+    records = [json.loads(line) for line in two.out.splitlines()]
+    assert [Path(r["path"]).name for r in records] == sorted(p.name for p in tmp_path.glob("*.*")) + ["-", "empty"]
+    assert [r["text"] for r in records[:5]] == [EXPECTED[name] for name in sorted(EXPECTED) + sorted(EXPECTED)[:1]]
+    assert "error" in records[5] and records[-2]["text"] == "2026" and "try --recursive" in records[-1]["error"]
+    assert len(two.err.splitlines()) == 2
+    assert "stdin-3-6.png" in saved2 and len(saved2) == 2 * (1 + 1 + 4 + 3) + 4
+
+
+def test_workers_report_a_bad_model_once(tmp_path, capsys):
+    for name in EXPECTED:
+        shutil.copy(SAMPLES / name, tmp_path / name)
+    (tmp_path / "bad.onnx").write_bytes(b"not a model")
+    assert main(["predict", "--workers", "2", "--model", str(tmp_path / "bad.onnx"), str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("digits: error:") and len(captured.err.splitlines()) == 1
+    assert main(["predict", "--workers", "0", str(tmp_path)]) == 2
+    assert "--workers" in capsys.readouterr().err
+
+
+def test_help_explains_workers_and_progress(capsys):
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"all {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} cores" in text
+    assert "keeps the input order" in text and "never shown in a pipe" in text

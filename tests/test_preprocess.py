@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from handwritten_digits import preprocess
 from handwritten_digits.errors import DigitsError
-from handwritten_digits.preprocess import find_ink, load_image, normalize_digit, prepare_single
+from handwritten_digits.reading import ink as inkstage
+from handwritten_digits.reading.decode import MAX_SIDE, GrayImage, load_image
+from handwritten_digits.reading.ink import find_ink, stroke_width
+from handwritten_digits.reading.normalize import normalize_digit, prepare_single
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +24,9 @@ def mnist_test(data_dir):
 
 @pytest.fixture(scope="module")
 def recognizer():
-    from handwritten_digits.runtime import Recognizer
+    from handwritten_digits.reading.reader import Reader
 
-    return Recognizer.load(threads=1)
+    return Reader.load(threads=1)
 
 
 def drawing(mnist_test, index=0, size=200, dark_on_light=True) -> np.ndarray:
@@ -127,7 +129,7 @@ def test_thin_pen_on_big_canvas_is_thickened(mnist_test, recognizer):
     canvas = np.full((400, 400), 255, np.uint8)
     canvas[50:350, 50:350][hairline] = 0
     image = prepare_single(canvas).image
-    width = preprocess.stroke_width(np.asarray(Image.fromarray(image).resize((112, 112), Image.BILINEAR)) > 0.5) / 4
+    width = stroke_width(np.asarray(Image.fromarray(image).resize((112, 112), Image.BILINEAR)) > 0.5) / 4
     assert 1.3 <= width <= 4.0
 
 
@@ -147,8 +149,8 @@ def test_ink_needs_contrast_but_not_much(contrast, found):
     img = Image.new("F", (200, 120), 0.0)
     ImageDraw.Draw(img).line([(40, 20), (90, 100), (150, 30)], fill=1.0, width=6)
     gray = (0.9 - contrast * np.asarray(img)).astype(np.float32)  # light gray paper, faint dark stroke
-    assert preprocess.find_ink(gray).mask.any() == found
-    assert preprocess.find_ink(gray, quick_side=None).mask.any() == found
+    assert find_ink(gray).mask.any() == found
+    assert find_ink(gray, quick_side=None).mask.any() == found
 
 
 def test_noise_only_has_no_digit(recognizer):
@@ -188,7 +190,7 @@ def test_decoded_gray_is_not_decoded_again_and_bad_floats_are_cleaned():
         out = load_image(dirty)
         assert out is not dirty and np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1, bad
     with pytest.raises(DigitsError, match="too large"):
-        load_image(np.zeros((2, preprocess.MAX_SIDE + 1), np.float32))
+        load_image(np.zeros((2, MAX_SIDE + 1), np.float32))
 
 
 def test_synthetic_singles_recovered(data_dir, recognizer):
@@ -207,32 +209,38 @@ def test_synthetic_singles_recovered(data_dir, recognizer):
 # ---------------------------------------------------------------- fast paths against references
 
 
-@pytest.mark.parametrize("size", [1, 2, 3, 7, 8, 15, 30])
-def test_window_min_max_mean_match_scipy(size):
-    from scipy import ndimage
-
-    arr = np.random.default_rng(size).random((37, 52)).astype(np.float32)
-    for reduce, reference in ((np.min, ndimage.minimum_filter), (np.max, ndimage.maximum_filter)):
-        expected = reference(arr, size=size, mode="nearest")
-        assert np.array_equal(preprocess._window(arr, size, reduce), expected)
-    expected = ndimage.uniform_filter(arr.astype(np.float64), size=size, mode="nearest")
-    assert np.allclose(preprocess._window(arr, size, np.mean), expected, atol=1e-5)
-
-
-def test_distance_matches_erosion_counts():
+@pytest.mark.parametrize("outside", [False, True])
+def test_distance_matches_scipy(outside):
+    """OpenCV's 5x5 distance transform, with the image's edges as paper (or as ink), against scipy's exact one."""
     from scipy import ndimage
 
     mask = np.random.default_rng(0).random((40, 60)) > 0.3
     mask = ndimage.binary_closing(mask, iterations=2)
-    dist = preprocess._distance(mask)
-    # alternating plus and square erosions, counted independently with scipy
-    current, expected, step = mask.copy(), np.zeros(mask.shape, np.float32), 0
-    while current.any():
-        expected += current
-        structure = ndimage.generate_binary_structure(2, 1 if step % 2 == 0 else 2)
-        current = ndimage.binary_erosion(current, structure, border_value=0)
-        step += 1
-    assert np.array_equal(dist, expected)
+    expected = ndimage.distance_transform_edt(np.pad(mask, 1, constant_values=outside))[1:-1, 1:-1]
+    dist = inkstage.distance(mask, outside=outside)
+    assert np.abs(dist - expected).max() < 0.1 * expected.max()
+    assert np.array_equal(dist > 0, mask)
+
+
+@pytest.mark.parametrize("size", [3, 5, 9])
+def test_median_matches_scipy(size):
+    from scipy import ndimage
+
+    arr = np.random.default_rng(size).random((23, 17)).astype(np.float32)
+    assert np.allclose(inkstage._median(arr, size), ndimage.median_filter(arr, size=size, mode="nearest"))
+
+
+def test_background_opening_matches_scipy():
+    """The background estimate's opening and smoothing, against scipy's with the same edge handling."""
+    from scipy import ndimage
+
+    value = np.random.default_rng(3).random((48, 64)).astype(np.float32)
+    background = inkstage._background(value)
+    element = max(3, 48 // 4) | 1
+    opened = ndimage.grey_opening(value, size=(element, element), mode="nearest")
+    smooth = max(3, element // 2) | 1
+    expected = ndimage.uniform_filter(opened.astype(np.float64), size=smooth, mode="nearest")
+    assert np.allclose(background, expected, atol=1e-5)
 
 
 def canvas_drawing(mnist_test, indices, height=280, noise=0.0) -> np.ndarray:
@@ -251,10 +259,11 @@ def test_thick_clean_drawings_are_read_at_low_resolution(mnist_test, recognizer)
     quick, full = find_ink(gray), find_ink(gray, quick_side=None)
     assert quick.mask.size * 4 < full.mask.size  # a few times fewer pixels to work on
     assert recognizer.read(gray).text == "".join(str(mnist_test[1][i]) for i in (0, 1, 2))
-    boxes = [d.box for d in preprocess.extract_digits(gray)]
-    from handwritten_digits.segment import segment
+    from handwritten_digits.reading.normalize import extract_digits
+    from handwritten_digits.reading.segment import segment
 
-    full_boxes = [d.box for d in segment(full)]
+    boxes = [d.box for d in extract_digits(gray)]
+    full_boxes = segment(full).boxes
     assert len(boxes) == len(full_boxes) == 3
     assert np.abs(np.array(boxes) - np.array(full_boxes)).max() <= 2 * quick.scale  # same boxes, to a working pixel
 
@@ -272,9 +281,10 @@ def test_flat_screen_paper_needs_no_background_estimate(mnist_test, inverted):
     """On pure white (or black) paper the paper level stands in for the estimated polarity and background."""
     gray = canvas_drawing(mnist_test, [3, 4])
     gray = 1.0 - gray if inverted else gray
-    paper = preprocess._screen_paper(gray)
+    paper = inkstage._screen_paper(gray)
     assert paper == (0.0 if inverted else 1.0)
-    known, estimated = preprocess._find_ink_at(gray, 160, paper), preprocess._find_ink_at(gray, 160)
+    image = GrayImage(gray, gray.shape)
+    known, estimated = inkstage._find_ink_at(image, 160, paper), inkstage._find_ink_at(image, 160)
     overlap = (known.mask & estimated.mask).sum() / (known.mask | estimated.mask).sum()
     assert overlap > 0.97
-    assert preprocess._screen_paper(np.full((50, 50), 0.9, np.float32)) is None  # gray paper: estimated as before
+    assert inkstage._screen_paper(np.full((50, 50), 0.9, np.float32)) is None  # gray paper: estimated as before

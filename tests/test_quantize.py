@@ -29,7 +29,9 @@ def test_quantized_model_agrees_with_the_float_model(data_dir, tmp_path, capsys)
 def test_bundled_int8_model_reads_the_samples():
     from handwritten_digits.modelcard import ASSETS
 
-    int8, full = Recognizer.load("default-int8"), Recognizer.load("default")
+    from handwritten_digits.reading.reader import Reader
+
+    int8, full = Reader.load("default-int8"), Reader.load("default")
     for sample in ("number-2026.png", "photo-number-417.jpg"):
         path = ASSETS.parent / "samples" / sample
         assert int8.read(path).text == full.read(path).text

@@ -17,8 +17,15 @@ def recognizer():
     return Recognizer.load()
 
 
+@pytest.fixture(scope="module")
+def reader(recognizer):
+    from handwritten_digits.reading.reader import Reader
+
+    return Reader(recognizer)
+
+
 def test_runtime_imports_neither_torch_nor_sklearn():
-    code = ("import sys; from handwritten_digits.runtime import Recognizer; r = Recognizer.load(); "
+    code = ("import sys; from handwritten_digits.reading.reader import Reader; r = Reader.load(); "
             "r.read(__import__('numpy').zeros((40, 40))); "
             "print(sorted(m for m in ('torch', 'sklearn') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -33,13 +40,13 @@ def test_bundled_model_reads_mnist(recognizer, data_dir):
     assert (probs.argmax(1) == labels[:500]).mean() > 0.97
 
 
-def test_classify_and_read_a_png(recognizer, data_dir, tmp_path):
+def test_classify_and_read_a_png(reader, data_dir, tmp_path):
     images, labels = load_dataset("test", data_dir)
     path = tmp_path / "digit.png"
     Image.fromarray(255 - (images[0] * 255).astype(np.uint8)).resize((112, 112)).save(path)  # dark ink on paper
-    digit = recognizer.classify(path)
+    digit = reader.classify(path)
     assert digit.digit == labels[0] and 0.5 < digit.confidence <= 1
-    assert recognizer.read(path).text == str(labels[0])
+    assert reader.read(path).text == str(labels[0])
 
 
 def test_temperature_is_applied(recognizer, data_dir):
@@ -53,16 +60,16 @@ def test_temperature_is_applied(recognizer, data_dir):
         recognizer.temperature = base
 
 
-def test_min_confidence_marks_doubtful_digits(recognizer, data_dir):
+def test_min_confidence_marks_doubtful_digits(reader, data_dir):
     images, _ = load_dataset("test", data_dir)
-    result = recognizer.read(np.concatenate([images[0], images[1]], axis=1), min_confidence=1.01)
+    result = reader.read(np.concatenate([images[0], images[1]], axis=1), min_confidence=1.01)
     assert result.text == "??" and all(d.rejected for d in result.digits)
     assert json.loads(json.dumps(result.to_dict()))["digits"][0]["rejected"] is True
 
 
-def test_blank_image_yields_no_digit(recognizer):
-    assert recognizer.read(np.ones((50, 50))).text == ""
-    assert recognizer.classify(np.zeros((50, 50))) is None
+def test_blank_image_yields_no_digit(reader):
+    assert reader.read(np.ones((50, 50))).text == ""
+    assert reader.classify(np.zeros((50, 50))) is None
 
 
 def test_garbage_model_file_is_a_clear_error(tmp_path):
@@ -111,22 +118,22 @@ def test_temperature_divides_the_logits(recognizer, test_digits):
         recognizer.temperature = saved
 
 
-def test_classify_real_digits_in_both_polarities(recognizer, test_digits, tmp_path):
+def test_classify_real_digits_in_both_polarities(reader, test_digits, tmp_path):
     x, y = test_digits
     correct = 0
     for i in range(10):
-        result = recognizer.classify(_png(x[i], tmp_path / f"digit{i}.png", scale=4, invert=i % 2 == 1))
+        result = reader.classify(_png(x[i], tmp_path / f"digit{i}.png", scale=4, invert=i % 2 == 1))
         assert result is not None and 0 <= result.confidence <= 1 and len(result.probabilities) == 10
         correct += result.digit == y[i]
     assert correct >= 9  # dark-on-white scans and white-on-black drawings alike
 
 
-def test_read_a_three_digit_number_left_to_right(recognizer, test_digits, tmp_path):
+def test_read_a_three_digit_number_left_to_right(reader, recognizer, test_digits, tmp_path):
     x, y = test_digits
     picks = [i for i in range(len(y)) if recognizer.predict(x[i])[0] == y[i]][:3]  # digits it knows alone
     gap = np.zeros((28, 10), dtype=np.float32)
     strip = np.concatenate([x[picks[0]], gap, x[picks[1]], gap, x[picks[2]]], axis=1)
-    result = recognizer.read(_png(strip, tmp_path / "number.png", scale=3, invert=True))
+    result = reader.read(_png(strip, tmp_path / "number.png", scale=3, invert=True))
     assert result.text == "".join(str(y[i]) for i in picks)
     boxes = [d.box for d in result.digits]
     assert boxes == sorted(boxes) and all(x1 > x0 and y1 > y0 for x0, y0, x1, y1 in boxes)
@@ -154,7 +161,7 @@ def test_missing_or_unreadable_cards_are_digits_errors(tmp_path):
 def test_reading_reuses_the_probabilities_it_scored_pieces_with(recognizer, test_digits):
     """The digits chosen while segmenting are not run through the model again, and their
     probabilities are exactly the model's on the inputs returned."""
-    from handwritten_digits.runtime import read_digits
+    from handwritten_digits.reading.reader import Reader
 
     class Counting:
         def __init__(self):
@@ -171,7 +178,7 @@ def test_reading_reuses_the_probabilities_it_scored_pieces_with(recognizer, test
     x, y = test_digits
     strip = np.concatenate([x[0], np.zeros((28, 12), np.float32), x[1]], axis=1)
     counting = Counting()
-    result = read_digits(counting, np.kron(strip, np.ones((3, 3), np.float32)))
+    result = Reader(counting).read(np.kron(strip, np.ones((3, 3), np.float32)))
     assert len(result.digits) == 2
     assert counting.proba_calls == counting.score_calls >= 1
     expected = recognizer.predict_proba(np.stack([d.image for d in result.digits]))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from handwritten_digits.preprocess import extract_digits
+from handwritten_digits.reading.normalize import extract_digits
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +18,9 @@ def mnist_test(data_dir):
 
 @pytest.fixture(scope="module")
 def recognizer():
-    from handwritten_digits.runtime import Recognizer
+    from handwritten_digits.reading.reader import Reader
 
-    return Recognizer.load(threads=1)
+    return Reader.load(threads=1)
 
 
 def ink(mnist_test, index, size=80) -> np.ndarray:
@@ -91,7 +91,7 @@ def test_touching_digits_are_split(mnist_test, recognizer):
     """Ten pairs of MNIST test digits pushed together until their strokes overlap."""
     from scipy import ndimage
 
-    from handwritten_digits.preprocess import find_ink
+    from handwritten_digits.reading.ink import find_ink
 
     read = split = touching = 0
     for a in range(10):
@@ -126,3 +126,45 @@ def test_synthetic_numbers_recovered(data_dir, recognizer):
     exact = sum(recognizer.read(s.image).text == s.label for s in samples)
     # bundled "fast" CNN: ~80% exact on 100 numbers (seed 0); this set measured in the report
     assert exact >= 13, f"{exact}/20 numbers read exactly"
+
+
+def _reference_cut_path(piece, c, line):
+    """One cut path, row by row, as first written (before the paths were batched): the reference."""
+    from handwritten_digits.reading.cuts import _mask
+
+    x0, y0, x1, y1 = piece.box
+    h, w = y1 - y0, x1 - x0
+    cc = c - x0
+    path = np.full(h, cc)
+    mask = _mask(piece)
+    band = max(2, int(0.3 * line))
+    lo, hi = max(1, cc - band), min(w, cc + band + 1)
+    cols = np.arange(lo, hi)
+    cost = mask[:, lo:hi] + 0.3 * np.abs(cols - cc) / band
+    acc = cost[0].copy()
+    back = np.zeros((h, hi - lo), np.int8)
+    for y in range(1, h):
+        options = np.stack([np.r_[np.inf, acc[:-1]], acc, np.r_[acc[1:], np.inf]])
+        step = options.argmin(axis=0)
+        back[y] = step - 1
+        acc = cost[y] + options[step, np.arange(hi - lo)]
+    j = int(acc.argmin())
+    for y in range(h - 1, -1, -1):
+        path[y] = lo + j
+        j += int(back[y, j])
+    return path
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_batched_cut_paths_match_the_reference(seed):
+    from handwritten_digits.reading.cuts import cut_paths
+    from handwritten_digits.reading.pieces import Piece
+
+    rng = np.random.default_rng(seed)
+    mask = rng.random((40, 70)) < 0.35
+    ys, xs = np.nonzero(mask)
+    piece = Piece(ys, xs, mask.astype(np.float32))
+    columns = sorted(int(c) for c in rng.choice(np.arange(piece.box[0] + 5, piece.box[2] - 5), 6, replace=False))
+    paths = cut_paths(piece, columns, line=40.0)
+    for c, path in zip(columns, paths):
+        assert np.array_equal(path, _reference_cut_path(piece, c, 40.0))

@@ -24,13 +24,14 @@ class DigitResult:
 @dataclass
 class ReadResult:
     digits: list[DigitResult] = field(default_factory=list)
+    limits: list[str] = field(default_factory=list)  # caps on work reached ("pieces", "time"): a partial reading
 
     @property
     def text(self) -> str:
         return "".join(d.char for d in self.digits)
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "digits": [_digit_dict(d) for d in self.digits]}
+        return {"text": self.text, "digits": [_digit_dict(d) for d in self.digits], "limits": list(self.limits)}
 
 
 def _digit_dict(d: DigitResult) -> dict:

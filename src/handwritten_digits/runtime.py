@@ -1,9 +1,10 @@
-"""The one inference path for every model: ONNX Runtime, no torch, no scikit-learn.
+"""The model stage: one inference path for every model, ONNX Runtime, no torch, no scikit-learn.
 
 >>> from handwritten_digits.runtime import Recognizer
 >>> rec = Recognizer.load()             # the bundled model
->>> rec.read("number.png").text         # every digit in the image, left to right
->>> rec.classify("digit.png").digit     # the whole image as one digit
+>>> rec.predict_proba(images)           # (N, 28, 28) inputs in [0, 1] -> (N, 10) probabilities
+
+Reading whole images (finding the digits first) is :class:`handwritten_digits.reading.reader.Reader`'s job.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from handwritten_digits import modelcard, preprocess
+from handwritten_digits import modelcard
 from handwritten_digits.errors import DigitsError
-from handwritten_digits.results import DigitResult, ReadResult
+from handwritten_digits.reading.normalize import deskew
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -94,7 +95,7 @@ class Recognizer:
         if x.shape[1:] != (28, 28):
             raise DigitsError(f"expected images of shape (N, 28, 28), got {x.shape}")
         if self._deskew:
-            x = np.stack([preprocess.deskew(im) for im in x])
+            x = np.stack([deskew(im) for im in x])
         x = np.ascontiguousarray(x.reshape((len(x), *self._shape)))
         out = self.session.run([self._output], {self._input: x})[0]
         if self._output_kind == "probabilities":
@@ -121,15 +122,6 @@ class Recognizer:
         whole = softmax(self.checker.run(None, {self.checker.get_inputs()[0].name: x})[0])[:, 1]
         return probs.max(axis=1) * whole
 
-    def read(self, image, min_confidence: float | None = None) -> ReadResult:
-        """Read every digit in ``image`` (path, bytes, PIL image or array) as a number."""
-        return read_digits(self, image, min_confidence)
-
-    def classify(self, image, min_confidence: float | None = None) -> DigitResult | None:
-        """Treat the whole image as one digit; ``None`` if it holds no ink."""
-        result = read_digits(self, image, min_confidence, single=True)
-        return result.digits[0] if result.digits else None
-
 
 def in_batches(fn, images: np.ndarray, batch: int = 1000, desc: str | None = None) -> np.ndarray:
     """``fn`` (a recognizer's ``predict``, ``predict_proba`` or ``logits``) over ``images``, ``batch`` at a time.
@@ -145,40 +137,3 @@ def in_batches(fn, images: np.ndarray, batch: int = 1000, desc: str | None = Non
 
         starts = tqdm(starts, desc=desc, file=sys.stderr, leave=False)
     return np.concatenate([fn(images[i : i + batch]) for i in starts])
-
-
-def read_digits(model, image, min_confidence: float | None = None, single: bool = False) -> ReadResult:
-    """Find the digits in ``image`` and read them with ``model``: the one reading path of CLI, API and page.
-
-    Parameters
-    ----------
-    model : Recognizer
-        Or anything with its ``predict_proba(images)`` and ``piece_scores(images, probs)``.
-    image : path, bytes, PIL image or array
-    min_confidence : float, optional
-        Digits read less surely than this are marked rejected (``?`` in the text).
-    single : bool
-        The whole image is one digit (no segmentation).
-    """
-    seen: dict[bytes, np.ndarray] = {}  # probabilities of every piece scored while segmenting
-    if single:
-        digit = preprocess.prepare_single(image)
-        digits = [digit] if digit is not None else []
-    else:
-
-        def scorer(images: np.ndarray) -> np.ndarray:
-            probs = model.predict_proba(images)
-            seen.update(zip((im.tobytes() for im in images), probs))
-            return model.piece_scores(images, probs)
-
-        digits = preprocess.extract_digits(image, scorer=scorer)
-    missing = [d.image for d in digits if d.image.tobytes() not in seen]
-    if missing:
-        seen.update(zip((im.tobytes() for im in missing), model.predict_proba(np.stack(missing))))
-    results = []
-    for d in digits:
-        p = np.asarray(seen[d.image.tobytes()], dtype=np.float64)
-        k = int(p.argmax())
-        rejected = min_confidence is not None and float(p[k]) < min_confidence
-        results.append(DigitResult(k, float(p[k]), tuple(int(v) for v in d.box), p.tolist(), rejected, d.image))
-    return ReadResult(results)

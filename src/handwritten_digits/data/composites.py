@@ -4,7 +4,7 @@ A classifier trained on MNIST reads anything as some digit, often surely: two to
 half a digit, a digit with a sliver of its neighbour. The segmenter needs to know which crops
 hold exactly one whole digit, so it learns that from crops built here out of MNIST digits and
 normalised exactly as the reading pipeline normalises its pieces
-(:func:`handwritten_digits.preprocess.normalize_digit`):
+(:func:`handwritten_digits.reading.normalize.normalize_digit`):
 
 * label 1, *whole*: one digit;
 * label 0, *not whole*: two touching or overlapping digits; a left or right part of a digit;
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from handwritten_digits.preprocess import normalize_digit
+from handwritten_digits.reading.normalize import normalize_digit
 from handwritten_digits.synthetic import ink_patch
 
 KINDS = ("whole", "pair", "part", "wrong_cut")
@@ -94,11 +94,11 @@ def make_crops(images: np.ndarray, n: int, seed: int = 0) -> tuple[np.ndarray, n
 
 
 def photo_inputs(images: np.ndarray, labels: np.ndarray, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` digits drawn from ``images`` rendered as photos and read back by the preprocessing.
+    """``n`` digits drawn from ``images`` rendered as photos and read back by the reading stages.
 
     Each digit goes through :func:`handwritten_digits.synthetic.photo_digit` (off-centre on paper,
     random scale, stroke width, blur, noise, uneven light, JPEG) and then
-    :func:`handwritten_digits.preprocess.prepare_single`: the model inputs exactly as the reading
+    :func:`handwritten_digits.reading.normalize.prepare_single`: the model inputs exactly as the reading
     pipeline makes them from real images, for training a model on what it will see.
 
     Returns
@@ -108,7 +108,7 @@ def photo_inputs(images: np.ndarray, labels: np.ndarray, n: int, seed: int = 0) 
     """
     from tqdm import tqdm
 
-    from handwritten_digits.preprocess import prepare_single
+    from handwritten_digits.reading.normalize import prepare_single
     from handwritten_digits.synthetic import photo_digit
 
     rng = np.random.default_rng(seed)
@@ -133,7 +133,7 @@ def number_piece_inputs(images: np.ndarray, labels: np.ndarray, numbers: int, se
     """
     from tqdm import tqdm
 
-    from handwritten_digits.preprocess import extract_digits
+    from handwritten_digits.reading.normalize import extract_digits
     from handwritten_digits.runtime import Recognizer
     from handwritten_digits.synthetic import photo_number
 

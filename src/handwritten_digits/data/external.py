@@ -25,7 +25,7 @@ def _to_mnist(ink16: np.ndarray) -> np.ndarray:
     """16x16 ink maps -> MNIST-style 28x28 (upsampled first so the 20x20 fit is smooth)."""
     from PIL import Image
 
-    from handwritten_digits.preprocess import normalize_digit
+    from handwritten_digits.reading.normalize import normalize_digit
 
     out = []
     for ink in ink16:

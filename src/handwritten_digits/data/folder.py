@@ -13,11 +13,11 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 
 def load_folder(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Every image under the class folders, MNIST-normalised by ``preprocess.prepare_single``.
+    """Every image under the class folders, MNIST-normalised by ``reading.normalize.prepare_single``.
 
     Blank or unreadable images are skipped and counted on stderr, never fatal.
     """
-    from handwritten_digits.preprocess import prepare_single
+    from handwritten_digits.reading.normalize import prepare_single
 
     root = Path(path)
     if not root.is_dir():

@@ -25,7 +25,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
 
-from handwritten_digits.preprocess import deskew
+from handwritten_digits.reading.normalize import deskew
 
 MODELS = ["logreg", "knn", "forest", "svm", "best"]
 
@@ -38,10 +38,10 @@ def _check_flat(X) -> np.ndarray:
 
 
 class Deskew(TransformerMixin, BaseEstimator):
-    """Straighten slanted digits with image moments (``preprocess.deskew``), flattened in and out.
+    """Straighten slanted digits with image moments (``reading.normalize.deskew``), flattened in and out.
 
     Stateless: ``fit`` only records the input width. Not exported to ONNX: a model card with
-    ``input.deskew = true`` makes the runtime apply the same ``preprocess.deskew`` first.
+    ``input.deskew = true`` makes the runtime apply the same ``deskew`` first.
     """
 
     def fit(self, X, y=None):

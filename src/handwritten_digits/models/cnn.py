@@ -1,7 +1,7 @@
 """Convolutional networks for 28x28 digits, rebuilt from their architecture args.
 
 Every network takes (N, 1, 28, 28) images in [0, 1] (the model input contract of
-:mod:`handwritten_digits.preprocess`) and standardises them itself, so the exported ONNX graph
+:mod:`handwritten_digits.reading.normalize`) and standardises them itself, so the exported ONNX graph
 needs no outside preprocessing. ``build_model(**card["architecture"])`` rebuilds any of them.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from handwritten_digits.preprocess import MNIST_MEAN, MNIST_STD
+from handwritten_digits.reading.normalize import MNIST_MEAN, MNIST_STD
 
 # name -> architecture args; each stage is a list of conv widths, followed by a downsampling step
 ARCHITECTURES = {

@@ -4,7 +4,7 @@
 the held-out split; see :mod:`handwritten_digits.data.composites`), trains the ``checker``
 architecture with the same loop as the digit CNNs, and exports ONNX + model card. The reader
 multiplies each piece's digit confidence by the checker's "whole" probability, so touching
-digits get cut and loose strokes get joined (:mod:`handwritten_digits.segment`).
+digits get cut and loose strokes get joined (:mod:`handwritten_digits.reading.segment`).
 """
 
 from __future__ import annotations

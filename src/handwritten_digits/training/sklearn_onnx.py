@@ -19,7 +19,7 @@ OUTPUT = "probabilities"  # the name skl2onnx gives a classifier's scores; the c
 def split_deskew(pipeline: Pipeline) -> tuple[Pipeline, bool]:
     """The part of ``pipeline`` that goes into ONNX, and whether the runtime must deskew first.
 
-    The runtime applies ``preprocess.deskew`` to its input, so a Deskew step can only come first.
+    The runtime applies ``reading.normalize.deskew`` to its input, so a Deskew step can only come first.
     """
     later = [name for name, step in pipeline.steps[1:] if isinstance(step, Deskew)]
     if later:
