@@ -168,18 +168,18 @@ def _find_ink_at(image: GrayImage, work_side: int, paper: float | None = None) -
     keep = np.zeros(count, bool)
     keep[labels[strong]] = True
     keep[0] = False
-    # renumber the kept components 1..n so that labels and stats describe the mask alone
-    new = np.zeros(count, np.int32)
-    new[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
-    labels = new[labels]
-    stats = np.concatenate([stats[:1], stats[keep]])
+    if not keep[1:].all():  # renumber the kept components 1..n so that labels and stats describe the mask alone
+        new = np.zeros(count, np.int32)
+        new[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
+        labels = new[labels]
+        stats = np.concatenate([stats[:1], stats[keep]])
     mask = labels > 0
     low = center + max(0.1 * level, 2 * sigma)
     soft = np.clip((resid - low) * np.float32(1 / max(1e-6, level - (low - center))), 0.0, 1.0)
-    near = cv2.dilate(mask.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)  # anti-aliased edges outside the mask
-    ink = np.where(near, soft, np.float32(0)).astype(np.float32)
-    ink[mask] = np.maximum(ink[mask], 0.05)
-    return InkMap(ink, mask, scale, image.shape, labels, stats, sigma)
+    near = cv2.dilate(mask.view(np.uint8), np.ones((3, 3), np.uint8))  # anti-aliased edges outside the mask
+    ink = soft * near  # 0 away from the strokes
+    np.maximum(ink, mask * np.float32(0.05), out=ink)  # every stroke pixel holds some ink
+    return InkMap(ink.astype(np.float32, copy=False), mask, scale, image.shape, labels, stats, sigma)
 
 
 def _dark_ink(gray: np.ndarray) -> bool:
@@ -189,9 +189,9 @@ def _dark_ink(gray: np.ndarray) -> bool:
     tw, th = max(1, round(w / tiny_scale)), max(1, round(h / tiny_scale))
     tiny = resize(gray, (tw, th)) if tiny_scale > 1 else gray
     med = _median(tiny, max(3, (min(th, tw) // 2) | 1))
-    resid = (gray - (resize(med, (w, h)) if tiny_scale > 1 else med)).astype(np.float64)
-    # the sign of the third moment (elementwise: BLAS's dot costs milliseconds on a busy machine)
-    return float(np.sum(resid * resid * resid)) < 0
+    resid = gray - (resize(med, (w, h)) if tiny_scale > 1 else med)
+    # the sign of the third moment, summed in float64 (elementwise: BLAS's dot costs milliseconds on a busy machine)
+    return float(np.sum(resid * resid * resid, dtype=np.float64)) < 0
 
 
 def _median(arr: np.ndarray, size: int) -> np.ndarray:

@@ -28,7 +28,7 @@ class Limits:
     """Caps on one reading's work. ``seconds``: after this long no more cuts of touching digits are
     searched (the pieces found so far are read as they are)."""
 
-    seconds: float = 0.25
+    seconds: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,90 @@
+"""README sections on reading images: the pipeline before and after its rewrite, bounded work, every core.
+
+Rendered by :func:`benchmarks.readme.render` from ``reading.json`` (speed, before/after),
+``readings-compare.json`` (every reading before/after), ``worst.json`` (worst images) and
+``predict.json`` (``digits predict`` on all cores). A file not yet measured says so.
+"""
+
+from __future__ import annotations
+
+from benchmarks.readme import _missing, num, pct
+
+FILES = ("reading", "readings-compare", "readings-before", "readings-after", "worst", "predict")
+SPEED_ROWS = (
+    ("canvas_request", "CPU per canvas request body (280×140 PNG), median", "median_ms", " ms"),
+    ("photo_numbers", "photo-like numbers read per second, one core", "per_s", "/s"),
+    ("phone_jpeg_8_12mp", "8–12 MP phone JPEG, median", "median_ms", " ms"),
+    ("stripes_447", "447×447 stripe PNG (issue 13)", "median_ms", " ms"),
+    ("stripes_1000", "1000×1000 stripe PNG", "median_ms", " ms"),
+)
+
+
+def _ok(results: dict, name: str) -> dict | None:
+    res = results.get(name)
+    return res if res and "_error" not in res else None
+
+
+def speed_section(results: dict) -> str:
+    res = _ok(results, "reading")
+    if not res or "after" not in res:
+        return "Reading speed: " + _missing("reading")
+    labels = [k for k in ("before", "after") if k in res]
+    lines = ["| one process, one thread | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
+    for key, title, field, unit in SPEED_ROWS:
+        cells = [num(res[k]["figures"].get(key, {}).get(field), 1, unit) for k in labels]
+        lines.append(f"| {title} | " + " | ".join(cells) + " |")
+    commands = "; ".join(f"{k}: `{res[k]['command']}`" for k in labels)
+    return ("In process, before any HTTP (`benchmarks/results/reading.json`, model `default-int8`; "
+            f"{commands}; *before* is the pipeline at commit 2dc33aa, run from a worktree):\n\n" + "\n".join(lines))
+
+
+def readings_section(results: dict) -> str:
+    res = _ok(results, "readings-compare")
+    if not res:
+        return "Readings before and after: " + _missing("readings-compare")
+    lines = ["| set | images | exact before | exact after | text changed | fixed | broken | boxes moved |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, row in res.get("sets", {}).items():
+        lines.append(f"| {name} | {row.get('count', '—')} | {pct(row.get('before_exact'))} | {pct(row.get('after_exact'))} | "
+                     f"{row.get('changed', '—')} | {row.get('fixed', '—')} | {row.get('broken', '—')} | "
+                     f"{row.get('boxes_moved', '—')} |")
+    return ("Every reading before and after the rewrite, image by image (`python -m benchmarks.record_readings`, "
+            "then `python -m benchmarks.compare_readings`; records in `benchmarks/results/readings-*.json`):\n\n"
+            + "\n".join(lines))
+
+
+def worst_section(results: dict) -> str:
+    res = _ok(results, "worst")
+    if not res:
+        return "Worst-case images: " + _missing("worst")
+    rows = res.get("images", [])
+    lines = ["| image | size | read, median | limits reached |", "|---|---|---:|---|"]
+    for row in rows:
+        lines.append(f"| {row.get('name')} | {row.get('size', '—')} | {num(row.get('median_ms'), 1, ' ms')} | "
+                     f"{', '.join(row.get('limits') or []) or '—'} |")
+    probes = res.get("healthz_with_eight_in_flight") or {}
+    tail = ""
+    if probes:
+        tail = (f"\n\n`/healthz` with eight worst images in flight: p50 {num(probes.get('p50_ms'), 1, ' ms')}, "
+                f"p99 {num(probes.get('p99_ms'), 1, ' ms')} ({probes.get('count', '—')} probes).")
+    return f"Worst images (`{res.get('command', 'python -m benchmarks.bench_worst')}`):\n\n" + "\n".join(lines) + tail
+
+
+def predict_section(results: dict) -> str:
+    res = _ok(results, "predict")
+    if not res:
+        return "`digits predict` on every core: " + _missing("predict")
+    runs = res.get("runs", {})
+    lines = ["| run | workers | threads | seconds | images/s |", "|---|---:|---|---:|---:|"]
+    for name, row in runs.items():
+        lines.append(f"| {name.replace('_', ' ')} | {row.get('workers')} | {row.get('threads')} | "
+                     f"{num(row.get('seconds'), 2)} | {num(row.get('images_per_s'), 1)} |")
+    speed = res.get("speedup", {})
+    return (f"`digits predict` over {res.get('images', {}).get('count', '—')} photo-like images (`{res.get('command')}`): "
+            f"all cores against one process {num(speed.get('vs_one_process'), 2, '×')}, against one process on one "
+            f"thread {num(speed.get('vs_one_process_one_thread'), 2, '×')}; identical output: "
+            f"{'yes' if res.get('identical_outputs') else 'no'}.\n\n" + "\n".join(lines))
+
+
+def section(results: dict) -> str:
+    return "\n\n".join([speed_section(results), readings_section(results), worst_section(results), predict_section(results)])
