@@ -166,3 +166,26 @@ def test_cli_all_good_exit_zero(tmp_path, capsys):
     (tmp_path / "white.png").write_bytes(EMPTY["all-white.png"])
     assert main(["predict", str(tmp_path / "white.png")]) == 0
     assert "(no digit found)" in capsys.readouterr().out
+
+
+def test_special_files_are_refused_without_blocking(tmp_path):
+    """A FIFO named .png would block a reader forever: it is refused before it is opened."""
+    import os
+
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    start = time.perf_counter()
+    with pytest.raises(DigitsError, match="not a regular file"):
+        load_image(fifo)
+    assert time.perf_counter() - start < 1
+
+
+def test_the_cli_reads_the_servers_formats_only(tmp_path):
+    """An EPS file named .png never reaches Ghostscript: the CLI keeps to the server's list of formats."""
+    from handwritten_digits.reading.decode import FORMATS
+
+    eps = tmp_path / "drawing.png"
+    eps.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n")
+    with pytest.raises(DigitsError, match="not an image"):
+        load_image(eps)
+    assert "EPS" not in FORMATS and {"PNG", "JPEG"} <= set(FORMATS)

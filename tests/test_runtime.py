@@ -196,3 +196,24 @@ def test_in_batches_equals_one_call_and_respects_the_batch(recognizer, data_dir)
     np.testing.assert_allclose(in_batches(logits, images, batch=100), recognizer.logits(images), atol=1e-5)
     assert sizes == [100, 100, 50]
     assert in_batches(recognizer.predict, images, desc="progress").tolist() == recognizer.predict(images).tolist()
+
+
+@pytest.mark.parametrize("card", [[], {}, {"input": {}}, {"input": {"shape": [1, 28, 27]}},
+                                  {"input": {"shape": [1, 28, 28], "deskew": "yes"}},
+                                  {"input": {"shape": [1, 28, 28]}, "temperature": "hot"},
+                                  {"input": {"shape": [1, 28, 28]}, "temperature": 0},
+                                  {"input": {"shape": [1, 28, 28]}, "output_kind": "votes"},
+                                  {"input": {"shape": [1, 28, 28]}, "output": 3}])
+def test_malformed_cards_are_one_line_errors_everywhere(tmp_path, capsys, card):
+    """predict, info, serve and train --init read the card through one check: never a traceback."""
+    from handwritten_digits.cli import main
+
+    model = tmp_path / "model.onnx"
+    model.write_bytes(modelcard.resolve("default").read_bytes())
+    model.with_suffix(".json").write_text(json.dumps(card))
+    with pytest.raises(DigitsError, match="bad model card"):
+        Recognizer.load(model)
+    for argv in (["info", str(model)], ["predict", "--model", str(model), str(model)]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "bad model card" in err and "Traceback" not in err

@@ -49,13 +49,49 @@ def card_path(onnx_path: str | Path) -> Path:
 
 
 def read_card(onnx_path: str | Path) -> dict:
+    """The model card beside ``onnx_path``, checked (:func:`check_card`): a bad card is a one-line error."""
     path = card_path(onnx_path)
     try:
-        return json.loads(path.read_text())
+        card = json.loads(path.read_text())
     except FileNotFoundError:
         raise DigitsError(f"{path}: model card missing beside {Path(onnx_path).name}") from None
     except (OSError, ValueError) as exc:
-        raise DigitsError(f"{path}: unreadable model card ({exc})") from None
+        raise DigitsError(f"{path}: unreadable model card ({' '.join(str(exc).split())[:200]})") from None
+    problem = check_card(card)
+    if problem:
+        raise DigitsError(f"{path}: bad model card: {problem}")
+    return card
+
+
+def check_card(card) -> str | None:
+    """What is wrong with a card's fields that inference reads, or ``None`` when they are usable."""
+    if not isinstance(card, dict):
+        return f"expected a JSON object, got {type(card).__name__}"
+    spec = card.get("input")
+    if not isinstance(spec, dict):
+        return "'input' must be an object with a 'shape'"
+    shape = spec.get("shape")
+    if not (isinstance(shape, list) and shape and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)
+            and _product(shape) == 28 * 28):
+        return f"'input.shape' must list positive integers that hold a 28x28 image, got {shape!r}"
+    if not isinstance(spec.get("deskew", False), bool):
+        return f"'input.deskew' must be true or false, got {spec.get('deskew')!r}"
+    for key in ("name", "kind", "output"):
+        if key in card and not isinstance(card[key], str):
+            return f"'{key}' must be a string, got {card[key]!r}"
+    if card.get("output_kind", "logits") not in ("logits", "probabilities", "scores"):
+        return f"'output_kind' must be logits, probabilities or scores, got {card['output_kind']!r}"
+    t = card.get("temperature", 1.0)
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < float("inf"):
+        return f"'temperature' must be a positive number, got {t!r}"
+    return None
+
+
+def _product(values: list[int]) -> int:
+    out = 1
+    for v in values:
+        out *= v
+    return out
 
 
 def new_card(**fields) -> dict:
