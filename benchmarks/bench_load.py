@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import multiprocessing as mp
 import os
@@ -40,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).parent / "results" / "load.json"
+SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"  # where the tests look too
 
 
 # ---------------------------------------------------------------- request bodies
@@ -50,12 +52,7 @@ def canvas_pngs(count: int, size: tuple[int, int] = (280, 140), data_dir=None) -
     opaque white paper, one to three digits in dark ink side by side, RGBA."""
     from PIL import Image
 
-    try:
-        from handwritten_digits.data import load_dataset
-
-        images, _ = load_dataset("val", data_dir=data_dir)  # never the test set
-    except Exception:  # no MNIST here: synthetic strokes still give realistic PNG sizes and work
-        images = _synthetic_digits(count)
+    images, _ = digit_images(count, data_dir)
     rng = np.random.default_rng(0)
     width, height = size
     out = []
@@ -71,6 +68,18 @@ def canvas_pngs(count: int, size: tuple[int, int] = (280, 140), data_dir=None) -
         canvas.save(buffer, format="PNG")
         out.append(buffer.getvalue())
     return out
+
+
+def digit_images(count: int, data_dir=None) -> tuple[np.ndarray, str]:
+    """The digits drawn on the canvases, and where they come from: MNIST validation digits, or synthetic
+    strokes where MNIST is not found (realistic PNG sizes, but far costlier to read: not the page's load)."""
+    try:
+        from handwritten_digits.data import load_dataset
+
+        images, _ = load_dataset("val", data_dir=data_dir)  # never the test set
+        return images, "MNIST validation digits"
+    except Exception:
+        return _synthetic_digits(count), "synthetic strokes (MNIST not found: pass --data-dir)"
 
 
 def _synthetic_digits(count: int) -> np.ndarray:
@@ -300,20 +309,29 @@ class _Clocked:
 
 
 MODEL_STAGE = "networks within the reading (classifier + checker)"
+DECODE_STAGE = "decode (reading.decode.decode)"
+INK_STAGE = "ink (reading.ink.find_ink)"
+READ_STAGE = "whole reading after decode: ink, segmentation, networks (Reader.read)"
+SINGLE_STAGE = "single path after decode: ink, one piece, networks (Reader.read single=True)"
 
 
 def stage_cpu_ms(model, bodies, rounds: int = 2) -> dict:
-    """CPU milliseconds per request spent in each step of the recognize route, measured in this process."""
-    from handwritten_digits import preprocess
-    from handwritten_digits.runtime import Recognizer, read_digits
-    from handwritten_digits.segment import segment
+    """CPU milliseconds per request spent in each step of the recognize route, measured in this process.
 
-    rec = Recognizer.load(model, threads=1)
+    The steps are the route's own calls: ``decode`` as the server calls it (at most ``WORK_SIDE``), then
+    ``Reader.read`` on the decoded image (ink, segmentation and the networks), whose ONNX Runtime
+    sessions are clocked apart (``MODEL_STAGE``); ``find_ink`` alone, and the ``?single=true`` path.
+    OpenCV runs on one thread, as in the server, so that thread CPU time holds all of the work.
+    """
+    from handwritten_digits.reading import decode, ink
+    from handwritten_digits.reading.reader import Reader
+
     totals: dict[str, float] = {}
-    clocked = Recognizer.load(model, threads=1)  # the reading's own copy: its network calls are clocked apart
-    clocked.session = _Clocked(clocked.session, totals, MODEL_STAGE)
-    if clocked.checker is not None:
-        clocked.checker = _Clocked(clocked.checker, totals, MODEL_STAGE)
+    reader = Reader.load(model, threads=1)  # its network calls are clocked apart
+    rec = reader.recognizer
+    rec.session = _Clocked(rec.session, totals, MODEL_STAGE)
+    if rec.checker is not None:
+        rec.checker = _Clocked(rec.checker, totals, MODEL_STAGE)
 
     def clock(name, f):
         t = time.thread_time()
@@ -321,14 +339,34 @@ def stage_cpu_ms(model, bodies, rounds: int = 2) -> dict:
         totals[name] = totals.get(name, 0.0) + time.thread_time() - t
         return out
 
-    for body in bodies * rounds:
-        gray = clock("decode (load_image)", lambda: preprocess.load_image(body))
-        ink = clock("find_ink", lambda: preprocess.find_ink(gray))
-        clock("segment (pieces scored by model and checker)", lambda: segment(ink, scorer=rec.piece_scores))
-        clock("whole reading after decode (read_digits)", lambda: read_digits(clocked, gray))
-        clock("prepare_single (?single=true path)", lambda: preprocess.prepare_single(gray))
+    with _one_opencv_thread():
+        for body in bodies[:2]:  # first calls set up caches and sessions: not counted
+            gray = decode.decode(body, max_side=ink.WORK_SIDE)
+            reader.read(gray)
+            reader.read(gray, single=True)
+        totals.clear()
+        for body in bodies * rounds:
+            gray = clock(DECODE_STAGE, lambda: decode.decode(body, max_side=ink.WORK_SIDE))
+            clock(INK_STAGE, lambda: ink.find_ink(gray))
+            clock(READ_STAGE, lambda: reader.read(gray))
+            model_cpu = totals.get(MODEL_STAGE, 0.0)
+            clock(SINGLE_STAGE, lambda: reader.read(gray, single=True))
+            totals[MODEL_STAGE] = model_cpu  # the networks of the full reading only
     n = len(bodies) * rounds
     return {name: round(total / n * 1000, 3) for name, total in totals.items()}
+
+
+@contextlib.contextmanager
+def _one_opencv_thread():
+    """OpenCV on the calling thread only while inside (the server's setting: ``tune_process``)."""
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
 
 
 def request_budget(report: dict, rate: float = 1000.0) -> dict | None:
@@ -343,16 +381,17 @@ def request_budget(report: dict, rate: float = 1000.0) -> dict | None:
     floor = next((x for x in servers if x.get("floor")), None)
     real = next((x for x in servers if not x.get("floor") and x.get("server_cpu_ms_per_request")), None)
     stages = report.get("stages_cpu_ms") or {}
-    if floor is None or real is None or MODEL_STAGE not in stages or not floor.get("server_cpu_ms_per_request"):
+    if (floor is None or real is None or not floor.get("server_cpu_ms_per_request")
+            or any(k not in stages for k in (MODEL_STAGE, READ_STAGE, DECODE_STAGE))):
         return None
     cores = report["machine"]["cpus"] or 1
-    reading = stages["whole reading after decode (read_digits)"]
+    reading = stages[READ_STAGE]
     parts = {
         "load generator (client process)": real["saturation"].get("client_cpu_ms_per_request"),
         "HTTP: FastAPI + uvicorn, no work behind the route": floor["server_cpu_ms_per_request"],
-        "PNG decode (Pillow)": stages["decode (load_image)"],
+        "PNG decode (OpenCV)": stages[DECODE_STAGE],
         "networks (classifier + checker)": stages[MODEL_STAGE],
-        "ink finding and segmentation (numpy)": round(reading - stages[MODEL_STAGE], 3),
+        "ink finding and segmentation (OpenCV + numpy)": round(reading - stages[MODEL_STAGE], 3),
     }
     measured = real["server_cpu_ms_per_request"] + (real["saturation"].get("client_cpu_ms_per_request") or 0.0)
     parts["the rest: route, JSON, scheduling, caches (measured minus the parts)"] = round(
@@ -459,7 +498,9 @@ def main(argv=None) -> int:
     p.add_argument("--size", default="280x140", help="PNG size WxH (the page sends 280x140)")
     p.add_argument("--skip-baseline", action="store_true", help="do not run the Flask + PyTorch baseline")
     p.add_argument("--skip-single", action="store_true", help="do not also load-test ?single=true (no segmentation)")
-    p.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITS_DATA_DIR)")
+    p.add_argument("--data-dir", default=None,
+                   help="MNIST folder (None: $DIGITS_DATA_DIR, else ../shared/data/mnist beside the repository, "
+                        "as the tests find it)")
     p.add_argument("--out", default=str(RESULTS), help="results JSON")
     p.add_argument("--quick", action="store_true", help="short phases: a smoke run")
     args = p.parse_args(argv)
@@ -476,7 +517,12 @@ def main(argv=None) -> int:
         size = ()
     if len(size) != 2 or min(size) < 28:
         p.error(f"--size: expected WxH of at least 28x28, got {args.size!r}")
+    if args.data_dir is None and not os.environ.get("DIGITS_DATA_DIR") and SHARED_MNIST.is_dir():
+        args.data_dir = str(SHARED_MNIST)
     bodies = canvas_pngs(args.bodies, size=size, data_dir=args.data_dir)
+    source = digit_images(1, args.data_dir)[1]
+    if source.startswith("synthetic"):
+        print(f"warning: the canvases hold {source}", file=sys.stderr, flush=True)
     load_before = os.getloadavg()
     report = {
         "benchmark": "bench_load",
@@ -484,6 +530,7 @@ def main(argv=None) -> int:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "nice": os.nice(0), "loadavg_before": [round(v, 2) for v in load_before]},
         "request": {"kind": f"POST image/png, {size[0]}x{size[1]} RGBA canvas export, 1-3 digits",
+                    "digits": source,
                     "mean_bytes": int(np.mean([len(b) for b in bodies])), "distinct_bodies": len(bodies)},
         "model": {"name": card.get("name"), "architecture": card.get("architecture"),
                   "served": [m.stem for m in models]},

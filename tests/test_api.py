@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw  # noqa: E402
 
 from handwritten_digits import modelcard  # noqa: E402
 from handwritten_digits.errors import DigitsError  # noqa: E402
-from handwritten_digits.server.app import INLINE_PIXELS, create_app, get_recognizer  # noqa: E402
+from handwritten_digits.server.app import READING_THREAD, create_app, get_recognizer  # noqa: E402
 from handwritten_digits.server.schemas import FeedbackOut, ModelCard, RecognizeResponse  # noqa: E402
 from handwritten_digits.server.settings import Settings  # noqa: E402
 
@@ -105,12 +105,13 @@ def test_recognize_multipart_matches_raw(client, data_dir):
 
 
 def test_same_json_as_digits_predict(client, settings, data_dir):
-    from handwritten_digits.runtime import Recognizer
+    from handwritten_digits.reading.reader import Reader
 
     body, _ = mnist_strip(data_dir, [5, 6, 7])
     api = client.post("/api/v1/recognize", content=body, headers={"Content-Type": "image/png"}).json()
-    cli = Recognizer.load(settings.model).read(body).to_dict()  # what `digits predict --json` prints, minus path
+    cli = Reader.load(settings.model).read(body).to_dict()  # what `digits predict --json` prints, minus path
     assert {k: api[k] for k in cli} == cli
+    assert api["limits"] == []  # a short number reaches no cap on work
 
 
 def test_recognize_single_and_min_confidence(client, data_dir):
@@ -250,6 +251,8 @@ def test_docs_and_page(client):
     assert client.get("/docs").status_code == 200
     schema = client.get("/openapi.json").json()
     assert "/api/v1/recognize" in schema["paths"] and "RecognizeResponse" in str(schema["components"])
+    limits = schema["components"]["schemas"]["RecognizeResponse"]["properties"]["limits"]
+    assert limits["type"] == "array" and "partial" in limits["description"]
     page = client.get("/")
     assert page.status_code == 200 and "<canvas" in page.text
     assert "http://" not in page.text and "https://" not in page.text  # no CDN: works offline
@@ -296,17 +299,18 @@ def test_recognizer_is_swapped_by_dependency_override(client):
     finally:
         client.app.dependency_overrides.clear()
     assert result["text"] == "44"
-    assert fake.seen and all(shape == (2, 28, 28) for shape in fake.seen)  # both digits in one batch, as 28x28 inputs
+    # the fake read both digits, as 28x28 inputs (how the reader batches them is the reader's business)
+    assert fake.seen and all(shape[1:] == (28, 28) for shape in fake.seen) and sum(s[0] for s in fake.seen) >= 2
     assert result["digits"][0]["box"][0] < result["digits"][1]["box"][0]
     assert card["name"] == "fake"
 
 
-def test_canvas_sized_images_are_read_on_the_event_loop_and_photos_on_the_reading_thread(client):
-    canvas = two_blobs()
+def test_canvas_and_photo_readings_both_run_on_a_reading_thread_never_the_event_loop(client):
+    canvas = two_blobs()  # the page's request
     small = Image.open(io.BytesIO(canvas))
-    assert small.width * small.height <= INLINE_PIXELS
     paper = Image.alpha_composite(Image.new("RGBA", small.size, "white"), small.convert("RGBA")).convert("RGB")
     photo = png(paper.resize((small.width * 4, small.height * 4)))  # 627,200 pixels
+    loop_thread = client.portal.call(lambda: threading.current_thread().name)  # the event loop's thread
     threads = {}
     for name, body in (("canvas", canvas), ("photo", photo)):
         fake = FakeRecognizer()
@@ -318,7 +322,44 @@ def test_canvas_sized_images_are_read_on_the_event_loop_and_photos_on_the_readin
         assert response.json()["text"] == "44", name
         threads[name] = fake.threads
     (photo_thread,), (canvas_thread,) = threads["photo"], threads["canvas"]
-    assert photo_thread.startswith("recognize") and not canvas_thread.startswith("recognize")
+    assert photo_thread.startswith(READING_THREAD) and canvas_thread.startswith(READING_THREAD)
+    assert loop_thread not in (photo_thread, canvas_thread)
+
+
+class StalledRecognizer(FakeRecognizer):
+    """A reading that takes as long as the test wants: it waits in the network until ``release`` is set."""
+
+    def __init__(self):
+        super().__init__()
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def predict_proba(self, images):
+        self.entered.set()
+        assert self.release.wait(10), "the test never released the stalled reading"
+        return super().predict_proba(images)
+
+
+def test_a_stalled_reading_holds_up_neither_the_probes_nor_the_next_canvas(settings, tmp_path):
+    """One slow image must not stall the event loop (probes) or the page's next request (a free reading thread)."""
+    import concurrent.futures
+
+    stalled, quick = StalledRecognizer(), FakeRecognizer()
+    slow_settings = Settings(**{**settings.__dict__, "feedback_db": tmp_path / "fb.db", "reading_threads": 2})
+    with TestClient(create_app(slow_settings, recognizer=quick)) as c, \
+            concurrent.futures.ThreadPoolExecutor(1) as pool:
+        c.app.dependency_overrides[get_recognizer] = lambda: stalled
+        slow = pool.submit(c.post, "/api/v1/recognize", content=two_blobs(), headers={"Content-Type": "image/png"})
+        try:
+            assert stalled.entered.wait(20)  # the slow reading holds one reading thread now
+            c.app.dependency_overrides[get_recognizer] = lambda: quick
+            assert c.get("/healthz").json() == {"status": "ok"}
+            assert c.get("/readyz").status_code == 200
+            assert not slow.done()
+            page = c.post("/api/v1/recognize", content=two_blobs(), headers={"Content-Type": "image/png"})
+            assert page.status_code == 200 and page.json()["text"] == "44" and not slow.done()
+        finally:
+            stalled.release.set()
+        assert slow.result(timeout=20).json()["text"] == "44"
 
 
 # ---------------------------------------------------------------- feedback
@@ -359,6 +400,9 @@ def test_workers_read_settings_from_the_environment(settings):
     assert Settings.from_env(env, port=9999).port == 9999
     with pytest.raises(DigitsError):
         Settings.from_env({"DIGITS_PORT": "eighty"})
+    assert Settings.from_env({"DIGITS_READING_THREADS": "3"}).reading_threads == 3
+    with pytest.raises(DigitsError):
+        Settings.from_env({"DIGITS_READING_THREADS": "0"})  # the event loop never reads: at least one thread
 
 
 def test_serve_with_two_workers_passes_settings_to_each(tmp_path):

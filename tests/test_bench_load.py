@@ -33,12 +33,13 @@ def test_stage_cpu_clocks_the_networks_inside_the_reading(tmp_path):
     bodies = bench_load.canvas_pngs(4, data_dir=tmp_path)
     stages = bench_load.stage_cpu_ms("default-int8", bodies, rounds=1)
     model = stages[bench_load.MODEL_STAGE]
-    assert 0 < model < stages["whole reading after decode (read_digits)"]
-    assert stages["decode (load_image)"] > 0
+    assert 0 < model < stages[bench_load.READ_STAGE]
+    assert 0 < stages[bench_load.INK_STAGE] < stages[bench_load.READ_STAGE]
+    assert stages[bench_load.DECODE_STAGE] > 0 and stages[bench_load.SINGLE_STAGE] > 0
 
 
 def _report(client_ms=0.2, floor_ms=0.1, server_ms=4.0):
-    stages = {"decode (load_image)": 0.7, bench_load.MODEL_STAGE: 0.8, "whole reading after decode (read_digits)": 3.0}
+    stages = {bench_load.DECODE_STAGE: 0.7, bench_load.MODEL_STAGE: 0.8, bench_load.READ_STAGE: 3.0}
     return {
         "machine": {"cpus": 2},
         "servers": [
@@ -55,7 +56,8 @@ def test_budget_parts_add_up_to_the_measured_whole():
     budget = bench_load.request_budget(_report())
     assert budget["available_ms"] == 2.0 and budget["model"] == "digits serve --model default-int8"
     parts = budget["parts_ms"]
-    assert parts["ink finding and segmentation (numpy)"] == pytest.approx(2.2)
+    assert parts["ink finding and segmentation (OpenCV + numpy)"] == pytest.approx(2.2)
+    assert parts["PNG decode (OpenCV)"] == 0.7
     assert parts["load generator (client process)"] == 0.2  # the client at the real server's rate, not the floor's
     assert sum(parts.values()) == pytest.approx(budget["measured_ms"]) == pytest.approx(4.2)
     assert budget["ceiling_rps"] == round(2000 / 4.2)

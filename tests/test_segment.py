@@ -168,3 +168,23 @@ def test_batched_cut_paths_match_the_reference(seed):
     paths = cut_paths(piece, columns, line=40.0)
     for c, path in zip(columns, paths):
         assert np.array_equal(path, _reference_cut_path(piece, c, 40.0))
+
+
+def test_pieces_in_one_pass_equal_the_box_by_box_scan():
+    """Nested rings make every box nearly the whole image: the one-pass split must give the same pixels."""
+    import cv2
+
+    from handwritten_digits.reading import segment as seg
+    from handwritten_digits.reading.ink import find_ink
+
+    img = np.full((300, 300), 255, np.uint8)
+    for r in range(20, 150, 12):
+        cv2.circle(img, (150, 150), r, 0, 3)
+    inkmap = find_ink(img)
+    labels = np.arange(1, inkmap.count + 1)
+    assert int((inkmap.stats[1:, 2] * inkmap.stats[1:, 3]).sum()) > 2 * inkmap.labels.size  # the one-pass path
+    pieces = seg._pieces(inkmap, labels)
+    for k, p in zip(labels, pieces):
+        x, y, w, h, _ = inkmap.stats[k]
+        ys, xs = np.nonzero(inkmap.labels[y : y + h, x : x + w] == k)
+        assert np.array_equal(p.ys, ys + y) and np.array_equal(p.xs, xs + x)

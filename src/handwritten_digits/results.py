@@ -24,7 +24,7 @@ class DigitResult:
 @dataclass
 class ReadResult:
     digits: list[DigitResult] = field(default_factory=list)
-    limits: list[str] = field(default_factory=list)  # caps on work reached ("pieces", "time"): a partial reading
+    limits: list[str] = field(default_factory=list)  # caps on work reached ("pieces", "reads", "size", "time"): a partial reading
 
     @property
     def text(self) -> str:

@@ -22,7 +22,10 @@ def add_arguments(p) -> None:
     p.add_argument("--max-bytes", type=int, default=SUPPRESS,
                    help=f"largest request body in bytes (env DIGITS_MAX_BYTES; default {d['max_bytes'].default})")
     p.add_argument("--threads", type=int, default=SUPPRESS,
-                   help=f"ONNX Runtime threads per worker (env DIGITS_THREADS; default {d['threads'].default})")
+                   help=f"ONNX Runtime and OpenCV threads per worker (env DIGITS_THREADS; default {d['threads'].default})")
+    p.add_argument("--reading-threads", type=int, default=SUPPRESS,
+                   help="threads per worker that read images, never the event loop "
+                        f"(env DIGITS_READING_THREADS; default {d['reading_threads'].default})")
     p.add_argument("--cors-origin", action="append", default=SUPPRESS, dest="cors_origins",
                    help="allow this origin by CORS (repeatable; env DIGITS_CORS_ORIGINS, comma-separated; default: CORS off)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
@@ -38,7 +41,8 @@ def run(args) -> int:
     from handwritten_digits.server.app import create_app, tune_process
     from handwritten_digits.server.settings import Settings
 
-    options = ("host", "port", "workers", "model", "feedback_db", "max_bytes", "threads", "cors_origins")
+    options = ("host", "port", "workers", "model", "feedback_db", "max_bytes", "threads", "reading_threads",
+               "cors_origins")
     settings = Settings.from_env(**{name: getattr(args, name, None) for name in options})
     # fail fast, with a one-line error, before uvicorn forks anything
     recognizer = Recognizer.load(settings.model, threads=settings.threads)
@@ -46,7 +50,7 @@ def run(args) -> int:
           f"({settings.workers} worker{'s' if settings.workers > 1 else ''}; API docs at /docs)", flush=True)
     if settings.workers == 1:
         app = create_app(settings, recognizer)
-        tune_process()
+        tune_process(settings.threads)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False)
         return 0
     del recognizer  # each worker loads its own copy

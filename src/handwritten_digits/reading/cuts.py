@@ -11,6 +11,8 @@ of reads whatever the piece.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from handwritten_digits.reading.ink import stroke_width
@@ -22,6 +24,8 @@ CUT_COST = 3.0  # each cut must multiply the joint score of the parts by this fa
 MAX_CUTS = 12  # candidate cut columns tried in one piece (at least) ...
 MAX_COLUMNS = 24  # ... and at most, however wide the piece: the parts read grow as its square
 MAX_PART = 1.6  # no part of a cut piece is wider than this many line heights
+MAX_AREA = 60_000  # pieces with more stroke pixels than this (a hatched page, not touching digits) are not cut
+MAX_BAND = 40  # a cut path strays at most this many pixels from its column (the rows' work grows with it)
 DIGIT_WIDTH = 0.9  # typical digit width plus spacing, in line heights, to guess how many digits touch
 WIDE = 1.25  # without a score, above this width a cut may cross more than one stroke (overlapping digits)
 
@@ -43,7 +47,7 @@ def cut_paths(piece: Piece, columns: list[int], line: float) -> np.ndarray:
     """
     x0, y0, x1, y1 = piece.box
     h, w = y1 - y0, x1 - x0
-    band = max(2, int(0.3 * line))
+    band = min(MAX_BAND, max(2, int(0.3 * line)))
     mask = np.pad(_mask(piece), ((0, 0), (0, 2 * band + 2)))  # room on the right: every band has the same width
     cc = np.asarray(columns, int) - x0
     lo = np.maximum(1, cc - band)
@@ -133,17 +137,23 @@ def split(piece: Piece, line: float, depth: int = 0) -> list[Piece]:
     return [q for half in halves for q in split(half, line, depth + 1)]
 
 
-def split_scored(piece: Piece, line: float, score, whole: float, reads: int = 10**6) -> list[Piece]:
+def split_scored(piece: Piece, line: float, score, whole: float, reads: int = 10**6,
+                 deadline: float | None = None, limits: list[str] | None = None) -> list[Piece]:
     """Cut touching digits where ``score`` reads the parts best (any number of parts).
 
     Dynamic programming over candidate cuts: a partition scores the product of its parts' scores
     (and height priors: a short part is rarely a digit), divided by ``CUT_COST`` per cut; the uncut
     piece (score ``whole``) is one of the partitions. At most ``reads`` parts are scored: the candidate
-    columns are cut down (keeping the best) until the parts they make fit.
+    columns are cut down (keeping the best) until the parts they make fit. A piece larger than
+    ``MAX_AREA`` pixels is not searched, nor is one whose cut paths end past ``deadline``
+    (``time.monotonic()``); either is named in ``limits``.
     """
     ratio = piece.width / line
     if ratio <= TRY_WIDTH or whole * CUT_COST >= 1.0:
         return [piece]  # narrow, or no partition could beat the whole: skip the search (the hot path)
+    if piece.area > MAX_AREA:
+        _note(limits, "size")
+        return [piece]
     parts = max(2, int(round(ratio / DIGIT_WIDTH)))
     # they may overlap, so any column may be a join
     limit = min(MAX_COLUMNS, max(MAX_CUTS, 4 * parts))
@@ -153,6 +163,9 @@ def split_scored(piece: Piece, line: float, score, whole: float, reads: int = 10
     columns = sorted(found)
     # boundary k: which pixels lie left of it (none for the left edge, all for the right edge)
     paths = cut_paths(piece, columns, line) if columns else []
+    if deadline is not None and time.monotonic() > deadline:
+        _note(limits, "time")
+        return [piece]
     bounds = [np.zeros(piece.area, bool)] + [left_of(piece, path) for path in paths]
     bounds.append(np.ones(piece.area, bool))
     n = len(bounds)
@@ -183,3 +196,8 @@ def split_scored(piece: Piece, line: float, score, whole: float, reads: int = 10
         out.append(segments[back[j], j])
         j = back[j]
     return out[::-1]
+
+
+def _note(limits: list[str] | None, cap: str) -> None:
+    if limits is not None and cap not in limits:
+        limits.append(cap)

@@ -26,7 +26,8 @@ from handwritten_digits.runtime import Recognizer
 @dataclass(frozen=True)
 class Limits:
     """Caps on one reading's work. ``seconds``: after this long no more cuts of touching digits are
-    searched (the pieces found so far are read as they are)."""
+    searched (the pieces found so far are read as they are). The other caps are the segment stage's
+    (``MAX_PIECES``, ``MAX_READS``, ``cuts.MAX_AREA``)."""
 
     seconds: float = 1.0
 

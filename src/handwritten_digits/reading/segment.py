@@ -11,8 +11,9 @@ Connected components of the stroke mask (8-connected, so thin diagonal strokes h
   pieces wider than a digit at their best column.
 
 Work is bounded: at most ``MAX_PIECES`` pieces are kept (the largest), ``score`` reads at most
-``MAX_READS`` crops (joins are tried only while every run fits, cuts while reads are left), and past
-``deadline`` no more cut searches are made; :attr:`Segmentation.limits` says which cap was reached. This stage never normalizes
+``MAX_READS`` crops (joins are tried only while every run fits, cuts while reads are left), pieces
+larger than ``cuts.MAX_AREA`` are not cut, and past ``deadline`` no more cut searches are made;
+:attr:`Segmentation.limits` says which cap was reached. This stage never normalizes
 or reads a piece itself: ``score`` is handed in by the reader, which owns the later stages.
 """
 
@@ -36,7 +37,7 @@ MERGE_OVERLAP = 0.5  # pieces whose x-ranges overlap by this much of the narrowe
 FRAGMENT_GAP = 0.15  # a fragment this close (in line heights) to a piece joins it
 GROUP_GAP = 0.25  # with a score, neighbouring pieces this close (in line heights) may be one digit
 GROUP_COST = 0.2  # the odds a join must beat: separate pieces are the default reading
-MAX_PIECES = 48  # pieces read in one image at most (the largest): a number has far fewer
+MAX_PIECES = 32  # pieces read in one image at most (the largest): a number has far fewer
 MAX_READS = 96  # crops the score may read in one image (joins and cuts tried): bounds the model's work
 
 
@@ -80,12 +81,22 @@ def _kept_components(inkmap: InkMap, limits: list[str]) -> np.ndarray:
 
 
 def _pieces(inkmap: InkMap, labels: np.ndarray) -> list[Piece]:
-    out = []
-    for k in labels:
-        x, y, w, h, _ = inkmap.stats[k]
-        ys, xs = np.nonzero(inkmap.labels[y : y + h, x : x + w] == k)
-        out.append(Piece(ys + y, xs + x, inkmap.ink))
-    return out
+    """The pixels of each kept component: box by box, or in one pass over the image when the boxes
+    overlap so much (nested rings, a frame around a page) that scanning them costs more."""
+    stats = inkmap.stats[labels]
+    if int((stats[:, cv2.CC_STAT_WIDTH] * stats[:, cv2.CC_STAT_HEIGHT]).sum()) <= 2 * inkmap.labels.size:
+        out = []
+        for k, (x, y, w, h, _) in zip(labels, stats):
+            ys, xs = np.nonzero(inkmap.labels[y : y + h, x : x + w] == k)
+            out.append(Piece(ys + y, xs + x, inkmap.ink))
+        return out
+    keep = np.zeros(inkmap.count + 1, bool)
+    keep[labels] = True
+    ys, xs = np.nonzero(keep[inkmap.labels])  # row-major, as the box scans give them
+    own = inkmap.labels[ys, xs]
+    order = np.argsort(own, kind="stable")
+    bounds = np.searchsorted(own[order], np.r_[labels, labels[-1] + 1])
+    return [Piece(ys[order[a:b]], xs[order[a:b]], inkmap.ink) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def whole(inkmap: InkMap) -> tuple[Piece | None, tuple[int, int, int, int] | None]:
@@ -222,6 +233,6 @@ def segment(inkmap: InkMap, score=None, deadline: float | None = None) -> Segmen
         elif score is None:
             out += cuts.split(p, line)
         else:
-            out += cuts.split_scored(p, line, counted, float(wholes[k]), MAX_READS - reads[0])
+            out += cuts.split_scored(p, line, counted, float(wholes[k]), MAX_READS - reads[0], deadline, limits)
     out.sort(key=lambda p: (p.box[0] + p.box[2]) / 2)
     return Segmentation(out, [to_input_box(p.box, inkmap) for p in out], limits)

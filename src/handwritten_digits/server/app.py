@@ -3,18 +3,18 @@
 The model is loaded once per process (:func:`create_app`) and handed to routes through the
 :func:`get_recognizer` dependency, so tests can swap it with ``app.dependency_overrides``.
 Routes hold no state between requests, so the app scales by uvicorn workers and replicas.
-Recognition is CPU-bound and holds the GIL most of the time. An image up to ``INLINE_PIXELS`` (the
-page's canvas, read in a few ms) is read on the event loop itself: handing it to a thread costs more
-in GIL hand-offs than the loop loses by waiting. A larger one (a photo, which may take far longer)
-goes to one reading thread per process, so probes and the page keep answering. More threads would
-only take turns on the GIL; more cores are used by more workers.
+
+No image is read on the event loop: every reading (header check, decode, ink, segmentation, the
+networks, a correction's normalisation) runs on one of ``Settings.reading_threads`` reading threads
+per process, so a slow image can hold up neither the probes nor the page. With two threads, one slow
+image leaves the other free for the canvas requests queued behind it; more would only take turns on
+the GIL (recognition holds it for its Python steps), and more cores are used by more workers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import io
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,24 +23,23 @@ import numpy as np
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from PIL import Image
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from handwritten_digits import __version__, preprocess
+from handwritten_digits import __version__
 from handwritten_digits.errors import DigitsError
+from handwritten_digits.reading import decode as decoding
+from handwritten_digits.reading.ink import WORK_SIDE
+from handwritten_digits.reading.normalize import SIZE, prepare_single
+from handwritten_digits.reading.reader import Reader
 from handwritten_digits.server import schemas
 from handwritten_digits.server.feedback import FeedbackStore, image_to_png
 from handwritten_digits.server.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
-# Formats Pillow may try: the common raster ones only, a smaller attack surface than "anything Pillow opens".
-FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF", "PPM")
 log = logging.getLogger("handwritten_digits.server")
-# Read on the event loop up to this many pixels (the page sends 280x140; a 560x280 canvas is 156,800):
-# measured with the load benchmark, 0.3-0.4 ms less CPU a request and lower p99 than the thread.
-INLINE_PIXELS = 200_000
+READING_THREAD = "read"  # the reading threads' name prefix
 
 IMAGE_BODY = {
     "required": True,
@@ -133,29 +132,26 @@ async def _parse_multipart(request: Request, body: bytes) -> tuple[bytes, dict[s
     return data, fields
 
 
-def open_image(data: bytes, settings: Settings) -> Image.Image:
-    """Parse the image header (no pixel decoding yet) and refuse what the server will not decode."""
+def check_header(data: bytes, max_pixels: int) -> tuple[int, int]:
+    """Parse the image header (no pixel decoding yet), refuse what the server will not decode; (width, height)."""
     if not data:
         raise HTTPException(400, "empty body: send an image")
     try:
-        img = Image.open(io.BytesIO(data), formats=FORMATS)
-    except Image.DecompressionBombError:
-        raise HTTPException(422, "image too large (decompression bomb refused)") from None
-    except Exception as exc:  # Pillow raises many types for bad headers; none may become a 500
-        raise HTTPException(422, f"not a readable image ({type(exc).__name__}); send PNG, JPEG, WebP, GIF, BMP or TIFF") from None
-    if img.width * img.height > settings.max_pixels:
-        raise HTTPException(422, f"image too large ({img.width}x{img.height} pixels; limit {settings.max_pixels})")
-    return img
-
-
-def decode(img: Image.Image) -> np.ndarray:
-    """Decode pixels to grayscale in [0, 1]; truncated or corrupt data becomes a 422."""
-    try:
-        return preprocess.load_image(img)
+        with decoding.open_header(data) as img:
+            size = img.size
     except DigitsError as exc:
-        raise HTTPException(422, str(exc)) from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise HTTPException(422, f"not a readable image ({exc})") from None
+        raise HTTPException(422, str(exc).removeprefix("image data: ")) from None
+    if size[0] * size[1] > max_pixels:
+        raise HTTPException(422, f"image too large ({size[0]}x{size[1]} pixels; limit {max_pixels})")
+    return size
+
+
+def decode(data: bytes, max_side: int | None = None) -> decoding.GrayImage:
+    """Decode pixels to grayscale in [0, 1] (at most ``max_side`` for large JPEGs); bad data becomes a 422."""
+    try:
+        return decoding.decode(data, max_side=max_side)
+    except DigitsError as exc:
+        raise HTTPException(422, str(exc).removeprefix("image data: ")) from None
 
 
 def input_png_url(image: np.ndarray) -> str:
@@ -165,13 +161,16 @@ def input_png_url(image: np.ndarray) -> str:
 # ---------------------------------------------------------------- recognition
 
 
-def recognize(recognizer, img: Image.Image, single: bool, min_confidence: float | None, include_inputs: bool) -> dict:
-    """Decode once, then the reading path of ``digits predict``; its JSON, plus the image size."""
-    from handwritten_digits.runtime import read_digits
+def recognize(recognizer, data: bytes, max_pixels: int, single: bool, min_confidence: float | None,
+              include_inputs: bool) -> dict:
+    """Check the header, decode once, then the reading path of ``digits predict``: its JSON, plus the image size.
 
-    gray = decode(img)
+    Runs on a reading thread (:func:`in_reading_thread`), never on the event loop.
+    """
+    check_header(data, max_pixels)
+    gray = decode(data, max_side=WORK_SIDE)
     try:
-        result = read_digits(recognizer, gray, min_confidence, single=single)
+        result = Reader(recognizer).read(gray, min_confidence, single=single)
     except DigitsError as exc:
         raise HTTPException(422, str(exc)) from None
     except Exception:  # an image that trips preprocessing is still the client's input: a 422, logged for us
@@ -185,15 +184,25 @@ def recognize(recognizer, img: Image.Image, single: bool, min_confidence: float 
     return out
 
 
-def feedback_input(gray: np.ndarray) -> np.ndarray:
-    """A 28x28 model input from a correction: a 28x28 image is taken as the input itself, anything else is one digit."""
-    if gray.shape == (preprocess.SIZE, preprocess.SIZE):
+def feedback_input(data: bytes, max_pixels: int) -> np.ndarray:
+    """A 28x28 model input from a correction: a 28x28 image is taken as the input itself, anything else is one digit.
+
+    Runs on a reading thread, as :func:`recognize` does.
+    """
+    check_header(data, max_pixels)
+    gray = decode(data).pixels
+    if gray.shape == (SIZE, SIZE):
         border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
         return (1.0 - gray if np.median(border) > 0.5 else gray).astype(np.float32)
-    digit = preprocess.prepare_single(gray)
+    digit = prepare_single(gray)
     if digit is None:
         raise HTTPException(422, "the image holds no ink")
     return digit.image
+
+
+async def in_reading_thread(request: Request, fn, *args):
+    """``fn(*args)`` on one of the process's reading threads; the event loop waits without blocking."""
+    return await asyncio.get_running_loop().run_in_executor(request.app.state.readers, fn, *args)
 
 
 def _optional_digit(fields: dict, name: str, query_value: int | None) -> int | None:
@@ -237,9 +246,10 @@ def create_app(settings: Settings | None = None, recognizer=None) -> FastAPI:
     app.state.settings = settings
     app.state.recognizer = recognizer
     app.state.feedback = FeedbackStore(settings.feedback_db)
-    app.state.reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recognize")
+    # bounded: at most this many readings at once per process, the others wait in its queue
+    app.state.readers = ThreadPoolExecutor(max_workers=settings.reading_threads, thread_name_prefix=READING_THREAD)
     # one inference before serving: the first user request should not pay for session set-up
-    recognizer.predict_proba(np.zeros((1, preprocess.SIZE, preprocess.SIZE), np.float32))
+    recognizer.predict_proba(np.zeros((1, SIZE, SIZE), np.float32))
     app.state.ready = True
 
     if settings.cors_origins:
@@ -270,12 +280,10 @@ def create_app(settings: Settings | None = None, recognizer=None) -> FastAPI:
         Returns the JSON of `digits predict --json`: `text` and, per digit, `digit`, `confidence`,
         `box`, `probabilities`, `rejected`. No digit found is a 200 with an empty `text`."""
         data, _ = await read_upload(request, settings)
-        img = open_image(data, settings)
-        if img.width * img.height <= INLINE_PIXELS:
-            result = recognize(recognizer, img, single, min_confidence, include_inputs)
-        else:
-            result = await asyncio.get_running_loop().run_in_executor(
-                request.app.state.reader, recognize, recognizer, img, single, min_confidence, include_inputs)
+        if not data:
+            raise HTTPException(400, "empty body: send an image")
+        result = await in_reading_thread(request, recognize, recognizer, data, settings.max_pixels, single,
+                                         min_confidence, include_inputs)
         return JSONResponse(result)  # built from the typed ReadResult; skips re-validating the floats
 
     @app.post(
@@ -297,7 +305,9 @@ def create_app(settings: Settings | None = None, recognizer=None) -> FastAPI:
         if right is None:
             raise HTTPException(422, "label is required: the right digit 0-9")
         said = _optional_digit(fields, "predicted", predicted)
-        image = feedback_input(await run_in_threadpool(decode, open_image(data, settings)))
+        if not data:
+            raise HTTPException(400, "empty body: send an image")
+        image = await in_reading_thread(request, feedback_input, data, settings.max_pixels)
         try:
             row = await run_in_threadpool(store.add, image, right, said, None, getattr(recognizer, "name", None))
             total = await run_in_threadpool(store.count)
@@ -331,24 +341,30 @@ def create_app(settings: Settings | None = None, recognizer=None) -> FastAPI:
     return app
 
 
-def tune_process() -> None:
-    """Let the event loop thread take the GIL back quickly from the recognition thread; keep the
-    garbage collector off the objects of start-up.
+def tune_process(threads: int = 1) -> None:
+    """Set a serving process up: OpenCV's threads, the GIL's switch interval, the garbage collector.
 
-    CPython's default switch interval (5 ms) makes a thread that returns from a socket call wait up to
-    that long while a recognition thread runs Python code: per-request latency, not throughput.
+    OpenCV runs its operations on ``threads`` threads (``Settings.threads``, as ONNX Runtime): by
+    default one per CPU, which on canvas-sized images costs more CPU in hand-offs than it saves
+    (measured: 0.3 ms a canvas reading) while the workers already keep every core busy.
+    CPython's default switch interval (5 ms) makes the event loop thread, returning from a socket call,
+    wait up to that long while a reading thread runs Python code: per-request latency, not throughput.
     Objects alive at start-up (modules, the app, the model) live as long as the process: frozen, they
     are not walked again by every full collection, which would otherwise stall a request now and then.
     """
     import gc
     import sys
 
+    import cv2
+
+    cv2.setNumThreads(max(1, threads))
     sys.setswitchinterval(0.0005)
     gc.freeze()
 
 
 def app_factory() -> FastAPI:
     """Entry point for ``uvicorn --factory`` worker processes: settings come from ``DIGITS_*`` variables."""
-    app = create_app(Settings.from_env())
-    tune_process()
+    settings = Settings.from_env()
+    app = create_app(settings)
+    tune_process(settings.threads)
     return app

@@ -23,6 +23,14 @@ class DigitOut(BaseModel):
 class RecognizeResponse(BaseModel):
     text: str = Field(description="the digits read left to right, '?' for rejected ones; empty when no digit was found")
     digits: list[DigitOut]
+    limits: list[str] = Field(
+        default_factory=list,
+        description="caps on the reading's work that this image reached, so the result may be partial: "
+        "'pieces' (more ink pieces than are read; the largest were read), 'reads' (the networks' reads "
+        "allowed for joining and cutting pieces ran out), 'size' (a piece too large to search for cuts was "
+        "read whole) or 'time' (the time allowed for cutting touching digits ran out; pieces left were read "
+        "uncut); empty for a complete reading",
+    )
     width: int = Field(description="width of the decoded image, in pixels")
     height: int = Field(description="height of the decoded image, in pixels")
 

@@ -41,7 +41,11 @@ class Settings:
     max_pixels : int
         Largest decoded image (width x height) accepted (422 above it: decompression bombs).
     threads : int
-        ONNX Runtime intra-op threads per worker (1 scales best with several workers).
+        ONNX Runtime intra-op threads and OpenCV threads per worker (1 scales best with several workers).
+    reading_threads : int
+        Threads per worker that read images (never the event loop, so a slow image cannot hold up the
+        probes); requests beyond them wait in a queue. Two: one slow image leaves a thread free for the
+        page's requests; more only take turns on the GIL (use workers for more cores).
     cors_origins : list of str
         Origins allowed by CORS; empty (the default) turns CORS off.
     """
@@ -54,6 +58,7 @@ class Settings:
     max_bytes: int = 10_000_000
     max_pixels: int = 25_000_000
     threads: int = 1
+    reading_threads: int = 2
     cors_origins: list[str] = field(default_factory=list)
 
     @classmethod
@@ -77,7 +82,7 @@ class Settings:
         return out
 
 
-_INTS = {"port", "workers", "max_bytes", "max_pixels", "threads"}
+_INTS = {"port", "workers", "max_bytes", "max_pixels", "threads", "reading_threads"}
 
 
 def _convert(name: str, value):
