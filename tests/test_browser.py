@@ -311,3 +311,320 @@ def test_drop_and_paste_an_image(page, data_dir):
         [base64.b64encode(other).decode()],
     )
     number_shown(page, expected2)
+
+
+# ---------------------------------------------------------------- issue 16: speed, keyboard, photos, audit
+
+# Every change of the reading on screen, with its time (performance.now()) and whether it is settled.
+READINGS_LOG = """() => {
+    window.__readings = [];
+    const number = document.getElementById("number");
+    new MutationObserver(() => window.__readings.push({
+        t: performance.now(), text: number.textContent, settled: number.dataset.settled === "true",
+        summary: document.getElementById("summary").textContent,
+    })).observe(number, { childList: true, characterData: true, subtree: true, attributes: true,
+                          attributeFilter: ["data-settled"] });
+    window.addEventListener("pointerup", () => { window.__penUp = performance.now(); }, true);
+}"""
+
+
+def settled(pg, timeout=15_000):
+    pg.wait_for_function("document.getElementById('number').dataset.settled === 'true'", timeout=timeout)
+
+
+def delay_readings(pg, ms):
+    """Hold every reply of /recognize for ``ms`` in the page, as a slow server or network would."""
+    pg.evaluate("""(ms) => {
+        const real = window.fetch.bind(window);
+        window.fetch = async (url, opts) => {
+            const res = await real(url, opts);
+            if (String(url).includes("/recognize")) await new Promise((r) => setTimeout(r, ms));
+            return res;
+        };
+    }""", ms)
+
+
+def record_uploads(pg):
+    """Keep what the page sends to /recognize: content type, size and pixel size of each body."""
+    pg.evaluate("""() => {
+        window.__sent = [];
+        const real = window.fetch.bind(window);
+        window.fetch = async (url, opts) => {
+            if (String(url).includes("/recognize")) {
+                const blob = new Blob([opts.body]);
+                const bitmap = await createImageBitmap(blob, { imageOrientation: "none" });
+                window.__sent.push({ type: opts.headers["Content-Type"], size: blob.size,
+                                     width: bitmap.width, height: bitmap.height });
+            }
+            return real(url, opts);
+        };
+    }""")
+
+
+def sent(pg, timeout=30_000) -> dict:
+    pg.wait_for_function("window.__sent.length > 0", timeout=timeout)
+    return pg.evaluate("window.__sent[window.__sent.length - 1]")
+
+
+def focus_visible(pg) -> dict:
+    return pg.evaluate("""() => { const el = document.activeElement, s = getComputedStyle(el);
+        const r = el.getBoundingClientRect();
+        return { id: el.id, visible: el.matches(':focus-visible'), outline: s.outlineStyle, width: s.outlineWidth,
+                 w: r.width, h: r.height }; }""")
+
+
+def test_reading_is_on_screen_right_after_pen_up(page):
+    page.evaluate(READINGS_LOG)
+    times = []
+    for dx in (0, 280):
+        page.evaluate("window.__readings = []")
+        for s in (seven(dx) if dx == 0 else one(dx)):
+            stroke(page, s, steps=8)
+        settled(page)
+        first = page.evaluate("window.__readings.find((r) => r.t >= window.__penUp && r.settled)")
+        times.append(first["t"] - page.evaluate("window.__penUp"))
+    number_shown(page, "71")
+    # the goal is 50 ms (benchmarks/bench_browser.py); a loaded CI machine gets slack, not a 1 s stall
+    assert max(times) < 400, f"pen-up to reading: {times} ms"
+
+
+def test_stale_reading_never_comes_back_after_escape(page):
+    page.evaluate(READINGS_LOG)
+    delay_readings(page, 600)
+    for s in seven(0):
+        stroke(page, s)            # its reading is on its way, 600 ms late
+    page.keyboard.press("Escape")  # the drawing goes before the answer comes
+    number_shown(page, "—")
+    page.evaluate("window.__readings = []")
+    page.wait_for_timeout(1200)
+    assert page.evaluate("window.__readings.map((r) => r.text)") == []  # the 7 never appears
+    assert page.locator("#number").inner_text() == "—"
+    # and after Escape, a new drawing shows its own reading only
+    for s in one(0):
+        stroke(page, s)
+    number_shown(page, "1")
+    page.wait_for_timeout(800)
+    assert "7" not in "".join(page.evaluate("window.__readings.map((r) => r.text)"))
+
+
+def test_switching_tabs_keeps_the_reading(page):
+    for s in seven(0):
+        stroke(page, s)
+    number_shown(page, "7")
+    settled(page)
+    page.get_by_role("tab", name="Photo").click()
+    number_shown(page, "—")  # the empty Photo tab has read nothing
+    page.evaluate(READINGS_LOG)
+    page.get_by_role("tab", name="Draw").click()
+    number_shown(page, "7", timeout=100)  # at once: no round trip
+    page.wait_for_timeout(300)
+    log = page.evaluate("window.__readings")
+    assert log and all(r["text"] == "7" and r["summary"] != "Nothing read yet." for r in log), log
+
+
+def test_tabs_by_keyboard_only(page, data_dir, tmp_path, artifacts_dir):
+    from playwright.sync_api import expect
+
+    order = []
+    for _ in range(8):  # Tab from the top of the page until the tab list
+        page.keyboard.press("Tab")
+        order.append(focus_visible(page))
+        if order[-1]["id"] == "tab-draw":
+            break
+    assert order[-1]["id"] == "tab-draw", order
+    assert order[-1]["visible"] and order[-1]["outline"] != "none", order[-1]
+    assert "tab-photo" not in [o["id"] for o in order]
+    assert page.locator("[role=tablist]").get_attribute("aria-label")
+    assert page.locator("#tab-draw").get_attribute("tabindex") == "0"
+    assert page.locator("#tab-photo").get_attribute("tabindex") == "-1"
+
+    page.keyboard.press("ArrowRight")  # selection follows focus
+    expect(page.locator("#tab-photo")).to_be_focused()
+    expect(page.locator("#tab-photo")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#tab-draw")).to_have_attribute("aria-selected", "false")
+    expect(page.locator("#photo-panel")).to_be_visible()
+    assert page.locator("#tab-photo").get_attribute("tabindex") == "0"
+    assert page.locator("#tab-draw").get_attribute("tabindex") == "-1"
+    # the empty Photo tab: one call to action
+    assert page.get_by_role("button", name="Choose").filter(visible=True).count() == 1
+    page.keyboard.press("Tab")  # one tab stop for the tab list: the next stop is the visible button
+    now = focus_visible(page)
+    assert now["id"] == "choose" and now["visible"] and now["outline"] != "none" and now["w"] > 20, now
+    page.screenshot(path=str(artifacts_dir / "browser-keyboard-photo-tab.png"), full_page=True)
+    page.keyboard.press("Shift+Tab")
+    expect(page.locator("#tab-photo")).to_be_focused()
+    page.keyboard.press("Home")
+    expect(page.locator("#tab-draw")).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("End")
+    expect(page.locator("#tab-photo")).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("ArrowLeft")
+    expect(page.locator("#tab-draw")).to_be_focused()
+    expect(page.locator("#draw-panel")).to_be_visible()
+    page.keyboard.press("ArrowLeft")  # wraps round
+    expect(page.locator("#tab-photo")).to_be_focused()
+
+    # the file input is reached through the visible button, by keyboard
+    data, expected = photo_of_digits(data_dir, [3, 4])
+    photo = tmp_path / "keyboard.jpg"
+    photo.write_bytes(data)
+    expect(page.locator("#photo-panel")).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(page.locator("#choose")).to_be_focused()
+    with page.expect_file_chooser(timeout=60_000) as chooser:
+        page.keyboard.press("Enter")
+    chooser.value.set_files(str(photo))
+    number_shown(page, expected)
+    expect(page.get_by_role("button", name="Choose another image…")).to_be_visible()
+    assert page.locator("#choose").is_hidden()  # still one call to action
+
+
+def test_example_images_can_be_tried(page):
+    page.get_by_role("tab", name="Photo").click()
+    page.get_by_role("button", name="2026").click()
+    number_shown(page, "2026")
+    settled(page)
+    assert page.locator("#photo").evaluate("img => img.naturalWidth") > 0
+
+
+def test_big_phone_photo_is_shrunk_and_read(page, data_dir, tmp_path, artifacts_dir):
+    from PIL import Image
+
+    data, expected = photo_of_digits(data_dir, [3, 4, 5])
+    small = Image.open(io.BytesIO(data))
+    big = Image.new("RGB", (6000, 5000), (236, 236, 240))
+    big.paste(small.resize((6000, round(6000 * small.height / small.width)), Image.BICUBIC), (0, 1200))
+    path = tmp_path / "phone-6000x5000.png"
+    big.save(path, format="PNG", compress_level=1)
+    assert path.stat().st_size > 0 and 6000 * 5000 > Settings().max_pixels  # the server alone refuses it
+    page.get_by_role("tab", name="Photo").click()
+    record_uploads(page)
+    page.set_input_files("#file", str(path))
+    body = sent(page)
+    assert body["type"] in ("image/png", "image/jpeg")
+    assert (body["width"], body["height"]) == (2000, 1667), body
+    assert body["size"] < Settings().max_bytes
+    number_shown(page, expected, timeout=30_000)
+    assert "shrunk to 2000×1667" in page.locator("#photo-name").inner_text()
+    screenshot(page, artifacts_dir / "browser-photo-shrunk.png")
+
+
+def test_photo_orientation_is_honoured(page, data_dir, tmp_path):
+    from PIL import Image
+
+    data, expected = photo_of_digits(data_dir, [6, 7])
+    upright = Image.open(io.BytesIO(data))
+    upright = upright.resize((upright.width * 4, upright.height * 4), Image.BICUBIC)  # 4400 x 1680: shrunk
+    sideways = upright.rotate(90, expand=True)  # stored turned; EXIF Orientation 6 says turn it back
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "sideways.jpg"
+    sideways.save(path, format="JPEG", quality=90, exif=exif.tobytes())
+    page.get_by_role("tab", name="Photo").click()
+    record_uploads(page)
+    page.set_input_files("#file", str(path))
+    body = sent(page)
+    assert body["width"] > body["height"] and max(body["width"], body["height"]) == 2000, body  # upright
+    number_shown(page, expected, timeout=30_000)
+
+
+def test_broken_upload_shows_a_one_line_error(page, tmp_path, artifacts_dir):
+    from playwright.sync_api import expect
+
+    broken = tmp_path / "holiday.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG " * 20)
+    page.get_by_role("tab", name="Photo").click()
+    page.set_input_files("#file", str(broken))
+    error = page.locator("#photo-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("Could not open “holiday.jpg”")
+    line = error.evaluate("el => parseFloat(getComputedStyle(el).lineHeight) || 1.4 * parseFloat(getComputedStyle(el).fontSize)")
+    assert error.bounding_box()["height"] < 2 * line + 20  # one line (plus padding)
+    expect(page.locator("#photo")).to_be_hidden()
+    broken_images = page.evaluate("""() => [...document.images].filter((i) => i.checkVisibility()
+        && (!i.complete || i.naturalWidth === 0)).map((i) => i.id || i.src)""")
+    assert broken_images == []
+    expect(page.locator("#choose")).to_be_visible()  # try again from the same one call to action
+    expect(page.locator("#summary")).to_have_text("Nothing read yet.")
+    page.screenshot(path=str(artifacts_dir / "browser-photo-broken.png"), full_page=True)
+
+    # a file that is not an image at all
+    text = tmp_path / "notes.txt"
+    text.write_text("1 2 3")
+    page.set_input_files("#file", str(text))
+    expect(error).to_contain_text("not an image")
+
+
+def test_model_badge_names_the_model_without_mnist_accuracy(page, artifacts_dir):
+    from playwright.sync_api import expect
+
+    chip = page.locator("#model-chip")
+    expect(chip).not_to_have_text("model: …")
+    assert chip.inner_text().startswith("model: ") and "%" not in chip.inner_text()
+    chip.focus()
+    page.keyboard.press("Enter")  # a disclosure: keyboard and screen readers reach the details
+    card = page.locator("#model-card")
+    expect(card).to_be_visible()
+    expect(card).to_contain_text("MNIST validation accuracy")
+    page.screenshot(path=str(artifacts_dir / "browser-model-details.png"))
+
+
+AXE_VERSION = "4.10"
+
+
+def axe_script() -> str:
+    """axe-core (MPL-2.0) from npm, installed once into a cache folder; $DIGITS_AXE_JS points at a copy."""
+    if os.environ.get("DIGITS_AXE_JS"):
+        return Path(os.environ["DIGITS_AXE_JS"]).read_text()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "handwritten-digits" / "axe-core"
+    script = cache / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        import shutil
+
+        if not shutil.which("npm"):
+            pytest.skip("axe-core is not installed and npm is missing (set DIGITS_AXE_JS)")
+        cache.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(["npm", "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--silent",
+                               f"axe-core@~{AXE_VERSION}"], capture_output=True, text=True, timeout=180)
+        if done.returncode or not script.exists():
+            pytest.skip(f"could not install axe-core from npm: {done.stderr[-300:]}")
+    return script.read_text()
+
+
+def axe_serious(pg, script) -> list[str]:
+    if not pg.evaluate("typeof window.axe !== 'undefined'"):
+        pg.add_script_tag(content=script)
+    result = pg.evaluate("() => axe.run(document, { resultTypes: ['violations'] })")
+    return [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def test_accessibility_audit(page, data_dir, tmp_path, artifacts_dir):
+    script = axe_script()
+    found = {}
+    found["empty draw tab"] = axe_serious(page, script)
+    for s in seven(0) + one(280):
+        stroke(page, s)
+    number_shown(page, "71")
+    settled(page)
+    page.get_by_role("button", name="That's wrong").first.click()
+    found["drawing read, correction keys open"] = axe_serious(page, script)
+    page.locator("#model-chip").click()
+    found["model details open"] = axe_serious(page, script)
+    page.locator("#model-chip").click()
+    page.get_by_role("tab", name="Photo").click()
+    found["empty photo tab"] = axe_serious(page, script)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+    page.set_input_files("#file", str(broken))
+    page.locator("#photo-error").wait_for()
+    found["broken upload"] = axe_serious(page, script)
+    data, expected = photo_of_digits(data_dir, [3, 4])
+    photo = tmp_path / "ok.jpg"
+    photo.write_bytes(data)
+    page.set_input_files("#file", str(photo))
+    number_shown(page, expected)
+    found["photo read"] = axe_serious(page, script)
+    assert not any(found.values()), found
+    # the reading is announced to screen readers once settled, not on every live update
+    assert page.locator("[aria-live]").count() >= 1
+    assert page.locator("#announce").inner_text() == "Read: " + " ".join(expected)

@@ -38,6 +38,7 @@ from handwritten_digits.server.feedback import FeedbackStore, image_to_png
 from handwritten_digits.server.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
+SAMPLES = Path(__file__).parents[1] / "assets" / "samples"
 log = logging.getLogger("handwritten_digits.server")
 READING_THREAD = "read"  # the reading threads' name prefix
 
@@ -338,6 +339,7 @@ def create_app(settings: Settings | None = None, recognizer=None) -> FastAPI:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/samples", StaticFiles(directory=SAMPLES), name="samples")  # the page's examples to try
     return app
 
 

@@ -183,6 +183,7 @@ function readNow() {
   if (state.mode !== "draw") return;
   if (!hasInk()) {
     state.draw = { version: state.version, data: null };
+    state.sentVersion = state.version;              // nothing to send: this drawing's reading is known
     showResult(null);
     setStatus("");
     markSettled(true);
@@ -218,10 +219,10 @@ async function sendDrawing() {
   } finally {
     state.inFlight--;
   }
-  if (epoch !== state.epoch) return;                       // ink was removed since: never show it
-  const exact = version === state.version;
+  const current = epoch === state.epoch;                   // else ink was removed since: never show it
+  const exact = current && version === state.version;
   if (reply.ok && exact) state.draw = { version, data: reply.data };
-  if (state.mode === "draw" && reply.seq > state.shown.draw && (exact || state.pointerId !== null)) {
+  if (current && state.mode === "draw" && reply.seq > state.shown.draw && (exact || state.pointerId !== null)) {
     state.shown.draw = reply.seq;                            // pen up: only the reading of this very drawing
     if (reply.ok) {
       showResult(reply.data);
@@ -430,7 +431,14 @@ async function decodePhoto(file) {
 }
 
 function canvasBlob(canvas, type, quality) {
+  // OffscreenCanvas encodes at once; HTMLCanvasElement.toBlob waits for an idle slot (up to ~1 s in Chromium)
+  if (canvas.convertToBlob) return canvas.convertToBlob({ type, quality }).catch(() => null);
   return new Promise((resolve) => canvas.toBlob(resolve, type, quality));
+}
+
+function newCanvas(width, height) {
+  if (window.OffscreenCanvas) return new OffscreenCanvas(width, height);
+  return Object.assign(document.createElement("canvas"), { width, height });
 }
 
 async function preparePhoto(file) {
@@ -444,9 +452,7 @@ async function preparePhoto(file) {
     return { body: file, type: file.type, width: w, height: h, shrunk: false };
   }
   const scale = Math.min(1, PHOTO_MAX_SIDE / Math.max(w, h));
-  const canvas = document.createElement("canvas");
-  canvas.width = Math.max(1, Math.round(w * scale));
-  canvas.height = Math.max(1, Math.round(h * scale));
+  const canvas = newCanvas(Math.max(1, Math.round(w * scale)), Math.max(1, Math.round(h * scale)));
   const c = canvas.getContext("2d");
   c.fillStyle = "#ffffff";            // transparent pixels become paper, as in the drawings
   c.fillRect(0, 0, canvas.width, canvas.height);
