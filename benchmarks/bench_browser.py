@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from handwritten_digits.data.pendigits import CANVAS, MARGIN, PenDigit, locate_pendigits, read_pendigits
+from handwritten_digits.data.pendigits import CANVAS, locate_pendigits, place_strokes, read_pendigits
 from handwritten_digits.fileio import atomic_write_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,32 +86,6 @@ def default_pendigits() -> Path | None:
     return None
 
 
-def layout(digits: list[PenDigit], rng: np.random.Generator, pen_width: float) -> list[list[tuple[float, float]]]:
-    """The digits' strokes in logical canvas units (560x280, y down), placed as ``render_strokes`` places them."""
-    boxes = [np.concatenate(d.strokes) for d in digits]
-    heights = rng.uniform(0.45, 0.85, size=len(digits)) * CANVAS[1]
-    scales = [h / max(np.ptp(b[:, 1]), 1.0) for h, b in zip(heights, boxes)]
-    gaps = rng.uniform(12.0, 90.0, size=max(len(digits) - 1, 0))
-    inks = [np.ptp(b[:, 0]) * s for b, s in zip(boxes, scales)]
-    room = CANVAS[0] - 2 * MARGIN - len(digits) * pen_width
-    fit = min(1.0, room / (sum(inks) + gaps.sum()))
-    scales, inks, gaps = [s * fit for s in scales], [w * fit for w in inks], gaps * fit
-    total = sum(inks) + gaps.sum() + len(digits) * pen_width
-    x = float(rng.uniform(MARGIN, max(MARGIN, CANVAS[0] - MARGIN - total))) + pen_width / 2
-    middle = rng.uniform(0.4, 0.6) * CANVAS[1]
-    strokes = []
-    for i, (digit, box, scale) in enumerate(zip(digits, boxes, scales)):
-        h = np.ptp(box[:, 1]) * scale
-        top = np.clip(middle - h / 2 + rng.normal(0, 0.04) * CANVAS[1], pen_width / 2 + MARGIN,
-                      CANVAS[1] - h - pen_width / 2 - MARGIN)
-        for stroke in digit.strokes:
-            xs = x + (stroke[:, 0] - box[:, 0].min()) * scale
-            ys = top + (box[:, 1].max() - stroke[:, 1]) * scale  # tablet y points up, canvas y down
-            strokes.append([(float(px), float(py)) for px, py in zip(xs, ys)])
-        x += inks[i] + pen_width + (gaps[i] if i < len(gaps) else 0)
-    return strokes
-
-
 def drawings(path: Path, count: int, seed: int, pen_width: float):
     """``count`` (strokes, label): 1, 2, 3, 1, ... digits, each drawing by one writer (as ``canvas_drawings``)."""
     digits = read_pendigits(path)
@@ -123,7 +97,7 @@ def drawings(path: Path, count: int, seed: int, pen_width: float):
     for n in range(count):
         pool = by_writer[writers[int(rng.integers(len(writers)))]]
         picks = [digits[i] for i in rng.choice(pool, size=n % 3 + 1, replace=False)]
-        yield layout(picks, rng, pen_width), "".join(str(d.label) for d in picks)
+        yield [[(float(x), float(y)) for x, y in stroke] for stroke in place_strokes(picks, rng, pen_width)], "".join(str(d.label) for d in picks)
 
 
 def draw(page, box, strokes, point_s: float) -> None:

@@ -82,27 +82,13 @@ def read_pendigits(path: str | os.PathLike) -> list[PenDigit]:
     return digits
 
 
-def render_strokes(digits: list[PenDigit], rng: np.random.Generator, pen_width: float | None = None,
-                   gap_range: tuple[float, float] = (12.0, 90.0)) -> bytes:
-    """Draw digits side by side as the page exports its drawing pad: an RGBA PNG, 280x140.
+def place_strokes(digits: list[PenDigit], rng: np.random.Generator, width: float,
+                  gap_range: tuple[float, float] = (12.0, 90.0)) -> list[np.ndarray]:
+    """The digits' strokes placed side by side on the page's pad: (N, 2) points in logical units, y down.
 
-    Parameters
-    ----------
-    digits : list of PenDigit
-        Drawn left to right.
-    rng : numpy.random.Generator
-        Picks the pen width, each digit's height (45-85% of the canvas) and position, and the gaps.
-    pen_width : float, optional
-        In logical canvas units (the page's slider); default a random 10-22.
-    gap_range : (float, float)
-        Clear space between neighbouring digits' ink, logical units.
-
-    Returns
-    -------
-    bytes
-        PNG: ``#111827`` ink with round caps and joins on opaque white.
+    ``rng`` picks each digit's height (45-85% of the pad), the gaps (``gap_range``, clear space between
+    neighbours' ink) and the position; ``width`` is the pen's, in logical units.
     """
-    width = float(rng.uniform(10, 22)) if pen_width is None else float(pen_width)
     boxes = [np.concatenate(d.strokes) for d in digits]
     heights = rng.uniform(0.45, 0.85, size=len(digits)) * CANVAS[1]
     scales = [h / max(np.ptp(b[:, 1]), 1.0) for h, b in zip(heights, boxes)]
@@ -115,12 +101,7 @@ def render_strokes(digits: list[PenDigit], rng: np.random.Generator, pen_width: 
     total = sum(inks) + gaps.sum() + len(digits) * width
     x = float(rng.uniform(MARGIN, max(MARGIN, CANVAS[0] - MARGIN - total))) + width / 2
     middle = rng.uniform(0.4, 0.6) * CANVAS[1]
-
-    factor = EXPORT_SCALE * SUPERSAMPLE  # logical units -> supersampled pixels
-    size = (round(CANVAS[0] * factor), round(CANVAS[1] * factor))
-    image = Image.new("L", size, 255)
-    draw = ImageDraw.Draw(image)
-    line_width = max(1, round(width * factor))
+    placed = []
     for i, (digit, box, scale) in enumerate(zip(digits, boxes, scales)):
         h = np.ptp(box[:, 1]) * scale
         top = np.clip(middle - h / 2 + rng.normal(0, 0.04) * CANVAS[1], width / 2 + MARGIN,
@@ -128,13 +109,44 @@ def render_strokes(digits: list[PenDigit], rng: np.random.Generator, pen_width: 
         for stroke in digit.strokes:
             xs = x + (stroke[:, 0] - box[:, 0].min()) * scale
             ys = top + (box[:, 1].max() - stroke[:, 1]) * scale  # tablet y points up, canvas y down
-            points = [(float(px * factor), float(py * factor)) for px, py in zip(xs, ys)]
-            if len(points) > 1:
-                draw.line(points, fill=0, width=line_width, joint="curve")
-            r = line_width / 2  # round caps, and round joins where "curve" leaves notches
-            for px, py in points:
-                draw.ellipse((px - r, py - r, px + r, py + r), fill=0)
+            placed.append(np.stack([xs, ys], axis=1))
         x += inks[i] + width + (gaps[i] if i < len(gaps) else 0)
+    return placed
+
+
+def render_strokes(digits: list[PenDigit], rng: np.random.Generator, pen_width: float | None = None,
+                   gap_range: tuple[float, float] = (12.0, 90.0)) -> bytes:
+    """Draw digits side by side as the page exports its drawing pad: an RGBA PNG, 280x140.
+
+    Parameters
+    ----------
+    digits : list of PenDigit
+        Drawn left to right.
+    rng : numpy.random.Generator
+        Picks the pen width, then places the digits (:func:`place_strokes`).
+    pen_width : float, optional
+        In logical canvas units (the page's slider); default a random 10-22.
+    gap_range : (float, float)
+        Clear space between neighbouring digits' ink, logical units.
+
+    Returns
+    -------
+    bytes
+        PNG: ``#111827`` ink with round caps and joins on opaque white.
+    """
+    width = float(rng.uniform(10, 22)) if pen_width is None else float(pen_width)
+    factor = EXPORT_SCALE * SUPERSAMPLE  # logical units -> supersampled pixels
+    size = (round(CANVAS[0] * factor), round(CANVAS[1] * factor))
+    image = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(image)
+    line_width = max(1, round(width * factor))
+    for stroke in place_strokes(digits, rng, width, gap_range):
+        points = [(float(px * factor), float(py * factor)) for px, py in stroke]
+        if len(points) > 1:
+            draw.line(points, fill=0, width=line_width, joint="curve")
+        r = line_width / 2  # round caps, and round joins where "curve" leaves notches
+        for px, py in points:
+            draw.ellipse((px - r, py - r, px + r, py + r), fill=0)
 
     # area-average shrink ~ the browser's coverage anti-aliasing; then ink colour over white paper
     coverage = 1.0 - np.asarray(image.reduce(SUPERSAMPLE), dtype=np.float32) / 255.0

@@ -143,20 +143,21 @@ def _merge_strokes(pieces: list[Piece]) -> list[Piece]:
     return pieces
 
 
-def _group(pieces: list[Piece], line: float, score, joins: bool = True) -> tuple[list[Piece], np.ndarray | None]:
+def _group(pieces: list[Piece], line: float, score, max_runs: int = MAX_READS) -> tuple[list[Piece], np.ndarray | None]:
     """Join neighbouring pieces that read better as one digit (a broken stroke, the loose bar of a 5).
 
     Dynamic programming over the pieces left to right: each run of up to 3 close pieces is either
     one digit or several, scored by ``score`` (how surely a piece is one digit read right), a height
     prior (a short piece alone is rarely a digit) and ``GROUP_COST`` per merge. Returns the pieces and
     their scores, or ``None`` when no two pieces are close enough to join (nothing to decide: nothing
-    is read here). ``joins=False``: every piece is read alone (no runs).
+    is read here). When there are more than ``max_runs`` runs to read (dozens of close strokes:
+    hatching, not a number), every piece is read alone.
     """
     pieces = sorted(pieces, key=lambda p: (p.box[0] + p.box[2]) / 2)
     n = len(pieces)
-    runs = [(i, j) for i in range(n) for j in range(i + 1, min(i + 3, n) + 1 if joins else i + 2)
+    runs = [(i, j) for i in range(n) for j in range(i + 1, min(i + 3, n) + 1)
             if all(pieces[k].box[0] - max(p.box[2] for p in pieces[i:k]) <= GROUP_GAP * line for k in range(i + 1, j))]
-    if len(runs) == n:
+    if len(runs) == n or len(runs) > max_runs:
         return pieces, None
     merged = {}
     for i, j in runs:
@@ -217,7 +218,7 @@ def segment(inkmap: InkMap, score=None, deadline: float | None = None) -> Segmen
 
     if score is not None:
         # every piece (and run of close pieces) is read whole in one batch: most need no cut search
-        pieces, wholes = _group(pieces, line, counted, joins=3 * len(pieces) <= MAX_READS)
+        pieces, wholes = _group(pieces, line, counted, max_runs=MAX_READS * 3 // 4)
         if wholes is None:  # no joins to weigh: only pieces wide enough for a cut search need a score
             wholes = np.ones(len(pieces))
             wide = [k for k, p in enumerate(pieces) if p.width > cuts.TRY_WIDTH * line]
