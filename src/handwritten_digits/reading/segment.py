@@ -10,7 +10,8 @@ Connected components of the stroke mask (8-connected, so thin diagonal strokes h
 * touching digits are cut (:mod:`.cuts`): with a ``score``, where the parts read best; without one,
   pieces wider than a digit at their best column.
 
-Work is bounded: at most ``MAX_PIECES`` pieces are kept (the largest), ``score`` reads at most
+Work is bounded: at most ``MAX_COMPONENTS`` components and, once strokes are merged, ``MAX_PIECES``
+pieces are kept (the largest), ``score`` reads at most
 ``MAX_READS`` crops (joins are tried only while every run fits, cuts while reads are left), pieces
 larger than ``cuts.MAX_AREA`` are not cut, and past ``deadline`` no more cut searches are made;
 :attr:`Segmentation.limits` says which cap was reached. This stage never normalizes
@@ -37,7 +38,8 @@ MERGE_OVERLAP = 0.5  # pieces whose x-ranges overlap by this much of the narrowe
 FRAGMENT_GAP = 0.15  # a fragment this close (in line heights) to a piece joins it
 GROUP_GAP = 0.25  # with a score, neighbouring pieces this close (in line heights) may be one digit
 GROUP_COST = 0.2  # the odds a join must beat: separate pieces are the default reading
-MAX_PIECES = 32  # pieces read in one image at most (the largest): a number has far fewer
+MAX_COMPONENTS = 64  # ink components considered in one image at most (the largest) ...
+MAX_PIECES = 32  # ... and pieces read, once strokes are merged (the largest): a number has far fewer
 MAX_READS = 96  # crops the score may read in one image (joins and cuts tried): bounds the model's work
 
 
@@ -74,9 +76,9 @@ def _kept_components(inkmap: InkMap, limits: list[str]) -> np.ndarray:
     min_side = max(MIN_SIDE_PX, MIN_SIDE_FRAC * max(inkmap.mask.shape))
     if len(labels) == 0 or side[labels - 1].max() < min_side:
         return np.zeros(0, int)
-    if len(labels) > MAX_PIECES:
+    if len(labels) > MAX_COMPONENTS:
         limits.append("pieces")
-        labels = np.sort(labels[np.argsort(-area[labels - 1], kind="stable")[:MAX_PIECES]])
+        labels = np.sort(labels[np.argsort(-area[labels - 1], kind="stable")[:MAX_COMPONENTS]])
     return labels
 
 
@@ -209,6 +211,11 @@ def segment(inkmap: InkMap, score=None, deadline: float | None = None) -> Segmen
     if len(labels) == 0:
         return Segmentation([], [], limits)
     pieces = _merge_strokes(_pieces(inkmap, labels))
+    if len(pieces) > MAX_PIECES:
+        if "pieces" not in limits:
+            limits.append("pieces")
+        largest = sorted(np.argsort([-p.area for p in pieces], kind="stable")[:MAX_PIECES])
+        pieces = [pieces[k] for k in largest]
     line = line_height(pieces)
     reads = [0]  # crops scored so far
 
