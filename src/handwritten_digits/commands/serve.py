@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 HELP = "Serve the drawing page and the REST API (open http://HOST:PORT/; API docs at /docs)."
+# uvicorn's HTTP protocol, as an import string (worker processes load it): ours with httptools, else h11 as is
+HTTP_PROTOCOL = f"{__name__}:HeadDeadlineProtocol" if importlib.util.find_spec("httptools") else "auto"
 
 
 def add_arguments(p) -> None:
@@ -28,6 +32,12 @@ def add_arguments(p) -> None:
                         f"(env DIGITS_READING_THREADS; default {d['reading_threads'].default})")
     p.add_argument("--cors-origin", action="append", default=SUPPRESS, dest="cors_origins",
                    help="allow this origin by CORS (repeatable; env DIGITS_CORS_ORIGINS, comma-separated; default: CORS off)")
+    p.add_argument("--body-timeout", type=float, default=SUPPRESS,
+                   help="seconds a request body has to arrive in full, else 408 "
+                        f"(env DIGITS_BODY_TIMEOUT; default {d['body_timeout'].default:g})")
+    p.add_argument("--idle-timeout", type=float, default=SUPPRESS,
+                   help="seconds a connection may stay idle, or take to send a request's headers "
+                        f"(env DIGITS_IDLE_TIMEOUT; default {d['idle_timeout'].default:g})")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
                    help="uvicorn log level")
 
@@ -42,7 +52,7 @@ def run(args) -> int:
     from handwritten_digits.server.settings import Settings
 
     options = ("host", "port", "workers", "model", "feedback_db", "max_bytes", "threads", "reading_threads",
-               "cors_origins")
+               "cors_origins", "body_timeout", "idle_timeout")
     settings = Settings.from_env(**{name: getattr(args, name, None) for name in options})
     # fail fast, with a one-line error, before uvicorn forks anything
     recognizer = Recognizer.load(settings.model, threads=settings.threads)
@@ -51,14 +61,32 @@ def run(args) -> int:
     if settings.workers == 1:
         app = create_app(settings, recognizer)
         tune_process(settings.threads)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False,
+                    timeout_keep_alive=settings.idle_timeout, http=HTTP_PROTOCOL, log_config=log_config(args.log_level))
         return 0
     del recognizer  # each worker loads its own copy
     os.environ.update(settings.to_env())  # worker processes read their settings back from the environment
     config = uvicorn.Config("handwritten_digits.server.app:app_factory", factory=True, host=settings.host,
-                            port=settings.port, workers=settings.workers, log_level=args.log_level, access_log=False)
+                            port=settings.port, workers=settings.workers, log_level=args.log_level, access_log=False,
+                            timeout_keep_alive=settings.idle_timeout, http=HTTP_PROTOCOL,
+                            log_config=log_config(args.log_level))
     serve_workers(config)
     return 0
+
+
+def log_config(level: str) -> dict:
+    """uvicorn's logging set-up, plus the app's own logger (``handwritten_digits``) on the same handler.
+
+    Without it the app's lines (a client hung up, a body timed out) went to Python's last-resort
+    handler: INFO lines lost, the others without level or format.
+    """
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["handwritten_digits"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    return config
 
 
 def serve_workers(config) -> None:
@@ -78,3 +106,64 @@ def serve_workers(config) -> None:
         Multiprocess(config, sockets=[sock]).run()
     except KeyboardInterrupt:
         pass
+
+
+def __getattr__(name: str):
+    """``HeadDeadlineProtocol`` is built on first use: uvicorn is imported for serving only, not by every command."""
+    if name != "HeadDeadlineProtocol":
+        raise AttributeError(name)
+    globals()[name] = cls = _head_deadline_protocol()
+    return cls
+
+
+def _head_deadline_protocol() -> type:
+    """uvicorn's httptools protocol, plus a deadline on each request's head.
+
+    uvicorn times out a connection idle *between* requests (``timeout_keep_alive``), not one that never
+    sends a request or never finishes its headers: the app is not called until then, so only the protocol
+    can close it. The head must arrive within the same ``timeout_keep_alive`` (``Settings.idle_timeout``)
+    from the connection's opening or the request's first byte; else one log line and the connection closed.
+    """
+    import logging
+
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    log = logging.getLogger("handwritten_digits.server")
+
+    class HeadDeadlineProtocol(HttpToolsProtocol):
+        _head_timer = None
+
+        def _arm(self) -> None:
+            if self._head_timer is None:
+                self._head_timer = self.loop.call_later(self.timeout_keep_alive, self._head_too_slow)
+
+        def _disarm(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_too_slow(self) -> None:
+            self._head_timer = None
+            if not self.transport.is_closing():
+                client = "%s:%d" % tuple(self.client) if self.client else "client"
+                log.info("%s: no complete request head within %gs, connection closed", client, self.timeout_keep_alive)
+                self.transport.close()
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._arm()
+
+        def on_headers_complete(self) -> None:
+            self._disarm()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    HeadDeadlineProtocol.__module__ = __name__
+    return HeadDeadlineProtocol

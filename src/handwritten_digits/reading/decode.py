@@ -27,7 +27,7 @@ MAX_SIDE = 30_000  # a side longer than this is refused too, whatever the area
 MAX_FILE_BYTES = 256 * 1024 * 1024  # a file larger than this is not read at all
 # The formats read, for the CLI and the server alike: common raster formats only, a smaller attack
 # surface than "anything Pillow opens" (EPS would reach Ghostscript). JPEG includes MPO (iPhone photos).
-FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF", "PPM")
+FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF", "PPM", "HEIF")
 _CV_MODES = {"L": cv2.IMREAD_GRAYSCALE, "RGB": cv2.IMREAD_GRAYSCALE, "RGBA": cv2.IMREAD_UNCHANGED}
 _REDUCED = {2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4, 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
 
@@ -121,18 +121,33 @@ def _read_bytes(source) -> tuple[bytes, str]:
 
 def open_header(data: bytes, name: str = "image data") -> Image.Image:
     """Parse the header only: format, size and mode; refuse formats outside :data:`FORMATS` and bombs."""
+    Image.init()
+    if data[4:8] == b"ftyp":  # an ISO media file: perhaps HEIC, the iPhone's default
+        _register_heif()
     try:
         with warnings.catch_warnings():  # sizes are checked below, with our own limit and message
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data), formats=FORMATS)
+            img = Image.open(io.BytesIO(data), formats=[f for f in FORMATS if f in Image.OPEN])  # HEIF once registered
     except Image.DecompressionBombError:
         raise DigitsError(f"{name}: image too large (decompression bomb refused)") from None
     except Image.UnidentifiedImageError:
-        raise DigitsError(f"{name}: not an image (or not PNG, JPEG, WebP, GIF, BMP, TIFF or PPM)") from None
+        raise DigitsError(f"{name}: not an image (or not PNG, JPEG, WebP, GIF, BMP, TIFF, PPM or HEIC)") from None
     except Exception as exc:  # Pillow raises many types for bad headers
         raise DigitsError(f"{name}: not a readable image ({_reason(exc)})") from None
     _check_size(img.width, img.height, name)
     return img
+
+
+def _register_heif() -> None:
+    """pillow-heif's opener, registered on first use (importing it costs start-up time PNGs need not pay).
+
+    One decoding thread (the server's reading threads and workers are the parallelism); the primary image
+    only. pillow-heif applies the orientation when it opens a file and reports 1, so nothing turns twice.
+    """
+    if "HEIF" not in Image.OPEN:
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener(decode_threads=1, thumbnails=False, depth_images=False, aux_images=False)
 
 
 def _decode_bytes(data: bytes, name: str, max_side: int | None) -> GrayImage:

@@ -8,24 +8,35 @@ No image is read on the event loop: every reading (header check, decode, ink, se
 networks, a correction's normalisation) runs on one of ``Settings.reading_threads`` reading threads
 per process, so a slow image can hold up neither the probes nor the page. With two threads, one slow
 image leaves the other free for the canvas requests queued behind it; more would only take turns on
-the GIL (recognition holds it for its Python steps), and more cores are used by more workers.
+the GIL (recognition holds it for its Python steps), and more cores are used by more workers. Every
+route that decodes (``recognize`` and ``feedback``) goes through that pool and the ``max_pixels``
+header check, so memory is bounded by ``reading_threads`` decodes of at most ``max_pixels`` each.
+
+Hostile clients: a body must arrive within ``Settings.body_timeout`` (408, one log line), a client
+that hangs up mid-upload costs one log line, and every error answers ``{"detail": "<one line>"}``,
+as the OpenAPI spec says (``schemas.Error``). ``/docs`` and ``/redoc`` load their scripts from the
+app itself (the ``fastapi-offline`` package's files), so they work offline.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import importlib.resources
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import ClientDisconnect
 
 from handwritten_digits import __version__
 from handwritten_digits.errors import DigitsError
@@ -35,33 +46,14 @@ from handwritten_digits.reading.normalize import SIZE, prepare_single
 from handwritten_digits.reading.reader import Reader
 from handwritten_digits.server import schemas
 from handwritten_digits.server.feedback import FeedbackStore, image_to_png
+from handwritten_digits.server.schemas import ERRORS, FEEDBACK_BODY, IMAGE_BODY
 from handwritten_digits.server.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
 SAMPLES = Path(__file__).parents[1] / "assets" / "samples"
 log = logging.getLogger("handwritten_digits.server")
 READING_THREAD = "read"  # the reading threads' name prefix
-
-IMAGE_BODY = {
-    "required": True,
-    "content": {
-        "image/png": {"schema": {"type": "string", "format": "binary"}},
-        "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "properties": {"image": {"type": "string", "format": "binary"}},
-                "required": ["image"],
-            }
-        },
-    },
-}
-ERRORS = {
-    400: {"model": schemas.Error, "description": "empty body or missing `image` field"},
-    413: {"model": schemas.Error, "description": "body larger than the server's limit"},
-    415: {"model": schemas.Error, "description": "body is neither image/* nor multipart/form-data"},
-    422: {"model": schemas.Error, "description": "not a readable image, image too large, or bad parameter"},
-}
+DOCS_STATIC = "/docs-static"  # where Swagger UI's and ReDoc's scripts are served from (no CDN)
 
 
 # ---------------------------------------------------------------- dependencies
@@ -89,7 +81,9 @@ async def get_feedback_store(request: Request) -> FeedbackStore:
 async def read_upload(request: Request, settings: Settings) -> tuple[bytes, dict[str, str]]:
     """The image bytes of a raw ``image/*`` body or of the multipart field ``image``, plus other form fields.
 
-    The size cap is enforced on the declared ``Content-Length`` and again on the bytes actually read.
+    The size cap is enforced on the declared ``Content-Length`` and again on the bytes actually read;
+    the whole body must arrive within ``settings.body_timeout`` seconds (a client that sends less than it
+    declared, or trickles, would otherwise hold the connection and its buffer for ever).
     """
     mime = request.headers.get("content-type", "").split(";")[0].strip().lower()
     multipart = mime == "multipart/form-data"
@@ -104,10 +98,24 @@ async def read_upload(request: Request, settings: Settings) -> tuple[bytes, dict
         if declared_size > settings.max_bytes:
             raise HTTPException(413, f"body of {declared_size} bytes exceeds the limit of {settings.max_bytes} bytes")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > settings.max_bytes:
-            raise HTTPException(413, f"body exceeds the limit of {settings.max_bytes} bytes")
+    client = f"{request.client.host}:{request.client.port}" if request.client else "client"
+    try:
+        async with asyncio.timeout(settings.body_timeout):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > settings.max_bytes:
+                    raise HTTPException(413, f"body exceeds the limit of {settings.max_bytes} bytes")
+    except TimeoutError:
+        log.warning("%s %s from %s: body not received within %gs (%d bytes read), answered 408", request.method,
+                    request.url.path, client, settings.body_timeout, len(body))
+        # close: the rest of the body may still come, and the connection cannot be reused
+        raise HTTPException(408, f"request body not received within {settings.body_timeout:g} s",
+                            headers={"Connection": "close"}) from None
+    except ClientDisconnect:
+        # a hang-up is the client's business: one line, no traceback (nobody is left to answer)
+        log.info("%s %s from %s: client disconnected after %d bytes of the body", request.method,
+                 request.url.path, client, len(body))
+        raise HTTPException(400, "client disconnected") from None
     if not multipart:
         return bytes(body), {}
     return await _parse_multipart(request, bytes(body))
@@ -131,6 +139,21 @@ async def _parse_multipart(request: Request, body: bytes) -> tuple[bytes, dict[s
     finally:
         await form.close()
     return data, fields
+
+
+def _only_fields(fields: dict[str, str], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:  # the spec says additionalProperties: false; a typo must not pass silently
+        raise HTTPException(422, f"unknown form field(s): {', '.join(unknown)}")
+
+
+def validation_message(errors) -> str:
+    """FastAPI's list of validation errors as the one line ``schemas.Error`` documents."""
+    parts = []
+    for err in errors:
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg", "invalid")))
+    return " ".join("; ".join(parts).split()) or "invalid request"
 
 
 def check_header(data: bytes, max_pixels: int) -> tuple[int, int]:
@@ -239,6 +262,7 @@ def create_app(settings: Settings | None = None, recognizer=None) -> FastAPI:
 
         recognizer = Recognizer.load(settings.model, threads=settings.threads)
     app = FastAPI(
+        docs_url=None, redoc_url=None,  # served below from local files: the CDN ones are blank offline
         title="handwritten-digits",
         version=__version__,
         description="Read handwritten digits and numbers from drawings, scans and photos. "
@@ -264,6 +288,10 @@ def create_app(settings: Settings | None = None, recognizer=None) -> FastAPI:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": "internal server error"}, status_code=500)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):  # a string, as schemas.Error says
+        return JSONResponse({"detail": validation_message(exc.errors())}, status_code=422)
+
     @app.post(
         "/api/v1/recognize", response_model=schemas.RecognizeResponse, responses=ERRORS,
         openapi_extra={"requestBody": IMAGE_BODY}, tags=["recognition"],
@@ -280,7 +308,8 @@ def create_app(settings: Settings | None = None, recognizer=None) -> FastAPI:
         """The image as the raw body (`Content-Type: image/*`) or as the multipart field `image`.
         Returns the JSON of `digits predict --json`: `text` and, per digit, `digit`, `confidence`,
         `box`, `probabilities`, `rejected`. No digit found is a 200 with an empty `text`."""
-        data, _ = await read_upload(request, settings)
+        data, fields = await read_upload(request, settings)
+        _only_fields(fields, ())
         if not data:
             raise HTTPException(400, "empty body: send an image")
         result = await in_reading_thread(request, recognize, recognizer, data, settings.max_pixels, single,
@@ -288,13 +317,14 @@ def create_app(settings: Settings | None = None, recognizer=None) -> FastAPI:
         return JSONResponse(result)  # built from the typed ReadResult; skips re-validating the floats
 
     @app.post(
-        "/api/v1/feedback", response_model=schemas.FeedbackOut, status_code=201, responses=ERRORS,
-        openapi_extra={"requestBody": IMAGE_BODY}, tags=["feedback"], summary="Store a correction",
+        "/api/v1/feedback", response_model=schemas.FeedbackOut, status_code=201,
+        responses={**ERRORS, 503: {"model": schemas.Error, "description": "feedback storage is unavailable"}},
+        openapi_extra={"requestBody": FEEDBACK_BODY}, tags=["feedback"], summary="Store a correction",
     )
     async def feedback_route(
         request: Request,
-        label: int | None = Query(None, ge=0, le=9, description="the right digit (or form field `label`)"),
-        predicted: int | None = Query(None, ge=0, le=9, description="what the model said (or form field `predicted`)"),
+        label: int | None = Query(None, ge=0, le=9, include_in_schema=False),  # raw bodies: see FEEDBACK_BODY
+        predicted: int | None = Query(None, ge=0, le=9, include_in_schema=False),
         settings: Settings = Depends(get_settings),
         recognizer=Depends(get_recognizer),
         store: FeedbackStore = Depends(get_feedback_store),
@@ -302,6 +332,7 @@ def create_app(settings: Settings | None = None, recognizer=None) -> FastAPI:
         """A digit image the model got wrong and the right label. A 28x28 image (the `input` returned by
         `recognize?include_inputs=true`) is stored as is; a larger one is normalised as one digit first."""
         data, fields = await read_upload(request, settings)
+        _only_fields(fields, ("label", "predicted"))
         right = _optional_digit(fields, "label", label)
         if right is None:
             raise HTTPException(422, "label is required: the right digit 0-9")
@@ -334,11 +365,27 @@ def create_app(settings: Settings | None = None, recognizer=None) -> FastAPI:
             raise HTTPException(503, "model not loaded yet")
         return {"status": "ready", "model": recognizer.name}
 
+    docs_files = importlib.resources.files("fastapi_offline") / "static"  # Swagger UI 5, ReDoc 2, a favicon
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} - API",
+                                   swagger_js_url=f"{DOCS_STATIC}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{DOCS_STATIC}/swagger-ui.css",
+                                   swagger_favicon_url=f"{DOCS_STATIC}/favicon.png")
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url=app.openapi_url, title=f"{app.title} - API",
+                              redoc_js_url=f"{DOCS_STATIC}/redoc.standalone.js",
+                              redoc_favicon_url=f"{DOCS_STATIC}/favicon.png", with_google_fonts=False)
+
     @app.get("/", include_in_schema=False)
     def index():
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount(DOCS_STATIC, StaticFiles(directory=str(docs_files)), name="docs-static")
     app.mount("/samples", StaticFiles(directory=SAMPLES), name="samples")  # the page's examples to try
     return app
 

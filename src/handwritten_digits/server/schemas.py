@@ -1,7 +1,9 @@
 """Typed response bodies: what ``/docs`` documents and what every route returns.
 
 ``RecognizeResponse`` is :meth:`handwritten_digits.results.ReadResult.to_dict` (the JSON of
-``digits predict --json``), plus the optional 28x28 inputs the page shows.
+``digits predict --json``), plus the optional 28x28 inputs the page shows. The request bodies and
+error responses the routes document (``IMAGE_BODY``, ``FEEDBACK_BODY``, ``ERRORS``) are here too:
+what the spec promises must be what the server takes (``tests/test_schemathesis.py`` checks it).
 """
 
 from __future__ import annotations
@@ -66,3 +68,48 @@ class FeedbackOut(BaseModel):
 
 class Error(BaseModel):
     detail: str
+
+
+# ---------------------------------------------------------------- request bodies and errors, as documented
+
+BINARY = {"type": "string", "format": "binary"}
+# the multipart image part is an image: schema clients (and schemathesis) send one, not any bytes
+IMAGE_PART = {"image": {"contentType": "image/png, image/jpeg"}}
+
+IMAGE_BODY = {
+    "required": True,
+    "content": {
+        "image/png": {"schema": BINARY},
+        "image/jpeg": {"schema": BINARY},
+        "multipart/form-data": {
+            "schema": {"type": "object", "properties": {"image": BINARY}, "required": ["image"],
+                       "additionalProperties": False},
+            "encoding": IMAGE_PART,
+        },
+    },
+}
+DIGIT = {"type": "integer", "minimum": 0, "maximum": 9}
+# The page's form. A raw image body with ``?label=`` is still taken (older clients), undocumented:
+# OpenAPI cannot say "label in the query or in the form", and a spec must not call a refused request valid.
+FEEDBACK_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"image": BINARY, "label": {**DIGIT, "description": "the right digit"},
+                               "predicted": {**DIGIT, "description": "what the model said"}},
+                "required": ["image", "label"],
+                "additionalProperties": False,
+            },
+            "encoding": IMAGE_PART,
+        },
+    },
+}
+ERRORS = {
+    400: {"model": Error, "description": "empty body, malformed multipart or missing `image` field"},
+    408: {"model": Error, "description": "the body did not arrive within the server's time limit"},
+    413: {"model": Error, "description": "body larger than the server's limit"},
+    415: {"model": Error, "description": "body is neither image/* nor multipart/form-data"},
+    422: {"model": Error, "description": "not a readable image, image too large, or bad parameter"},
+}
