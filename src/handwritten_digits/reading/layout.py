@@ -5,14 +5,17 @@ Works on the ink's connected components (their stats, a few whole-image morpholo
 * paper is cleaned first: long straight runs of ink (ruled or squared paper, table borders, a page
   edge) and ink far thicker than a stroke (a shadow, a stain, the desk around a note) are removed,
   strokes that cross a printed line kept, and the components renumbered (:attr:`Layout.inkmap`);
-* specks are ignored (segment's rule, measured against the page's typical digit, not its largest piece);
-* components of digit height are chained into lines: each is linked to its best right neighbour when
-  that one's best left neighbour is it (a slanted or curved line follows its own direction); chains
-  that continue each other are joined the same way;
-* pieces stacked over a digit (a broken stroke, the bar of a 5) and smaller fragments join the line
-  whose band they overlap most; what joins no line is dropped;
+* specks are ignored (segment's rule, measured against the page's typical digit, not its largest piece),
+  and so are pieces no digit makes (far taller than the digits, a hairline, a long flat dash);
+* pieces stacked close over each other (a digit broken across, the bar of a 5) are one unit;
+* units of digit height are chained into lines: each is linked to its best right neighbour when
+  that one's best left neighbour is it, offsets measured along the page's slope (a turned sheet: first
+  from nearest neighbours, then from the longer chains); a curved line follows its own direction;
+  chains that continue each other are joined the same way; lines are read top to bottom;
+* short chains and smaller units (the dots of a broken stroke) join the line whose band they overlap
+  most; a small unit that joins no line is dropped;
 * a gap clearly wider than the line's digit spacing, or wider than ``APART`` heights, separates two
-  numbers; so does a gap that lines up with gaps in the lines above and below (the columns of a table).
+  numbers; so do gaps that line up with gaps in the line above or below (the columns of a table).
 
 Work is bounded: at most ``MAX_COMPONENTS`` components (the largest) are considered.
 """
@@ -25,28 +28,22 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from handwritten_digits.reading.ink import InkMap, distance
+from handwritten_digits.reading.ink import InkMap
+from handwritten_digits.reading.paper import HAIR, MIN_SIDE_PX, TALLEST, clean, typical_height
 
-MIN_SIDE_PX = 6  # segment's: a digit spans at least this many working pixels
 SPECK_SIDE, SPECK_AREA = 0.25, 0.03  # segment's speck fractions, here of the typical digit's height and area
 MAX_COMPONENTS = 2000  # the largest components considered: bounds the pairwise work
-TALLEST = 3.0  # a piece more than this many digit heights tall is no digit (a page edge, a frame)
-HAIR = 0.6  # a piece a digit height long or more, and this thin (area / length, in stroke widths), is a hairline
 BODY = 0.45  # a piece this much of the typical digit height or taller makes lines; smaller ones join them
-RULE = 3.0  # a straight run of ink this many digit heights long is a printed line, not a digit
-BLOB = 1.5  # ink this many stroke widths deep (and a tenth of a digit) is a shadow or stain if ...
-STRONG = 0.4  # soft ink at least this dark is a pen's (ink's hysteresis: strong pixels start near 0.44)
-FAINT = 0.7  # ... fainter than this (soft ink; a pen's strokes are near 1) or ...
-FAT = 0.3  # ... this many digit heights deep: no stroke is that thick
 ALIGN = 0.5  # neighbours on a line: centres within this many heights vertically ...
-SLOPE = float(np.tan(np.radians(16)))  # ... plus this much per pixel of gap (slanted lines)
+SLOPE = float(np.tan(np.radians(8)))  # ... plus this much per pixel of gap, off the page's slope (a line slanted its own way)
+STEEPEST = 1.0  # the steepest line (a turned page): 45 degrees
 REACH = 12.0  # ... and gaps of at most this many heights
 WEIGHT = 3.0  # a vertical offset costs this many times a horizontal gap
 SOFT = 0.15  # gaps (in line heights) are compared as gap + SOFT: tiny gaps vary a lot
 JUMP = 2.0  # a gap this many times the next smaller one ...
 WIDE = 0.8  # ... and at least this many heights wide separates two numbers
-APART = 1.5  # so does any gap this many heights wide
-GUTTER = 0.5  # a strip this wide, empty in 3 lines in a row that each have 2 such, divides table cells
+APART = 2.5  # so does any gap this many heights wide
+GUTTER = 0.5  # a strip this wide (in heights), empty in two lines in a row, is a column of a table
 
 Box = tuple[int, int, int, int]
 
@@ -88,7 +85,7 @@ def layout(inkmap: InkMap) -> Layout:
     """The lines of text in ``inkmap``, top to bottom, and the numbers on each, left to right."""
     if inkmap.count == 0:
         return Layout([], None, inkmap)
-    inkmap, removed, stroke = _clean(inkmap)
+    inkmap, removed, stroke = clean(inkmap)
     labels = np.arange(1, inkmap.count + 1)
     st = inkmap.stats[1:].astype(np.float64)
     if len(st) > MAX_COMPONENTS:
@@ -96,35 +93,46 @@ def layout(inkmap: InkMap) -> Layout:
         labels, st = labels[top], st[top]
     if len(st) == 0:
         return Layout([], None, inkmap, removed)
-    height = _typical_height(st)
+    height = typical_height(st)
     x0, y0, w, h, area = st.T
     side = np.maximum(w, h)
     tall = h >= BODY * height
     ref_area = float(np.median(area[tall])) if tall.any() else float(area.max())
     speck = (side < SPECK_SIDE * height) & (area < SPECK_AREA * ref_area) | (area < 3)
-    # not digits: a piece far taller than the digits (a page edge), a long hairline (what is left of a
-    # printed line), a long thin piece lying flat
-    other = (h > TALLEST * height) | ((side >= height) & (area <= HAIR * stroke * side)) | (~tall & (w > 1.2 * height))
-    body = tall & ~speck & ~other & (side >= MIN_SIDE_PX)
-    frag = ~tall & ~speck & ~other
+    # not digits: a piece far taller than the digits or long along the image's edge (a page edge, a desk),
+    # a long hairline (what is left of a printed line), a long thin piece lying flat
+    ih, iw = inkmap.mask.shape
+    edge = (x0 <= 0) | (y0 <= 0) | (x0 + w >= iw) | (y0 + h >= ih)
+    other = (h > TALLEST * height) | (edge & (w > TALLEST * height)) | (~tall & (w > 1.2 * height))
+    other |= (side >= 0.5 * height) & (area <= HAIR * stroke * side)
+    comp = np.flatnonzero(~speck & ~other)
+    unit = _units(np.stack([x0, y0, x0 + w, y0 + h], 1)[comp], height)  # each kept piece's unit
+    boxes = np.zeros((unit.max(initial=-1) + 1, 4))
+    boxes[:, :2], boxes[:, 2:] = np.inf, -np.inf
+    for k in range(2):
+        np.minimum.at(boxes[:, k], unit, (x0, y0)[k][comp])
+        np.maximum.at(boxes[:, k + 2], unit, (x0 + w, y0 + h)[k][comp])
+    body = (boxes[:, 3] - boxes[:, 1] >= BODY * height) & (np.max(boxes[:, 2:] - boxes[:, :2], 1) >= MIN_SIDE_PX)
     if not body.any():
         return Layout([], None, inkmap, removed)
-    boxes = np.stack([x0, y0, x0 + w, y0 + h], 1)
     idx = np.flatnonzero(body)
-    chains = _chains(boxes[idx], 0.0)
-    slope = _page_slope(chains, boxes[idx])  # a turned page: lines run this way, short ones too
-    if slope:
+    first = _direction(boxes[idx])  # a turned page: lines run this way, short ones too
+    chains = _chains(boxes[idx], first)
+    slope = _page_slope(chains, boxes[idx], first)
+    if slope != first:
         chains = _chains(boxes[idx], slope)
     chains = [idx[c] for c in _join(chains, boxes[idx], slope)]
-    lines = _attach(chains, np.flatnonzero(frag), boxes, slope)
-    lines.sort(key=functools.cmp_to_key(lambda a, b: _above(a, b, boxes, slope)))
+    lines = _attach(chains, np.flatnonzero(~body), boxes, slope)
+    spans = [(_fit(boxes[line], slope), _union(boxes[line])) for line in lines]
+    order = sorted(range(len(lines)), key=functools.cmp_to_key(lambda a, b: _above(spans[a], spans[b])))
+    lines = [lines[k] for k in order]
     rows = [_row(members, boxes, body, slope) for members in lines]
     cuts = _gutters(rows)
     lines = [np.split(row[0], np.flatnonzero(_splits(row[1], row[2]) | cut) + 1) for row, cut in zip(rows, cuts)]
     out = []
-    for groups, members in zip(lines, (np.concatenate(g) for g in lines)):
-        fit = _fit(boxes[members[body[members]]], slope)
-        out.append(Line([Region(labels[g], _union(boxes[g])) for g in groups], _union(boxes[np.concatenate(groups)]), fit[2], fit[1]))
+    for groups, row in zip(lines, rows):
+        regions = [Region(labels[comp[np.isin(unit, g)]], _union(boxes[g])) for g in groups]
+        out.append(Line(regions, _union(boxes[row[0]]), row[2], _fit(boxes[row[0][body[row[0]]]], slope)[1]))
     return Layout(out, _union(np.array([ln.box for ln in out])), inkmap, removed)
 
 
@@ -149,110 +157,27 @@ def restrict(inkmap: InkMap, labels) -> InkMap:
     return InkMap(ink, out_labels > 0, inkmap.scale, inkmap.shape, out_labels, stats, inkmap.noise)
 
 
-def _typical_height(stats: np.ndarray) -> float:
-    """The page's typical digit height: the area-weighted median height of pieces big enough to be digits."""
-    h, area = stats[:, 3].astype(float), stats[:, 4].astype(float)
-    ok = (np.maximum(stats[:, 2], h) >= MIN_SIDE_PX) & (area >= 3)
-    if not ok.any():
-        return float(max(MIN_SIDE_PX, h.max(initial=1)))
-    h, area = h[ok], area[ok]
-    order = np.argsort(h)
-    cum = np.cumsum(area[order])
-    return float(h[order][np.searchsorted(cum, cum[-1] / 2)])
-
-
-def _clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
-    """Remove printed lines and thick blots (see the module's notes); the same map when there are none.
-    Also returns the pen's stroke width."""
-    mask, side = inkmap.mask, max(inkmap.mask.shape)
-    # the digit height, measured without lines that span half the page (a grid holds every digit it touches)
-    rough = _rules(mask, max(8, side // 4), max(3, side // 40) | 1, 3)
-    stats = inkmap.stats
-    if rough.any():
-        stats = cv2.connectedComponentsWithStats((mask & ~rough).view(np.uint8), connectivity=8, ltype=cv2.CV_32S)[2]
-    height = _typical_height(stats[1:]) if len(stats) > 1 else float(side)
-    height = min(height, side / 4)  # a line must stay long and thin next to the digits
-    drop = _rules(mask, max(8, int(RULE * height)), max(3, int(0.3 * height)) | 1, max(1, int(0.15 * height)))
-    removed = ["rules"] if drop.any() else []
-    rest = mask & ~drop
-    dist = distance(rest)
-    ridge = rest & (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8)))
-    stroke = 1.0
-    if ridge.any():
-        # each piece's stroke width, the page's: their median weighted by ink (specks and hairlines count little)
-        lab = inkmap.labels[ridge]
-        total = np.bincount(lab, weights=dist[ridge], minlength=inkmap.count + 1)[1:]
-        width = 2 * total / np.maximum(np.bincount(lab, minlength=inkmap.count + 1)[1:], 1) - 1
-        order = np.argsort(width)
-        stroke = max(1.0, float(width[order][np.searchsorted(np.cumsum(total[order]), total.sum() / 2)]))
-        # faint threads far from any dark stroke: the rest of a printed line that a digit touches
-        # (ink keeps faint pixels joined to dark ones), too broken for a straight band
-        reach = cv2.dilate((rest & (inkmap.ink >= STRONG)).view(np.uint8), np.ones((2 * int(stroke) + 3,) * 2, np.uint8))
-        stray = rest & ~reach.view(bool)
-        if stray.any():
-            count, lab, st, _ = cv2.connectedComponentsWithStats(stray.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
-            long = np.maximum(st[:, 2], st[:, 3]) >= height
-            long[0] = False
-            if long.any():
-                drop |= long[lab]
-                removed.append("threads")
-        depth = max(BLOB * stroke, 0.1 * height)
-        core = dist > depth
-        lab = inkmap.labels[core]
-        deep = np.bincount(lab, minlength=inkmap.count + 1)
-        faint = np.bincount(lab, weights=inkmap.ink[core], minlength=inkmap.count + 1) < FAINT * deep
-        fat = np.bincount(inkmap.labels[dist > FAT * height], minlength=inkmap.count + 1) >= 4
-        # a dot of ink where the pen rested is not a blot; a bold stroke is dark, a shadow faint
-        blob = (deep >= max(4.0, (0.1 * height) ** 2)) & (faint | fat)
-        blob[0] = False
-        if blob.any():
-            near = cv2.distanceTransform((~(core & blob[inkmap.labels])).view(np.uint8), cv2.DIST_L2, 3)
-            drop |= mask & (near <= depth + stroke)
-            removed.append("blots")
-    if not drop.any():
-        return inkmap, [], stroke
-    keep = mask & ~drop
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(keep.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
-    near = cv2.dilate(keep.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
-    ink = np.where(near, inkmap.ink, np.float32(0)).astype(np.float32)
-    return InkMap(ink, keep, inkmap.scale, inkmap.shape, labels, stats, inkmap.noise), removed, stroke
-
-
-def _rules(mask: np.ndarray, run: int, k: int, bridge: int) -> np.ndarray:
-    """Pixels of printed lines: thin ink along a straight, horizontal or vertical band ``run`` long.
-
-    The ink is first thickened ``k`` pixels across and joined over breaks of ``bridge`` pixels along,
-    so a slanted or broken line still makes a long band; in the band, ink that is not thin across
-    (a stroke crossing the line, a digit resting on it) is kept, and pieces left wholly next to the
-    line (where lines cross, a thicker end) go with it.
-    """
-    m8, out = mask.view(np.uint8), np.zeros(mask.shape, bool)
-    for along, across in (((1, run), (k, 1)), ((run, 1), (1, k))):
-        wide = cv2.dilate(m8, np.ones(across, np.uint8))
-        wide = cv2.morphologyEx(wide, cv2.MORPH_CLOSE, np.ones((along[0], bridge) if along[0] == 1 else (bridge, 1), np.uint8))
-        on = cv2.morphologyEx(wide, cv2.MORPH_OPEN, np.ones(along, np.uint8)).view(bool) & mask
-        if not on.any():
-            continue
-        dist = distance(on)  # the lines' thickness from their ridges (long lines have most ridge pixels)
-        ridge = on & (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8)))
-        thin = max(3, int(2 * float(np.median(dist[ridge]))) + 3)
-        tall = cv2.morphologyEx(m8, cv2.MORPH_OPEN, np.ones((thin, 1) if along[0] == 1 else (1, thin), np.uint8))
-        out |= on & ~tall.view(bool)
-    if out.any():
-        rest = mask & ~out
-        count, labels = cv2.connectedComponents(rest.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
-        near = cv2.dilate(out.view(np.uint8), np.ones((k, k), np.uint8)).view(bool)
-        stub = np.bincount(labels[rest & ~near], minlength=count) == 0
-        stub[0] = False
-        out |= stub[labels]
-    return out
+def _units(boxes: np.ndarray, height: float) -> np.ndarray:
+    """Each piece's unit (0..k-1): pieces stacked over each other, close and no taller together than a
+    digit (a digit broken across, the bar of a 5 over its body), are one unit."""
+    x0, y0, x1, y1 = boxes.T
+    over = np.minimum(x1[:, None], x1[None]) - np.maximum(x0[:, None], x0[None])
+    apart = np.maximum(y0[:, None], y0[None]) - np.minimum(y1[:, None], y1[None])
+    span = np.maximum(y1[:, None], y1[None]) - np.minimum(y0[:, None], y0[None])
+    link = (over >= 0.5 * np.minimum(x1 - x0, (x1 - x0)[:, None])) & (apart <= 0.3 * height) & (span <= 1.3 * height)
+    unit = np.arange(len(boxes))
+    while True:  # connected components: the smallest index reachable, by label propagation
+        new = np.minimum(unit, np.where(link, unit[None], len(unit)).min(1))[unit]
+        if np.array_equal(new, unit):
+            return np.unique(unit, return_inverse=True)[1]
+        unit = new
 
 
 def _chains(boxes: np.ndarray, slope: float) -> list[np.ndarray]:
     """Pieces chained left to right: each linked to its best right neighbour if it is that one's best
     left; vertical offsets are measured from the page's ``slope``."""
     x0, y0, x1, y1 = boxes.T
-    cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
+    (cx, cy), w, h = _centres(boxes), x1 - x0, y1 - y0
     gap = x0[None] - x1[:, None]  # [i, j]: from i's right edge to j's left edge
     dy = np.abs(cy[None] - cy[:, None] - slope * (cx[None] - cx[:, None]))
     hh = (h[None] + h[:, None]) / 2
@@ -282,49 +207,55 @@ def _links(cost: np.ndarray) -> list[np.ndarray]:
 def _fit(boxes: np.ndarray, slope: float = 0.0) -> tuple[float, float, float]:
     """A line's centreline through its pieces' centres (intercept, slope) and its digit height; a line
     too short to tell keeps the page's ``slope``."""
-    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
-    h = boxes[:, 3] - boxes[:, 1]
+    (cx, cy), h = _centres(boxes), boxes[:, 3] - boxes[:, 1]
     height = float(np.median(h[h >= 0.5 * h.max()]))
     if np.ptp(cx) > 2 * height and len(cx) >= 3:
-        slope = float(np.clip(np.polyfit(cx, cy, 1)[0], -2 * SLOPE, 2 * SLOPE))
+        slope = float(np.clip(np.polyfit(cx, cy, 1)[0], -STEEPEST, STEEPEST))
     return float(np.median(cy - slope * cx)), slope, height
 
 
-def _page_slope(chains: list[np.ndarray], boxes: np.ndarray) -> float:
-    """The page's slope: the median of its longer lines' slopes, weighted by their pieces; 0 if none."""
-    fits = [(_fit(boxes[c])[1], len(c)) for c in chains if len(c) >= 3]
-    fits = [f for f in fits if f[0]] or [(0.0, 1)]
+def _direction(boxes: np.ndarray) -> float:
+    """The lines' first guess slope: the median slope from each piece to its nearest neighbour on the
+    right, within 45 degrees (neighbours on a line are closer than neighbours across lines)."""
+    cx, cy = _centres(boxes)
+    dx, dy = cx[None] - cx[:, None], cy[None] - cy[:, None]
+    d = np.where((dx > 0) & (np.abs(dy) <= dx), np.hypot(dx, dy), np.inf)
+    j = d.argmin(1)
+    has = np.isfinite(d[np.arange(len(d)), j])
+    if has.sum() < 2:
+        return 0.0
+    return float(np.median(dy[has, j[has]] / dx[has, j[has]]))
+
+
+def _page_slope(chains: list[np.ndarray], boxes: np.ndarray, first: float) -> float:
+    """The page's slope: the median of its longer lines' slopes, weighted by their pieces; ``first``
+    if there are none."""
+    fits = [(_fit(boxes[c], first)[1], len(c)) for c in chains if len(c) >= 3] or [(first, 1)]
     slopes, weights = np.array(fits).T
     order = np.argsort(slopes)
     return float(slopes[order][np.searchsorted(np.cumsum(weights[order]), weights.sum() / 2)])
 
 
 def _join(chains: list[np.ndarray], boxes: np.ndarray, slope: float) -> list[np.ndarray]:
-    """Join chains that continue each other (a line broken at a wide gap or a stacked piece)."""
+    """Join chains that continue each other (a line broken at a wide gap or a stacked piece): mutual
+    best pairs, where one's end lies on the other's centreline."""
     while len(chains) > 1:
-        fits = [_fit(boxes[c], slope) for c in chains]
-        ends = np.array([[boxes[c, 0].min(), boxes[c, 2].max()] for c in chains])
-        n = len(chains)
-        cost = np.full((n, n), np.inf)
-        for a in range(n):
-            for b in range(n):
-                gap = ends[b, 0] - ends[a, 1]
-                hh = (fits[a][2] + fits[b][2]) / 2
-                if a == b or gap < -0.5 * hh or gap > REACH * hh:
-                    continue
-                first, last = boxes[chains[b][0]], boxes[chains[a][-1]]
-                fx, fy = (first[0] + first[2]) / 2, (first[1] + first[3]) / 2
-                lx, ly = (last[0] + last[2]) / 2, (last[1] + last[3]) / 2
-                off = min(abs(fy - fits[a][0] - fits[a][1] * fx), abs(ly - fits[b][0] - fits[b][1] * lx))
-                if off <= ALIGN * hh:
-                    cost[a, b] = max(gap, 0) + WEIGHT * off
-        if not np.isfinite(cost).any():
-            break
-        merged = _links(cost)
-        if len(merged) == n:
+        at, tilt, height = np.array([_fit(boxes[c], slope) for c in chains]).T
+        (fx, fy), (lx, ly) = (_centres(np.array([boxes[c[k]] for c in chains])) for k in (0, -1))
+        gap = np.array([boxes[c, 0].min() for c in chains])[None] - np.array([boxes[c, 2].max() for c in chains])[:, None]
+        hh = (height[None] + height[:, None]) / 2  # [a, b]: from a's end to b's start
+        off = np.minimum(np.abs(fy[None] - at[:, None] - tilt[:, None] * fx[None]),  # b's start on a's line
+                         np.abs(ly[:, None] - at[None] - tilt[None] * lx[:, None]))  # a's end on b's line
+        ok = (gap >= -0.5 * hh) & (gap <= REACH * hh) & (off <= ALIGN * hh) & ~np.eye(len(chains), dtype=bool)
+        merged = _links(np.where(ok, np.maximum(gap, 0) + WEIGHT * off, np.inf))
+        if len(merged) == len(chains):
             break
         chains = [np.concatenate([chains[k] for k in m]) for m in merged]
     return chains
+
+
+def _centres(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
 
 
 def _attach(chains: list[np.ndarray], small: np.ndarray, boxes: np.ndarray, slope: float) -> list[np.ndarray]:
@@ -336,11 +267,11 @@ def _attach(chains: list[np.ndarray], small: np.ndarray, boxes: np.ndarray, slop
         b = _union(boxes[part])
         cx = (b[0] + b[2]) / 2
         best, share = -1, 0.5
-        for k, (line, (at, slope, height)) in enumerate(zip(lines, fits)):
+        for k, (line, (at, tilt, height)) in enumerate(zip(lines, fits)):
             lb = _union(boxes[line])
             if cx < lb[0] - 0.5 * height or cx > lb[2] + 0.5 * height:
                 continue
-            mid = at + slope * cx
+            mid = at + tilt * cx
             inside = min(b[3], mid + 0.6 * height) - max(b[1], mid - 0.6 * height)
             if inside / max(1, b[3] - b[1]) > share:
                 best, share = k, inside / max(1, b[3] - b[1])
@@ -352,10 +283,9 @@ def _attach(chains: list[np.ndarray], small: np.ndarray, boxes: np.ndarray, slop
     return lines
 
 
-def _above(a: np.ndarray, b: np.ndarray, boxes: np.ndarray, slope: float) -> int:
-    """Reading order of two lines: compared where both run, else by their centres."""
-    fa, fb = _fit(boxes[a], slope), _fit(boxes[b], slope)
-    ba, bb = _union(boxes[a]), _union(boxes[b])
+def _above(a, b) -> int:
+    """Reading order of two lines, each (fit, box): compared where both run, else by their centres."""
+    (fa, ba), (fb, bb) = a, b
     lo, hi = max(ba[0], bb[0]), min(ba[2], bb[2])
     x = (lo + hi) / 2 if hi > lo else (ba[0] + ba[2] + bb[0] + bb[2]) / 4
     ya, yb = fa[0] + fa[1] * x, fb[0] + fb[1] * x
@@ -386,27 +316,31 @@ def _splits(gaps: np.ndarray, height: float) -> np.ndarray:
 
 
 def _gutters(rows: list) -> list[np.ndarray]:
-    """Which gaps are columns of a table: wide gaps that share a strip with gaps of the lines next to them
-    (three lines in a row), in lines with at least two."""
+    """Which gaps are columns of a table: two lines in a row whose wide gaps mostly pair up, one to one,
+    sharing a strip (at least 3 such, or 2 in three lines in a row; text lines meet a chance one or
+    two). A line next to a table row, whose gaps line up with its columns, is one too (a short last row)."""
+    n = len(rows)
+    wide = [int((r[1][:, 1] - r[1][:, 0] >= GUTTER * r[2]).sum()) for r in rows]
+    shared = []  # shared[k]: (gaps of line k, gaps of line k + 1) that pair up
+    for k in range(n - 1):
+        (_, upper, h1), (_, lower, h2) = rows[k], rows[k + 1]
+        inter = np.minimum(upper[:, None, 1], lower[None, :, 1]) - np.maximum(upper[:, None, 0], lower[None, :, 0])
+        if inter.size:  # one to one: a wide gap above, spanning several narrow ones below, is one column at most
+            inter = np.where((inter >= inter.max(1, keepdims=True)) & (inter >= inter.max(0, keepdims=True)), inter, 0)
+        shared.append(inter >= GUTTER * min(h1, h2))
+    count = [int(m.sum()) for m in shared]
+    agree = [c >= 0.6 * max(wide[k], wide[k + 1]) for k, c in enumerate(count)]
+    strong = [a and c >= 3 for a, c in zip(agree, count)]
+    weak = [a and c >= 2 for a, c in zip(agree, count)]
+    table = [(k > 0 and strong[k - 1]) or (k < n - 1 and strong[k]) or (0 < k < n - 1 and weak[k - 1] and weak[k])
+             for k in range(n)]
     cut = [np.zeros(len(r[1]), bool) for r in rows]
-    for k in range(len(rows) - 2):
-        trio = rows[k : k + 3]
-        for j, (_, gaps, height) in enumerate(trio):
-            for g in np.flatnonzero(gaps[:, 1] - gaps[:, 0] >= GUTTER * height):
-                lo, hi = gaps[g]
-                for i, (_, other, other_height) in enumerate(trio):
-                    if i == j:
-                        continue
-                    inter = np.minimum(other[:, 1], hi) - np.maximum(other[:, 0], lo)
-                    m = int(inter.argmax()) if len(inter) else -1
-                    if m < 0 or inter[m] < GUTTER * min(height, other_height):
-                        break
-                    lo, hi = max(lo, other[m, 0]), min(hi, other[m, 1])
-                else:
-                    cut[k + j][g] = True
-    # a table's lines have gutters at most of their wide gaps; text lines at a chance one or two
-    wide = [r[1][:, 1] - r[1][:, 0] >= GUTTER * r[2] for r in rows]
-    return [c if c.sum() >= max(2, 0.6 * w.sum()) else np.zeros_like(c) for c, w in zip(cut, wide)]
+    for k in range(n - 1):
+        for j, other, side in ((k, k + 1, 1), (k + 1, k, 0)):
+            mine = shared[k].any(side)
+            if table[other] and (table[j] or mine.sum() >= 0.6 * wide[j]):
+                cut[j] |= mine
+    return cut
 
 
 def _union(boxes: np.ndarray) -> Box:

@@ -1,0 +1,131 @@
+"""Part of the layout stage: what on a page is paper, not ink.
+
+Printed lines (ruled or squared paper, table borders, a page edge) are long straight runs of ink; a
+shadow, a stain or the desk around a note is ink far thicker than a pen's stroke. :func:`clean` removes
+both, keeps the strokes that cross a printed line, and renumbers the components.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from handwritten_digits.reading.ink import InkMap, distance
+
+MIN_SIDE_PX = 6  # segment's: a digit spans at least this many working pixels
+TALLEST = 3.0  # a piece more than this many digit heights tall is no digit (a page edge, a frame)
+HAIR = 0.5  # a piece half a digit height long or more, and this thin (area / length, in stroke widths), is a hairline
+RULE = 3.0  # a straight run of ink this many digit heights long is a printed line, not a digit
+BLOB = 1.5  # ink this many stroke widths deep (and a tenth of a digit) is a shadow or stain if ...
+STRONG = 0.4  # soft ink at least this dark is a pen's (ink's hysteresis: strong pixels start near 0.44)
+FAINT = 0.7  # ... fainter than this (soft ink; a pen's strokes are near 1) or ...
+FAT = 0.3  # ... this many digit heights deep: no stroke is that thick
+
+
+def typical_height(stats: np.ndarray) -> float:
+    """The page's typical digit height: the median height of pieces big enough to be digits, weighted by
+    the root of their ink (specks count little, and a desk or a frame no more than a few digits)."""
+    h, area = stats[:, 3].astype(float), stats[:, 4].astype(float)
+    ok = (np.maximum(stats[:, 2], h) >= MIN_SIDE_PX) & (area >= 3)
+    if not ok.any():
+        return float(max(MIN_SIDE_PX, h.max(initial=1)))
+    h, weight = h[ok], np.sqrt(area[ok])
+    order = np.argsort(h)
+    cum = np.cumsum(weight[order])
+    return float(h[order][np.searchsorted(cum, cum[-1] / 2)])
+
+
+def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
+    """Remove printed lines and thick blots (see the module's notes); the same map when there are none.
+    Also returns the pen's stroke width."""
+    mask, side = inkmap.mask, max(inkmap.mask.shape)
+    # the digit height, measured without lines that span half the page (a grid holds every digit it touches)
+    extent = np.maximum(inkmap.stats[1:, 2], inkmap.stats[1:, 3])
+    rough = _rules(mask, max(8, side // 4), max(3, side // 40) | 1, 3) if (extent >= side // 4).any() else None
+    stats = inkmap.stats
+    if rough is not None and rough.any():
+        stats = cv2.connectedComponentsWithStats((mask & ~rough).view(np.uint8), connectivity=8, ltype=cv2.CV_32S)[2]
+    height = typical_height(stats[1:]) if len(stats) > 1 else float(side)
+    height = min(height, side / 4)  # a line must stay long and thin next to the digits
+    run = max(8, int(RULE * height))  # (a printed line broken in pieces shorter than a quarter of it is left)
+    drop = _rules(mask, run, max(3, int(0.3 * height)) | 1, max(1, int(0.15 * height))) if (extent >= run // 4).any() \
+        else np.zeros(mask.shape, bool)
+    removed = ["rules"] if drop.any() else []
+    rest = mask & ~drop
+    dist = distance(rest)
+    ridge = rest & (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8)))
+    stroke = 1.0
+    if ridge.any():
+        # each piece's stroke width, the page's: their median weighted by ink (specks and hairlines count
+        # little), of pieces no bigger than a few digits (not a desk or a frame)
+        lab = inkmap.labels[ridge]
+        total = np.bincount(lab, weights=dist[ridge], minlength=inkmap.count + 1)[1:]
+        extent = np.maximum(inkmap.stats[1:, 2], inkmap.stats[1:, 3])
+        if (total * (extent <= TALLEST * height)).sum() > 0:
+            total = total * (extent <= TALLEST * height)
+        width = 2 * total / np.maximum(np.bincount(lab, minlength=inkmap.count + 1)[1:], 1) - 1
+        order = np.argsort(width)
+        stroke = max(1.0, float(width[order][np.searchsorted(np.cumsum(total[order]), total.sum() / 2)]))
+        # faint threads far from any dark stroke: the rest of a printed line that a digit touches
+        # (ink keeps faint pixels joined to dark ones), too broken for a straight band
+        reach = cv2.dilate((rest & (inkmap.ink >= STRONG)).view(np.uint8), np.ones((2 * int(stroke) + 3,) * 2, np.uint8))
+        stray = rest & ~reach.view(bool)
+        if stray.any():
+            count, lab, st, _ = cv2.connectedComponentsWithStats(stray.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+            extent = np.maximum(st[:, 2], st[:, 3])
+            long = (extent >= height) & (st[:, 4] <= HAIR * stroke * extent)  # a faint digit is no hairline
+            long[0] = False
+            if long.any():
+                drop |= long[lab]
+                removed.append("threads")
+        depth = max(BLOB * stroke, 0.1 * height)
+        core = dist > depth
+        lab = inkmap.labels[core]
+        deep = np.bincount(lab, minlength=inkmap.count + 1)
+        faint = np.bincount(lab, weights=inkmap.ink[core], minlength=inkmap.count + 1) < FAINT * deep
+        fat = np.bincount(inkmap.labels[dist > FAT * height], minlength=inkmap.count + 1) >= 4
+        # a dot of ink where the pen rested is not a blot; a bold stroke is dark, a shadow faint
+        blob = (deep >= max(4.0, (0.1 * height) ** 2)) & (faint | fat)
+        blob[0] = False
+        if blob.any():
+            near = cv2.distanceTransform((~(core & blob[inkmap.labels])).view(np.uint8), cv2.DIST_L2, 3)
+            drop |= mask & (near <= depth + stroke)
+            removed.append("blots")
+    if not drop.any():
+        return inkmap, [], stroke
+    keep = mask & ~drop
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(keep.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    near = cv2.dilate(keep.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+    ink = np.where(near, inkmap.ink, np.float32(0)).astype(np.float32)
+    return InkMap(ink, keep, inkmap.scale, inkmap.shape, labels, stats, inkmap.noise), removed, stroke
+
+
+def _rules(mask: np.ndarray, run: int, k: int, bridge: int) -> np.ndarray:
+    """Pixels of printed lines: thin ink along a straight, horizontal or vertical band ``run`` long.
+
+    The ink is first thickened ``k`` pixels across and joined over breaks of ``bridge`` pixels along,
+    so a slanted or broken line still makes a long band; in the band, ink that is not thin across
+    (a stroke crossing the line, a digit resting on it) is kept, and pieces left wholly next to the
+    line (where lines cross, a thicker end) go with it.
+    """
+    m8, out, thick = mask.view(np.uint8), np.zeros(mask.shape, bool), 3
+    for along, across in (((1, run), (k, 1)), ((run, 1), (1, k))):
+        wide = cv2.dilate(m8, np.ones(across, np.uint8))
+        wide = cv2.morphologyEx(wide, cv2.MORPH_CLOSE, np.ones((along[0], bridge) if along[0] == 1 else (bridge, 1), np.uint8))
+        on = cv2.morphologyEx(wide, cv2.MORPH_OPEN, np.ones(along, np.uint8)).view(bool) & mask
+        if not on.any():
+            continue
+        dist = distance(on)  # the lines' thickness from their ridges (long lines have most ridge pixels)
+        ridge = on & (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8)))
+        thin = max(3, int(2 * float(np.median(dist[ridge]))) + 3)
+        thick = max(thick, thin)
+        tall = cv2.morphologyEx(m8, cv2.MORPH_OPEN, np.ones((thin, 1) if along[0] == 1 else (1, thin), np.uint8))
+        out |= on & ~tall.view(bool)
+    if out.any():
+        rest = mask & ~out
+        count, labels = cv2.connectedComponents(rest.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+        near = cv2.dilate(out.view(np.uint8), np.ones((thick, thick), np.uint8)).view(bool)
+        stub = np.bincount(labels[rest & ~near], minlength=count) == 0
+        stub[0] = False
+        out |= stub[labels]
+    return out

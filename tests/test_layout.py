@@ -1,0 +1,196 @@
+"""The layout stage (reading/layout.py): lines and numbers found on generated pages, through find_ink.
+
+Pages come from :mod:`handwritten_digits.data.pages` with MNIST validation digits; every case asserts
+exact counts and the reading order (each number's box against the truth's, line by line).
+"""
+
+from __future__ import annotations
+
+
+import cv2
+import numpy as np
+import pytest
+
+from handwritten_digits.data.pages import make_page
+from handwritten_digits.reading import layout as layout_module
+from handwritten_digits.reading.decode import decode
+from handwritten_digits.reading.ink import find_ink
+from handwritten_digits.reading.layout import layout, restrict
+from handwritten_digits.reading.segment import segment, to_input_box
+from handwritten_digits.synthetic import ink_patch
+
+CLEAN = dict(shadow=False, show_through=False, perspective=False, degrade=False, color=False, slant=0.0)
+
+
+@pytest.fixture(scope="module")
+def digits(data_dir):
+    from handwritten_digits.data import load_dataset
+
+    return load_dataset("val", data_dir)
+
+
+def _iou(a, b) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
+    return ix * iy / union
+
+
+def _read(image):
+    inkmap = find_ink(decode(image))
+    return inkmap, layout(inkmap)
+
+
+def _counts(found) -> list[int]:
+    return [len(line.numbers) for line in found.lines]
+
+
+def _assert_matches(found, truth):
+    """Same lines, same numbers on each, in reading order: each box overlaps the truth's (IoU >= 0.5)."""
+    assert _counts(found) == [len(line) for line in truth.lines]
+    for line, boxes in zip(found.lines, truth.boxes):
+        for region, box in zip(line.numbers, boxes):
+            assert _iou(to_input_box(region.box, found.inkmap), box) >= 0.5, (region.box, box)
+
+
+def test_rows_of_numbers(digits):
+    image, truth = make_page(np.random.default_rng(0), digits, lengths=[[3, 2], [4], [2, 3, 1]], paper="plain", **CLEAN)
+    _, found = _read(image)
+    _assert_matches(found, truth)
+    assert [ln.box[1] for ln in found.lines] == sorted(ln.box[1] for ln in found.lines)
+
+
+def test_a_grid_of_digits_is_read_row_by_row(digits):
+    """Five rows of five digits: five lines (not five tall columns), each cell a number (a table)."""
+    image, truth = make_page(np.random.default_rng(1), digits, grid=(5, 5), paper="plain", **CLEAN)
+    _, found = _read(image)
+    assert _counts(found) == [5, 5, 5, 5, 5]
+    _assert_matches(found, truth)
+
+
+def test_two_numbers_on_one_line(digits):
+    image, truth = make_page(np.random.default_rng(2), digits, lengths=[[5, 5]], gap=3.0, paper="plain", **CLEAN)
+    _, found = _read(image)
+    assert _counts(found) == [2]
+    _assert_matches(found, truth)
+
+
+def _strip(digits, gaps, height=40) -> np.ndarray:
+    """Digits side by side with the given gaps (in heights), dark on white."""
+    images, _ = digits
+    rng = np.random.default_rng(3)
+    patches = [ink_patch(images[k], height, rng) for k in range(len(gaps) + 1)]
+    width = sum(p.shape[1] for p in patches) + int(sum(gaps) * height) + 2 * height
+    canvas = np.zeros((3 * height, width), np.float32)
+    x = height
+    for k, p in enumerate(patches):
+        canvas[height : height + p.shape[0], x : x + p.shape[1]] = p
+        x += p.shape[1] + int(gaps[k] * height if k < len(gaps) else 0)
+    return (255 * (1 - 0.85 * canvas)).astype(np.uint8)
+
+
+def test_evenly_spaced_digits_are_one_number_even_widely_spaced(digits):
+    assert _counts(_read(_strip(digits, [0.2] * 4))[1]) == [1]
+    assert _counts(_read(_strip(digits, [1.2] * 4))[1]) == [1]
+    assert _counts(_read(_strip(digits, [0.2, 0.2, 2.0, 0.2, 0.3]))[1]) == [2]  # 123 456: a gap clearly wider
+
+
+def test_a_shadow_under_a_number_makes_no_line(digits):
+    image, truth = make_page(np.random.default_rng(3), digits, lengths=[[4, 3]], paper="plain", height=40, **CLEAN)
+    gray = image.astype(np.float32) / 255
+    x0, _, x1, y1 = truth.boxes[0][0][0], 0, truth.boxes[0][1][2], max(b[3] for b in truth.boxes[0])
+    band = np.zeros_like(gray)
+    band[y1 + 6 : y1 + 30, x0 - 10 : x1 + 10] = 1
+    gray *= 1 - 0.5 * cv2.GaussianBlur(band, (0, 0), 1.5)
+    inkmap, found = _read(gray)
+    # the shadow is ink to find_ink (a wide component under the number), and layout drops it
+    assert any(w > 3 * truth.height and y >= y1 for _, y, w, _, _ in inkmap.stats[1:])
+    _assert_matches(found, truth)
+    assert found.removed
+
+
+def _ruled(image: np.ndarray, pitch: float, tone: float) -> np.ndarray:
+    """Printed lines under the ink (a dark line never lightens a stroke)."""
+    gray = image.astype(np.float32) / 255
+    rules = np.ones_like(gray)
+    for y in np.arange(10, gray.shape[0], pitch):
+        cv2.line(rules, (0, int(y)), (gray.shape[1], int(y)), tone, 1)
+    cv2.line(rules, (int(0.05 * gray.shape[1]), 0), (int(0.05 * gray.shape[1]), gray.shape[0]), tone, 1)  # the margin
+    return np.minimum(gray, rules)
+
+
+def test_ruled_paper_lines_are_dropped(digits):
+    image, truth = make_page(np.random.default_rng(4), digits, lengths=[[3, 4], [5], [2, 2]], paper="plain", height=36, **CLEAN)
+    inkmap, found = _read(_ruled(image, 1.4 * truth.height, 0.5))
+    # find_ink keeps dark printed lines as ink, spanning the page ...
+    assert any(w > 0.8 * inkmap.mask.shape[1] for _, _, w, _, _ in inkmap.stats[1:])
+    # ... layout removes them
+    assert "rules" in found.removed
+    assert all(w < 0.5 * inkmap.mask.shape[1] for _, _, w, _, _ in found.inkmap.stats[1:])
+    _assert_matches(found, truth)
+
+
+def test_ruled_and_squared_paper_from_the_generator(digits):
+    for paper, seed in (("ruled", 5), ("squared", 6)):
+        image, truth = make_page(np.random.default_rng(seed), digits, lengths=[[4, 2], [3], [5, 1]], paper=paper,
+                                 height=40, shadow=False, show_through=False, perspective=False, slant=3.0)
+        _assert_matches(_read(image)[1], truth)
+
+
+def test_a_coloured_note(digits):
+    image, truth = make_page(np.random.default_rng(7), digits, lengths=[[2, 3], [4]], paper="note", color=True,
+                             shadow=False, show_through=False, slant=5.0)
+    assert image.ndim == 3
+    _assert_matches(_read(image)[1], truth)
+
+
+def test_a_turned_page(digits):
+    """A page turned by 12 degrees: its lines slant, and are still told apart and read in order."""
+    image, truth = make_page(np.random.default_rng(8), digits, lengths=[[3, 3], [5], [2, 4]], paper="plain", **CLEAN)
+    h, w = image.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), 12, 1.0)
+    turned = cv2.warpAffine(image, m, (w, h + int(0.25 * w)), borderValue=int(np.median(image)))
+    assert _counts(_read(turned)[1]) == [2, 1, 2]
+
+
+def test_specks_and_broken_strokes_stay_out_of_the_count(digits):
+    image, truth = make_page(np.random.default_rng(9), digits, lengths=[[3, 2], [4]], paper="plain", height=48, **CLEAN)
+    noisy = image.copy()
+    rng = np.random.default_rng(0)
+    for y, x in zip(rng.integers(0, image.shape[0], 40), rng.integers(0, image.shape[1], 40)):
+        cv2.circle(noisy, (int(x), int(y)), 1, 0, -1)  # specks, some on the lines
+    # the digits of the first number broken in two across their middle: the pieces stay with their number
+    x0, y0, x1, y1 = truth.boxes[0][0]
+    noisy[(y0 + y1) // 2 - 2 : (y0 + y1) // 2 + 2, x0:x1] = 255
+    _assert_matches(_read(noisy)[1], truth)
+
+
+def test_restricted_map_reads_with_segment_unchanged(digits):
+    image, truth = make_page(np.random.default_rng(10), digits, lengths=[[3, 2], [4]], paper="plain", height=48, **CLEAN)
+    inkmap, found = _read(image)
+    _assert_matches(found, truth)
+    for line, texts in zip(found.lines, truth.lines):
+        for region, text in zip(line.numbers, texts):
+            part = restrict(found.inkmap, region.labels)
+            assert part.count == len(region.labels) and part.mask.shape == inkmap.mask.shape
+            assert set(np.unique(part.labels)) == set(range(part.count + 1))
+            assert not part.ink[~cv2.dilate(part.mask.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)].any()
+            pieces = segment(part)  # reads the number alone: its pieces, all of its ink, nothing else
+            box = to_input_box(region.box, found.inkmap)
+            assert all(b[0] >= box[0] and b[2] <= box[2] and b[1] >= box[1] and b[3] <= box[3] for b in pieces.boxes)
+            assert len(text) <= len(pieces.pieces) <= len(text) + text.count("5")  # without a score, a 5's bar may stand apart
+            assert sum(p.area for p in pieces.pieces) == part.mask.sum()
+
+
+def test_nothing_to_lay_out():
+    assert layout(find_ink(np.full((200, 300), 0.9, np.float32))).lines == []
+    empty = restrict(find_ink(np.full((50, 50), 0.9, np.float32)), [])
+    assert empty.count == 0 and not empty.mask.any()
+
+
+def test_work_is_bounded(digits, monkeypatch):
+    """At most MAX_COMPONENTS components (the largest) are considered."""
+    image, _ = make_page(np.random.default_rng(11), digits, lengths=[[6, 6], [6, 6]], paper="plain", **CLEAN)
+    monkeypatch.setattr(layout_module, "MAX_COMPONENTS", 10)
+    found = layout(find_ink(decode(image)))
+    assert 0 < sum(len(ln.labels) for ln in found.lines) <= 10
