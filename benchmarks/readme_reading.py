@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from benchmarks.readme import _missing, num, pct
 
-FILES = ("reading", "readings-compare", "readings-before", "readings-after", "worst", "predict")
+FILES = ("reading", "readings-compare", "readings-before", "readings-after", "worst", "predict", "browser", "pages")
 SPEED_ROWS = (
     ("canvas_request", "CPU per canvas request body (280×140 PNG), median", "median_ms", " ms"),
     ("photo_numbers", "photo-like numbers read per second, one core", "per_s", "/s"),
@@ -90,5 +90,33 @@ def predict_section(results: dict) -> str:
             f"{'yes' if res.get('identical_outputs') else 'no'}.\n\n" + "\n".join(lines))
 
 
+def browser_section(results: dict) -> str:
+    res = _ok(results, "browser")
+    if not res:
+        return "The page, pen-up to reading: " + _missing("browser")
+    t = res.get("pen_up_to_reading_ms", {})
+    return (f"The drawing page in headless Chromium, {res.get('drawings', '—')} drawings made of real mouse strokes "
+            f"({res.get('source', 'pendigits')}; `python benchmarks/bench_browser.py`): pen-up to the final reading on "
+            f"screen p50 {num(t.get('p50'), 1, ' ms')}, p90 {num(t.get('p90'), 1, ' ms')}, p99 {num(t.get('p99'), 1, ' ms')}, "
+            f"max {num(t.get('max'), 1, ' ms')} (targets 50 / 150 ms); the first reading shown after pen-up was already "
+            f"right for {pct(res.get('share_first_reading_after_pen_up_right'), 1)} of the drawings, and right on screen "
+            f"while drawing, at pen-up, for {pct(res.get('share_right_on_screen_at_pen_up'), 1)}.")
+
+
+def pages_section(results: dict) -> str:
+    res = _ok(results, "pages")
+    if not res:
+        return "Page layout: " + _missing("pages")
+    acc, ms = res.get("accuracy", {}), res.get("layout_ms", {})
+    lines = ["| paper | pages | line count right | numbers per line right | number boxes right |", "|---|---:|---:|---:|---:|"]
+    for kind, row in {"all": acc, **res.get("by_kind", {})}.items():
+        lines.append(f"| {kind} | {row.get('pages', '—')} | {pct(row.get('lines'), 1)} | {pct(row.get('numbers'), 1)} | "
+                     f"{pct(row.get('boxes'), 1)} |")
+    return (f"Layout alone (lines and numbers; not yet used by the reader) on pages generated from {res.get('digits')} "
+            f"digits (`python -m benchmarks.bench_pages`), median {num(ms.get('median'), 1, ' ms')} a page after "
+            f"finding the ink:\n\n" + "\n".join(lines))
+
+
 def section(results: dict) -> str:
-    return "\n\n".join([speed_section(results), readings_section(results), worst_section(results), predict_section(results)])
+    return "\n\n".join([speed_section(results), readings_section(results), worst_section(results), predict_section(results),
+                        browser_section(results), pages_section(results)])
