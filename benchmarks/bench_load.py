@@ -403,6 +403,16 @@ def request_budget(report: dict, rate: float = 1000.0) -> dict | None:
     }
 
 
+def report_header(name: str, argv: list[str] | None) -> dict:
+    """The first keys of a server benchmark's report: its name, the command line and the machine as it was."""
+    return {
+        "benchmark": name,
+        "command": f"python -m benchmarks.{name} " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "nice": os.nice(0), "loadavg_before": [round(v, 2) for v in os.getloadavg()]},
+    }
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -523,12 +533,8 @@ def main(argv=None) -> int:
     source = digit_images(1, args.data_dir)[1]
     if source.startswith("synthetic"):
         print(f"warning: the canvases hold {source}", file=sys.stderr, flush=True)
-    load_before = os.getloadavg()
     report = {
-        "benchmark": "bench_load",
-        "command": "python -m benchmarks.bench_load " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "nice": os.nice(0), "loadavg_before": [round(v, 2) for v in load_before]},
+        **report_header("bench_load", argv),
         "request": {"kind": f"POST image/png, {size[0]}x{size[1]} RGBA canvas export, 1-3 digits",
                     "digits": source,
                     "mean_bytes": int(np.mean([len(b) for b in bodies])), "distinct_bodies": len(bodies)},
@@ -564,7 +570,7 @@ def main(argv=None) -> int:
     report["servers"].append({**floor, "floor": True})
     report["stages_cpu_ms"] = stage_cpu_ms(models[0], bodies[:32])
     report["budget_at_1000_rps"] = request_budget(report)
-    busy = max(load_before[0], os.getloadavg()[0]) > 0.5 * (os.cpu_count() or 1)
+    busy = max(report["machine"]["loadavg_before"][0], os.getloadavg()[0]) > 0.5 * (os.cpu_count() or 1)
     report["notes"] = [
         "the load generator shares the machine's cores with the server (loopback, one client process)",
         "server_cpu_ms_per_request = CPU time of the server's process group / requests (saturation phase + warm-up); "

@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import io
 import os
-import platform
 import statistics
 import sys
 import time
@@ -345,12 +344,10 @@ def main(argv=None) -> int:
         images = {k: v for k, v in images.items() if any(w.lower() in k.lower() for w in args.only)}
         if not images:
             p.error(f"--only {args.only}: no image name contains these words")
-    load_before = os.getloadavg()
+    from benchmarks.bench_load import report_header
+
     report = {
-        "benchmark": "bench_worst",
-        "command": "python -m benchmarks.bench_worst " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "nice": os.nice(0), "loadavg_before": [round(v, 2) for v in load_before]},
+        **report_header("bench_worst", argv),
         "model": Path(args.model).stem,
         "targets": {"read_ms": READ_TARGET_MS, "healthz_p99_ms": HEALTHZ_TARGET_MS},
     }
@@ -363,7 +360,7 @@ def main(argv=None) -> int:
         print(f"healthz with {args.in_flight} worst images in flight ...", file=sys.stderr, flush=True)
         report["server"] = server_probes(images, args, slowest["image"])
     report["machine"]["loadavg_after"] = [round(v, 2) for v in os.getloadavg()]
-    if max(load_before[0], os.getloadavg()[0]) > 0.5 * (os.cpu_count() or 1):
+    if max(report["machine"]["loadavg_before"][0], os.getloadavg()[0]) > 0.5 * (os.cpu_count() or 1):
         report["notes"] = ["other work was running (see loadavg): times are inflated; re-run on idle cores"]
     out = atomic_write_json(Path(args.out), report)
 
