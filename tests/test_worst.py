@@ -39,3 +39,11 @@ def test_every_worst_image_is_a_png_the_reader_accepts():
     for name, data in bench_worst.worst_images().items():
         with decode.open_header(data) as img:
             assert img.format == "PNG" and img.width * img.height <= decode.MAX_PIXELS, name
+
+
+def test_a_piece_too_large_to_cut_is_read_whole_and_says_so(reader):
+    """The benchmark's 1-px checkerboard is one 8-connected piece of 500,000 pixels: no cut search, 'size'."""
+    images = bench_worst.worst_images()
+    name = next(k for k in images if k.startswith("checkerboard"))
+    result = reader.read(images[name])
+    assert "size" in result.limits

@@ -233,13 +233,15 @@ def segment(inkmap: InkMap, score=None, deadline: float | None = None) -> Segmen
                 wholes[wide] = counted([pieces[k] for k in wide])
     out: list[Piece] = []
     for k, p in enumerate(pieces):
+        if score is None:
+            out += cuts.split(p, line)
+            continue
+        searched = p.width > cuts.TRY_WIDTH * line and wholes[k] * cuts.CUT_COST < 1.0  # else read whole anyway
         cap = "time" if deadline is not None and time.monotonic() > deadline else "reads" if reads[0] >= MAX_READS else None
-        if score is not None and cap is not None:
+        if searched and cap is not None:
             if cap not in limits:
                 limits.append(cap)
             out.append(p)
-        elif score is None:
-            out += cuts.split(p, line)
         else:
             out += cuts.split_scored(p, line, counted, float(wholes[k]), MAX_READS - reads[0], deadline, limits)
     out.sort(key=lambda p: (p.box[0] + p.box[2]) / 2)
