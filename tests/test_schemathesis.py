@@ -10,45 +10,20 @@ Bounded by ``MAX_EXAMPLES`` per operation (no per-example deadline): seconds, we
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
 pytest.importorskip("httpx2")
 from hypothesis import HealthCheck, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from PIL import Image, ImageDraw  # noqa: E402
 
+from benchmarks.bench_reliability import register_image_media_types  # noqa: E402
 from handwritten_digits.server.app import create_app  # noqa: E402
 from handwritten_digits.server.settings import Settings  # noqa: E402
 
 MAX_EXAMPLES = 200  # per operation in the fuzzing phase: ~7 s in all here (measured); raise it for a longer hunt
 
 
-@st.composite
-def drawn_image(draw, fmt: str) -> bytes:
-    """A small image of one to three clear strokes: what a canvas, a scan or a photo of a digit sends.
-
-    At least one stroke: ``/feedback`` rightly refuses an image with no ink (a correction of nothing).
-    """
-    width, height = draw(st.integers(32, 160)), draw(st.integers(32, 160))
-    mode = draw(st.sampled_from(["L", "RGB", "RGBA"] if fmt == "PNG" else ["L", "RGB"]))
-    paper = {"L": 255, "RGB": (255, 255, 255), "RGBA": (0, 0, 0, 0)}[mode]
-    ink = {"L": 0, "RGB": (0, 0, 0), "RGBA": (0, 0, 0, 255)}[mode]
-    img = Image.new(mode, (width, height), paper)
-    pen = ImageDraw.Draw(img)
-    for _ in range(draw(st.integers(1, 3))):
-        x, y = draw(st.integers(4, width - 20)), draw(st.integers(4, height - 20))
-        dx, dy = draw(st.integers(0, 16)), draw(st.integers(12, 16))
-        pen.line([(x, y), (x + dx, y + dy)], fill=ink, width=draw(st.integers(3, 6)))
-    buffer = io.BytesIO()
-    img.save(buffer, format=fmt)
-    return buffer.getvalue()
-
-
-schemathesis.openapi.media_type("image/png", drawn_image("PNG"))
-schemathesis.openapi.media_type("image/jpeg", drawn_image("JPEG"), aliases=["image/jpg"])
+register_image_media_types()  # image bodies are real PNG and JPEG images (see the module's notes)
 
 
 class SaysSeven:
