@@ -470,9 +470,12 @@ def test_tabs_by_keyboard_only(page, data_dir, tmp_path, artifacts_dir):
     expect(page.locator("#photo-panel")).to_be_visible()
     page.keyboard.press("Tab")
     expect(page.locator("#choose")).to_be_focused()
-    with page.expect_file_chooser(timeout=60_000) as chooser:
-        page.keyboard.press("Enter")
-    chooser.value.set_files(str(photo))
+    # Enter on the visible button opens the hidden file input (its click is what opens the chooser; the native
+    # chooser event itself proved flaky under a loaded suite, so the click is what is checked)
+    page.evaluate("document.getElementById('file').addEventListener('click', (e) => { window.fileOpened = true; e.preventDefault(); })")
+    page.keyboard.press("Enter")
+    page.wait_for_function("window.fileOpened === true")
+    page.set_input_files("#file", str(photo))
     number_shown(page, expected)
     expect(page.get_by_role("button", name="Choose another image…")).to_be_visible()
     assert page.locator("#choose").is_hidden()  # still one call to action
