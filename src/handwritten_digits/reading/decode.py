@@ -47,7 +47,7 @@ class GrayImage:
         return max(self.shape) / max(self.pixels.shape)
 
 
-def decode(source, max_side: int | None = None) -> GrayImage:
+def decode(source, max_side: int | None = None, max_pixels: int = MAX_PIXELS) -> GrayImage:
     """Decode ``source`` (path, bytes, PIL image, array or :class:`GrayImage`) for reading.
 
     Parameters
@@ -55,6 +55,8 @@ def decode(source, max_side: int | None = None) -> GrayImage:
     max_side : int, optional
         The caller looks at no more than this many pixels on the longer side: a JPEG twice as large
         or more is decoded at 1/2, 1/4 or 1/8 of its size (never below ``max_side``).
+    max_pixels : int
+        Encoded images with more pixels are refused from their header (a server may allow fewer).
 
     Raises
     ------
@@ -66,7 +68,7 @@ def decode(source, max_side: int | None = None) -> GrayImage:
         return source
     if isinstance(source, (bytes, bytearray, memoryview, str, Path)):
         data, name = _read_bytes(source)
-        return _decode_bytes(data, name, max_side)
+        return _decode_bytes(data, name, max_side, max_pixels)
     gray = load_image(source)
     return GrayImage(gray, gray.shape)
 
@@ -87,7 +89,7 @@ def load_image(source) -> np.ndarray:
     if not isinstance(source, (bytes, bytearray, memoryview, str, Path)):
         raise DigitsError(f"cannot read an image from a {type(source).__name__}")
     data, name = _read_bytes(source)
-    return _decode_bytes(data, name, None).pixels
+    return _decode_bytes(data, name, None, MAX_PIXELS).pixels
 
 
 # ---------------------------------------------------------------- bytes
@@ -119,8 +121,9 @@ def _read_bytes(source) -> tuple[bytes, str]:
     return data, name
 
 
-def open_header(data: bytes, name: str = "image data") -> Image.Image:
-    """Parse the header only: format, size and mode; refuse formats outside :data:`FORMATS` and bombs."""
+def open_header(data: bytes, name: str = "image data", max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Parse the header only: format, size and mode; refuse formats outside :data:`FORMATS`, bombs, and
+    images of more than ``max_pixels``."""
     Image.init()
     if data[4:8] == b"ftyp":  # an ISO media file: perhaps HEIC, the iPhone's default
         _register_heif()
@@ -134,7 +137,7 @@ def open_header(data: bytes, name: str = "image data") -> Image.Image:
         raise DigitsError(f"{name}: not an image (or not PNG, JPEG, WebP, GIF, BMP, TIFF, PPM or HEIC)") from None
     except Exception as exc:  # Pillow raises many types for bad headers
         raise DigitsError(f"{name}: not a readable image ({_reason(exc)})") from None
-    _check_size(img.width, img.height, name)
+    _check_size(img.width, img.height, name, max_pixels)
     return img
 
 
@@ -150,8 +153,8 @@ def _register_heif() -> None:
         register_heif_opener(decode_threads=1, thumbnails=False, depth_images=False, aux_images=False)
 
 
-def _decode_bytes(data: bytes, name: str, max_side: int | None) -> GrayImage:
-    img = open_header(data, name)
+def _decode_bytes(data: bytes, name: str, max_side: int | None, max_pixels: int) -> GrayImage:
+    img = open_header(data, name, max_pixels)
     with img:
         shape = (img.height, img.width)
         if img.format in ("PNG", "JPEG", "MPO") and img.mode in _CV_MODES and getattr(img, "n_frames", 1) == 1:
@@ -213,12 +216,12 @@ def _reason(exc: Exception) -> str:
     return text[:200]
 
 
-def _check_size(width: int, height: int, name: str) -> None:
+def _check_size(width: int, height: int, name: str, max_pixels: int = MAX_PIXELS) -> None:
     if width < 1 or height < 1:
         raise DigitsError(f"{name}: image has no pixels ({width}x{height})")
-    if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
+    if width * height > max_pixels or max(width, height) > MAX_SIDE:
         raise DigitsError(
-            f"{name}: image too large ({width}x{height} pixels; limit {MAX_PIXELS:,} pixels, {MAX_SIDE} a side)"
+            f"{name}: image too large ({width}x{height} pixels; limit {max_pixels:,} pixels, {MAX_SIDE} a side)"
         )
 
 

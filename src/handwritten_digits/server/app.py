@@ -156,24 +156,11 @@ def validation_message(errors) -> str:
     return " ".join("; ".join(parts).split()) or "invalid request"
 
 
-def check_header(data: bytes, max_pixels: int) -> tuple[int, int]:
-    """Parse the image header (no pixel decoding yet), refuse what the server will not decode; (width, height)."""
-    if not data:
-        raise HTTPException(400, "empty body: send an image")
+def decode(data: bytes, max_pixels: int, max_side: int | None = None) -> decoding.GrayImage:
+    """Check the header (format, at most ``max_pixels``), then decode to grayscale in [0, 1] (at most
+    ``max_side`` for large JPEGs); what the server will not decode becomes a 422."""
     try:
-        with decoding.open_header(data) as img:
-            size = img.size
-    except DigitsError as exc:
-        raise HTTPException(422, str(exc).removeprefix("image data: ")) from None
-    if size[0] * size[1] > max_pixels:
-        raise HTTPException(422, f"image too large ({size[0]}x{size[1]} pixels; limit {max_pixels})")
-    return size
-
-
-def decode(data: bytes, max_side: int | None = None) -> decoding.GrayImage:
-    """Decode pixels to grayscale in [0, 1] (at most ``max_side`` for large JPEGs); bad data becomes a 422."""
-    try:
-        return decoding.decode(data, max_side=max_side)
+        return decoding.decode(data, max_side=max_side, max_pixels=max_pixels)
     except DigitsError as exc:
         raise HTTPException(422, str(exc).removeprefix("image data: ")) from None
 
@@ -187,12 +174,12 @@ def input_png_url(image: np.ndarray) -> str:
 
 def recognize(recognizer, data: bytes, max_pixels: int, single: bool, min_confidence: float | None,
               include_inputs: bool) -> dict:
-    """Check the header, decode once, then the reading path of ``digits predict``: its JSON, plus the image size.
+    """Decode once (the header checked first), then the reading path of ``digits predict``: its JSON, plus
+    the image size.
 
     Runs on a reading thread (:func:`in_reading_thread`), never on the event loop.
     """
-    check_header(data, max_pixels)
-    gray = decode(data, max_side=WORK_SIDE)
+    gray = decode(data, max_pixels, max_side=WORK_SIDE)
     try:
         result = Reader(recognizer).read(gray, min_confidence, single=single)
     except DigitsError as exc:
@@ -213,8 +200,7 @@ def feedback_input(data: bytes, max_pixels: int) -> np.ndarray:
 
     Runs on a reading thread, as :func:`recognize` does.
     """
-    check_header(data, max_pixels)
-    gray = decode(data).pixels
+    gray = decode(data, max_pixels).pixels
     if gray.shape == (SIZE, SIZE):
         border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
         return (1.0 - gray if np.median(border) > 0.5 else gray).astype(np.float32)
