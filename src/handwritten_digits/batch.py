@@ -64,22 +64,14 @@ def read_file(spec, path: str, single: bool = False, min_confidence: float | Non
         Only when the reader itself cannot be loaded (a bad model): that is no file's fault, and
         every file would fail the same way.
     """
-    from pathlib import Path
-
-    from handwritten_digits.errors import DigitsError
-
     reader = spec.reader()  # outside the try: a bad model stops the batch instead of failing every file
     try:
         if path == STDIN:
             import sys
 
             source = sys.stdin.buffer.read()
-        elif Path(path).is_dir():
-            raise DigitsError(f"{path}: a folder, not an image")
-        elif not Path(path).exists():
-            raise DigitsError(f"{path}: no such file")
         else:
-            source = path
+            source = path  # a folder, a missing or a special file: the decode stage says so in one line
         result = reader.read(source, min_confidence, single=single)
     except Exception as exc:  # DigitsError or anything unexpected: one bad file never stops the batch
         return error_record(path, exc)

@@ -103,6 +103,8 @@ def _read_bytes(source) -> tuple[bytes, str]:
         name = str(path)
         try:
             info = path.stat()
+        except FileNotFoundError:
+            raise DigitsError(f"{path}: cannot read file: no such file") from None
         except OSError as exc:
             raise DigitsError(f"{path}: cannot read file ({exc.strerror or exc})") from None
         if stat.S_ISDIR(info.st_mode):
