@@ -58,18 +58,16 @@ def run(args) -> int:
     recognizer = Recognizer.load(settings.model, threads=settings.threads)
     print(f"digits: serving model '{recognizer.name}' on http://{settings.host}:{settings.port}/ "
           f"({settings.workers} worker{'s' if settings.workers > 1 else ''}; API docs at /docs)", flush=True)
+    server = dict(host=settings.host, port=settings.port, log_level=args.log_level, access_log=False,
+                  timeout_keep_alive=settings.idle_timeout, http=HTTP_PROTOCOL, log_config=log_config(args.log_level))
     if settings.workers == 1:
         app = create_app(settings, recognizer)
         tune_process(settings.threads)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False,
-                    timeout_keep_alive=settings.idle_timeout, http=HTTP_PROTOCOL, log_config=log_config(args.log_level))
+        uvicorn.run(app, **server)
         return 0
     del recognizer  # each worker loads its own copy
     os.environ.update(settings.to_env())  # worker processes read their settings back from the environment
-    config = uvicorn.Config("handwritten_digits.server.app:app_factory", factory=True, host=settings.host,
-                            port=settings.port, workers=settings.workers, log_level=args.log_level, access_log=False,
-                            timeout_keep_alive=settings.idle_timeout, http=HTTP_PROTOCOL,
-                            log_config=log_config(args.log_level))
+    config = uvicorn.Config("handwritten_digits.server.app:app_factory", factory=True, workers=settings.workers, **server)
     serve_workers(config)
     return 0
 
