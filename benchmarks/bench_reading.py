@@ -27,25 +27,6 @@ import numpy as np
 RESULTS = Path(__file__).parent / "results" / "reading.json"
 
 
-def _reader(model: str):
-    """``read(image)`` of the current pipeline on one thread (the pipeline before the rewrite if that is on the path)."""
-    try:
-        from handwritten_digits.reading.reader import Reader
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("handwritten_digits.reading", "handwritten_digits.reading.reader"):
-            raise
-        from handwritten_digits.runtime import Recognizer as Reader  # before the rewrite: it read images itself
-    return Reader.load(model, threads=1).read
-
-
-def _png(image: np.ndarray) -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def phone_photos(count: int, digits, seed: int = 0) -> list[tuple[bytes, str]]:
     """JPEGs of 8-12 megapixels (4000x3000, 3264x2448, 4032x3024): a photo-like number blown up, with sensor noise."""
     from PIL import Image
@@ -62,12 +43,6 @@ def phone_photos(count: int, digits, seed: int = 0) -> list[tuple[bytes, str]]:
         Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(buffer, format="JPEG", quality=90)
         out.append((buffer.getvalue(), sample.label))
     return out
-
-
-def stripe_png(side: int = 447) -> bytes:
-    image = np.full((side, side), 255, np.uint8)
-    image[:, ::3] = 0
-    return _png(image)
 
 
 def cpu_ms(read, images, rounds: int = 1) -> list[float]:
@@ -91,10 +66,13 @@ def summary(times: list[float]) -> dict:
 
 def run(model: str, canvas: int, numbers: int, photos: int, seed: int) -> dict:
     from benchmarks.bench_load import canvas_pngs
+    from benchmarks.bench_worst import png, stripes
     from handwritten_digits.data import load_dataset
     from handwritten_digits.synthetic import make_numbers
 
-    read = _reader(model)
+    from benchmarks.record_readings import _reader  # the pipeline before the rewrite too, when on the path
+
+    read = _reader(model)[0]
     digits = load_dataset("val")
     bodies = canvas_pngs(canvas)
     number_images = [s.image for s in make_numbers(numbers, seed=seed, digits=digits)]
@@ -103,8 +81,8 @@ def run(model: str, canvas: int, numbers: int, photos: int, seed: int) -> dict:
     number_times = cpu_ms(read, number_images)
     out["photo_numbers"] = summary(number_times) | {"per_s": round(1000 / float(np.mean(number_times)), 1)}
     out["phone_jpeg_8_12mp"] = summary(cpu_ms(read, photo_jpegs))
-    out["stripes_447"] = summary(cpu_ms(read, [stripe_png(447)], rounds=5))
-    out["stripes_1000"] = summary(cpu_ms(read, [stripe_png(1000)], rounds=3))
+    out["stripes_447"] = summary(cpu_ms(read, [png(stripes(447, 447))], rounds=5))
+    out["stripes_1000"] = summary(cpu_ms(read, [png(stripes(1000, 1000))], rounds=3))
     return out
 
 

@@ -76,6 +76,12 @@ def load_results(results_dir: Path) -> dict[str, dict]:
     return out
 
 
+def usable(results: dict, name: str) -> dict | None:
+    """The results file ``name``, or ``None`` when it was not measured or could not be read."""
+    res = results.get(name)
+    return res if res and "_error" not in res else None
+
+
 def _provenance(name: str, res: dict) -> str:
     bits = [f"`benchmarks/results/{name}.json`"]
     if res.get("command"):

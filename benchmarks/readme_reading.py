@@ -7,7 +7,7 @@ Rendered by :func:`benchmarks.readme.render` from ``reading.json`` (speed, befor
 
 from __future__ import annotations
 
-from benchmarks.readme import _missing, num, pct
+from benchmarks.readme import _missing, num, pct, usable
 
 FILES = ("reading", "readings-compare", "readings-before", "readings-after", "worst", "predict", "browser", "pages")
 SPEED_ROWS = (
@@ -19,13 +19,8 @@ SPEED_ROWS = (
 )
 
 
-def _ok(results: dict, name: str) -> dict | None:
-    res = results.get(name)
-    return res if res and "_error" not in res else None
-
-
 def speed_section(results: dict) -> str:
-    res = _ok(results, "reading")
+    res = usable(results, "reading")
     if not res or "after" not in res:
         return "Reading speed: " + _missing("reading")
     labels = [k for k in ("before", "after") if k in res]
@@ -39,7 +34,7 @@ def speed_section(results: dict) -> str:
 
 
 def readings_section(results: dict) -> str:
-    res = _ok(results, "readings-compare")
+    res = usable(results, "readings-compare")
     if not res:
         return "Readings before and after: " + _missing("readings-compare")
     lines = ["| set | images | exact before | exact after | text changed | fixed | broken | boxes moved |",
@@ -54,7 +49,7 @@ def readings_section(results: dict) -> str:
 
 
 def worst_section(results: dict) -> str:
-    res = _ok(results, "worst")
+    res = usable(results, "worst")
     if not res:
         return "Worst-case images: " + _missing("worst")
     target = res.get("targets", {}).get("read_ms")
@@ -75,7 +70,7 @@ def worst_section(results: dict) -> str:
 
 
 def predict_section(results: dict) -> str:
-    res = _ok(results, "predict")
+    res = usable(results, "predict")
     if not res:
         return "`digits predict` on every core: " + _missing("predict")
     runs = res.get("runs", {})
@@ -91,7 +86,7 @@ def predict_section(results: dict) -> str:
 
 
 def browser_section(results: dict) -> str:
-    res = _ok(results, "browser")
+    res = usable(results, "browser")
     if not res:
         return "The page, pen-up to reading: " + _missing("browser")
     t = res.get("pen_up_to_reading_ms", {})
@@ -104,7 +99,7 @@ def browser_section(results: dict) -> str:
 
 
 def pages_section(results: dict) -> str:
-    res = _ok(results, "pages")
+    res = usable(results, "pages")
     if not res:
         return "Page layout: " + _missing("pages")
     acc, ms = res.get("accuracy", {}), res.get("layout_ms", {})

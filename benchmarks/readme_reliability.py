@@ -6,14 +6,9 @@ taken from ``worst.json``. A file not yet measured says so.
 
 from __future__ import annotations
 
-from benchmarks.readme import _missing, num, pct
+from benchmarks.readme import _missing, num, pct, usable
 
 FILES = ("reliability",)
-
-
-def _ok(results: dict, name: str) -> dict | None:
-    res = results.get(name)
-    return res if res and "_error" not in res else None
 
 
 def _count(value) -> str:
@@ -76,7 +71,7 @@ def _feedback_row(res: dict) -> str:
 
 
 def reliability_section(results: dict) -> str:
-    res = _ok(results, "reliability")
+    res = usable(results, "reliability")
     if not res:
         return "Reliability: " + _missing("reliability")
     lines = ["| what | measured | failures |", "|---|---|---|", _fuzz_row(res), *_files_rows(res), _probe_row(res),
