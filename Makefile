@@ -1,12 +1,13 @@
 # Two commands set everything up: `make run` and `make test`.
 PYTHON ?= python3.11
 VENV := .venv
+PEERS_VENV := .venv-peers
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-test system-deps lock bench clean
+.PHONY: run test install install-test system-deps lock bench peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,17 @@ test: install-test
 bench: install-test
 	$(BIN)/python -m benchmarks.run_all
 
+# Peer OCR engines for benchmarks/bench_peers.py, kept out of the product: Debian's Tesseract, and
+# RapidOCR in a venv of its own (its opencv-python would clash with the product's headless OpenCV).
+peers:
+	@if ! command -v tesseract >/dev/null; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends tesseract-ocr >/dev/null; \
+	fi
+	test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install --quiet -c benchmarks/peers-constraints.txt rapidocr-onnxruntime
+
 # Re-resolve constraints.txt from a fresh environment.
 lock:
 	rm -rf /tmp/digits-lock && $(PYTHON) -m venv /tmp/digits-lock
@@ -44,4 +56,4 @@ lock:
 	 /tmp/digits-lock/bin/pip freeze --exclude-editable | grep -v -E '^(pip|setuptools|wheel)==' | sed 's/+cpu//' | sort -f) > constraints.txt
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
+	rm -rf $(VENV) $(PEERS_VENV) build dist src/*.egg-info .pytest_cache

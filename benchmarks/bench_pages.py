@@ -1,16 +1,20 @@
-"""Page layout: how often :func:`handwritten_digits.reading.layout.layout` finds a page's lines and numbers.
+"""Reading whole pages: the layout's lines and numbers, and the text the reader reads, on generated pages.
 
 Pages come from :mod:`handwritten_digits.data.pages` built from MNIST **test** digits (never used for
 training or tuning), seeded: 1-8 lines of 1-4 numbers, or grids, on plain, ruled, squared and note
-paper with slant, shadows, show-through, perspective, blur, noise and JPEG. Each page is decoded,
-``find_ink`` and ``layout`` run on it, and the result compared with the page's truth:
+paper with slant, shadows, show-through, perspective, blur, noise and JPEG. Each page is read by the
+reader (``Reader.read``, the served model, one thread) and scored by :mod:`benchmarks.scoring`, as
+``bench_peers`` scores RapidOCR and Tesseract on the same pages:
 
-* ``lines``: the number of lines is right;
-* ``numbers``: the number of lines and the count of numbers on every line are right;
-* ``boxes``: as ``numbers``, and every number's box matches the truth's (IoU >= 0.5), line by line.
+* ``reading``: line exact (truth lines read exactly, at their position), page exact, character
+  accuracy, and the time to read a page;
+* ``accuracy`` (the layout alone, ``find_ink`` + ``layout``): ``lines`` (the number of lines is right),
+  ``numbers`` (and the count of numbers on every line), ``boxes`` (and every number's box matches the
+  truth's, IoU >= 0.5).
 
-Reading the digits is not wired in yet. Results go to ``benchmarks/results/pages.json``. Run under
-``nice -n 10`` on a shared machine.
+With ``--realdev``, the real photos too: exact by kind (single, number, multi), digits only, and
+character accuracy (report only: never tuned on). Results go to ``benchmarks/results/pages.json``.
+Run under ``nice -n 10`` on a shared machine.
 
     python -m benchmarks.bench_pages              # 200 pages
     python -m benchmarks.bench_pages --pages 20   # a quick check
@@ -28,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).parent / "results" / "pages.json"
+MODEL = "default-int8"  # what the server serves
 
 
 def iou(a, b) -> float:
@@ -52,18 +57,28 @@ def score(found, truth, inkmap) -> dict:
     return {"lines": lines_ok, "numbers": numbers_ok, "boxes": boxes_ok, "found": counts, "want": want}
 
 
-def run(pages: int, seed: int, data_dir=None, split: str = "test", verbose: bool = False) -> dict:
+def run(pages: int, seed: int, data_dir=None, split: str = "test", verbose: bool = False, model: str = MODEL) -> dict:
+    from tqdm import tqdm
+
+    from benchmarks.bench_peers import score_rows, summarize_pages
     from handwritten_digits.data import load_dataset
     from handwritten_digits.data.pages import make_page
     from handwritten_digits.reading.decode import decode
     from handwritten_digits.reading.ink import find_ink
     from handwritten_digits.reading.layout import layout
+    from handwritten_digits.reading.reader import Reader
 
+    reader = Reader.load(model, threads=1)
     digits = load_dataset(split, data_dir)
     rng = np.random.default_rng(seed)
-    rows, ink_times, layout_times, kinds = [], [], [], {}
-    for k in range(pages):
+    rows, ink_times, layout_times, kinds, items, readings = [], [], [], {}, [], {}
+    for k in tqdm(range(pages), desc="pages", file=sys.stderr):
         image, truth = make_page(rng, digits)
+        start = time.perf_counter()
+        text = reader.read(image).text
+        readings[str(k)] = {"text": text, "ms": round((time.perf_counter() - start) * 1000, 1)}
+        items.append({"id": f"page-{k:03d}", "kind": "grid" if truth.grid else truth.paper,
+                      "label": "\n".join(" ".join(line) for line in truth.lines), "path": str(k)})
         t0 = time.perf_counter()
         inkmap = find_ink(decode(image))
         t1 = time.perf_counter()
@@ -84,8 +99,17 @@ def run(pages: int, seed: int, data_dir=None, split: str = "test", verbose: bool
                                         for key in ("lines", "numbers", "boxes")}}
 
     lt = np.array(layout_times) * 1000
+    read_rows = score_rows(items, readings)
+    reading = summarize_pages(read_rows)
+    ms = np.array([r["ms"] for r in read_rows])
+    reading["ms_median"] = round(float(np.median(ms)), 1)
+    reading["ms_per_page"] = {"mean": round(float(ms.mean()), 1), "median": round(float(np.median(ms)), 1),
+                              "p95": round(float(np.percentile(ms, 95)), 1), "max": round(float(ms.max()), 1)}
+    reading["wrong"] = [{k: r[k] for k in ("id", "kind", "text")} | {"label": i["label"]}
+                        for r, i in zip(read_rows, items) if not r["exact"]][:40]
     return {
-        "pages": pages, "seed": seed, "digits": f"MNIST {split}",
+        "pages": pages, "seed": seed, "digits": f"MNIST {split}", "model": model,
+        "reading": reading,
         "accuracy": rates(rows),
         "by_kind": {kind: rates(group) for kind, group in sorted(kinds.items())},
         "layout_ms": {"mean": round(float(lt.mean()), 2), "median": round(float(np.median(lt)), 2),
@@ -96,29 +120,27 @@ def run(pages: int, seed: int, data_dir=None, split: str = "test", verbose: bool
     }
 
 
-def realdev(folder) -> dict:
-    """Report only (never tune on it): how many real photos get the right number of lines, and of numbers
-    on each line, from ``labels.csv`` (lines separated by `` | ``, numbers by spaces)."""
-    import csv
+def realdev(folder, model: str = MODEL) -> dict:
+    """Report only (never tune on it): the real photos read and scored as ``bench_peers`` scores its
+    peers (exact by kind, digits only, character accuracy), and how many get the right number of lines
+    and of numbers on each line (``labels.csv``: lines separated by `` | ``, numbers by spaces)."""
+    from benchmarks.bench_peers import realdev_items, score_rows, summarize_realdev
+    from handwritten_digits.reading.reader import Reader
 
-    from handwritten_digits.reading.decode import decode
-    from handwritten_digits.reading.ink import WORK_SIDE, find_ink
-    from handwritten_digits.reading.layout import layout
-
-    folder = Path(folder)
-    rows = []
-    with open(folder / "labels.csv", newline="") as f:
-        for row in csv.DictReader(f):
-            want = [len(line.split()) for line in row["label"].split(" | ")]
-            found = layout(find_ink(decode(folder / row["file"], max_side=WORK_SIDE)))
-            got = [len(line.numbers) for line in found.lines]
-            rows.append({"file": row["file"], "kind": row["kind"], "lines": len(got) == len(want),
-                         "numbers": got == want, "found": got, "want": want})
-    kinds = sorted({r["kind"] for r in rows})
-    return {"images": len(rows), "lines": sum(r["lines"] for r in rows), "numbers": sum(r["numbers"] for r in rows),
-            "by_kind": {k: {"images": sum(r["kind"] == k for r in rows), "lines": sum(r["lines"] for r in rows if r["kind"] == k),
-                            "numbers": sum(r["numbers"] for r in rows if r["kind"] == k)} for k in kinds},
-            "wrong": [r for r in rows if not r["numbers"]]}
+    reader = Reader.load(model, threads=1)
+    items, readings, layout_ok = realdev_items(Path(folder)), {}, []
+    for item in items:
+        start = time.perf_counter()
+        result = reader.read(item["path"])
+        readings[item["path"]] = {"text": result.text, "ms": round((time.perf_counter() - start) * 1000, 1)}
+        want = [len(line.split()) for line in item["label"].split(" | ")]
+        layout_ok.append([len(line.numbers) for line in result.lines] == want)
+    rows = score_rows(items, readings)
+    out = summarize_realdev(rows)
+    out["numbers_per_line_right"] = int(sum(layout_ok))
+    out["ms_median"] = round(float(np.median([r["ms"] for r in rows])), 1)
+    out["readings"] = [{k: r[k] for k in ("id", "kind", "text", "exact", "ms")} for r in rows]
+    return out
 
 
 def main(argv=None) -> int:
@@ -131,15 +153,21 @@ def main(argv=None) -> int:
                         help="MNIST digits to draw pages from (test: the benchmark; val: development)")
     parser.add_argument("--out", default=str(RESULTS.relative_to(Path.cwd())) if RESULTS.is_relative_to(Path.cwd()) else str(RESULTS),
                         help="JSON results file")
+    parser.add_argument("--model", default=MODEL, help="bundled name, .onnx file or folder")
     parser.add_argument("--verbose", action="store_true", help="print each page whose numbers are wrong")
     parser.add_argument("--realdev", default=None, help="also report on the real photos in this folder (labels.csv)")
     args = parser.parse_args(argv)
     from handwritten_digits.fileio import atomic_write_json
 
-    result = run(args.pages, args.seed, args.data_dir, args.split, args.verbose)
+    result = run(args.pages, args.seed, args.data_dir, args.split, args.verbose, args.model)
     if args.realdev:
-        result["realdev"] = realdev(args.realdev)
+        result["realdev"] = realdev(args.realdev, args.model)
     atomic_write_json(args.out, result)
+    read = result["reading"]
+    print(f"reading: line exact {read['line_exact']:.1%}, page exact {read['page_exact']:.1%}, "
+          f"char accuracy {read['char_accuracy']:.1%}; {read['ms_per_page']['median']:.0f} ms/page median")
+    for kind, r in read["by_kind"].items():
+        print(f"  {kind:8s} {r['pages']:4d} pages: line exact {r['line_exact']:.1%}, page exact {r['page_exact']:.1%}")
     acc = result["accuracy"]
     print(f"{result['pages']} pages: lines {acc['lines']:.1%}, numbers {acc['numbers']:.1%}, boxes {acc['boxes']:.1%}; "
           f"layout {result['layout_ms']['mean']:.1f} ms/page (find_ink {result['find_ink_ms_mean']:.1f} ms)")
@@ -147,7 +175,9 @@ def main(argv=None) -> int:
         print(f"  {kind:8s} {r['pages']:4d} pages: lines {r['lines']:.1%}, numbers {r['numbers']:.1%}, boxes {r['boxes']:.1%}")
     if args.realdev:
         real = result["realdev"]
-        print(f"realdev: {real['images']} images, lines right {real['lines']}, numbers on every line right {real['numbers']}")
+        kinds = ", ".join(f"{k} {v['exact']}/{v['images']}" for k, v in real["by_kind"].items())
+        print(f"realdev: exact {kinds}; digits only {real['all']['exact_digits']}/{real['all']['images']}; "
+              f"char accuracy {real['all']['char_accuracy']:.1%}; numbers on every line right {real['numbers_per_line_right']}")
     print(f"results: {args.out}")
     return 0
 

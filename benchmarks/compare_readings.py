@@ -14,15 +14,13 @@ import argparse
 import json
 from pathlib import Path
 
+from benchmarks.scoring import expected
+
 RESULTS = Path(__file__).parent / "results" / "readings-compare.json"
 
 
-def _expected(label: str) -> str:
-    return label.replace(" | ", "\n")  # as record_readings: realdev's " | " is a line break
-
-
 def _ok(row: dict) -> bool:
-    return row.get("ok", row.get("text") == _expected(row["label"]))
+    return row.get("ok", row.get("text") == expected(row["label"]))
 
 
 def box_shift(before: list, after: list) -> tuple[int, float]:
@@ -91,7 +89,7 @@ def markdown(report: dict) -> str:
                      f"| {s['fixed']} | {s['broken']} | {s['boxes_moved']} |")
     lines += ["", f"## Text changed ({len(report['changed'])})", "",
               "| set | id | label | before | after | right |", "|---|---|---|---|---|---|"]
-    lines += [f"| {c['set']} | {c['id']} | {_show(_expected(c['label']))} | {_show(c['before'])} | {_show(c['after'])} "
+    lines += [f"| {c['set']} | {c['id']} | {_show(expected(c['label']))} | {_show(c['before'])} | {_show(c['after'])} "
               f"| {c['right']} |" for c in report["changed"]]
     rule = report["rule"]
     lines += ["", f"## Same text, a box moved by > {rule['px']} px or > {rule['rel']:.0%} of its size "

@@ -471,7 +471,7 @@ def _save(fig, path: Path) -> Path:
 
 def render(results: dict, plots: dict[str, Path] | None = None, readme_dir: Path = ROOT) -> str:
     """The Markdown between the markers (without them)."""
-    from benchmarks import readme_reading, readme_reliability  # they use this module's formatting helpers
+    from benchmarks import readme_pages, readme_reading, readme_reliability  # they use this module's formatting helpers
 
     plots = plots or {}
 
@@ -495,6 +495,8 @@ def render(results: dict, plots: dict[str, Path] | None = None, readme_dir: Path
         real_image_section(results),
         "### Reading pipeline: speed, bounded work, every core",
         readme_reading.section(results),
+        "### Whole pages: lines of numbers, beside general OCR",
+        readme_pages.section(results),
         "### Reliability: hostile input",
         readme_reliability.reliability_section(results),
         "### Other datasets",
@@ -508,7 +510,7 @@ def render(results: dict, plots: dict[str, Path] | None = None, readme_dir: Path
         extra = leftover_section(name, results.get(name))
         if extra:
             parts += [f"More from `{name}.json`:", extra]
-    known = set(ORDER) | {"ensemble", "choice", "reliability"} | set(readme_reading.FILES)
+    known = set(ORDER) | {"ensemble", "choice", "reliability"} | set(readme_reading.FILES) | set(readme_pages.FILES)
     for name in sorted(set(results) - known):
         if "_error" not in results[name]:
             parts += [f"### {name}", generic_section(name, results[name])]

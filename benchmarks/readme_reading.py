@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from benchmarks.readme import _missing, num, pct, usable
 
-FILES = ("reading", "readings-compare", "readings-before", "readings-after", "worst", "predict", "browser", "pages")
+FILES = ("reading", "readings-compare", "readings-before", "readings-after", "worst", "predict", "browser")
 SPEED_ROWS = (
     ("canvas_request", "CPU per canvas request body (280×140 PNG), median", "median_ms", " ms"),
     ("photo_numbers", "photo-like numbers read per second, one core", "per_s", "/s"),
@@ -43,9 +43,10 @@ def readings_section(results: dict) -> str:
         lines.append(f"| {name} | {row.get('count', '—')} | {pct(row.get('before_exact'))} | {pct(row.get('after_exact'))} | "
                      f"{row.get('changed', '—')} | {row.get('fixed', '—')} | {row.get('broken', '—')} | "
                      f"{row.get('boxes_moved', '—')} |")
-    return ("Every reading before and after the rewrite, image by image (`python -m benchmarks.record_readings`, "
-            "then `python -m benchmarks.compare_readings`; records in `benchmarks/results/readings-*.json`):\n\n"
-            + "\n".join(lines))
+    before = (usable(results, "readings-before") or {}).get("source", {}).get("commit", "")[:7] or "—"
+    return (f"Every reading before (commit {before}) and after the latest change to reading (page layout), image by "
+            "image (`python -m benchmarks.record_readings`, then `python -m benchmarks.compare_readings`; records in "
+            "`benchmarks/results/readings-*.json`):\n\n" + "\n".join(lines))
 
 
 def worst_section(results: dict) -> str:
@@ -98,20 +99,6 @@ def browser_section(results: dict) -> str:
             f"while drawing, at pen-up, for {pct(res.get('share_right_on_screen_at_pen_up'), 1)}.")
 
 
-def pages_section(results: dict) -> str:
-    res = usable(results, "pages")
-    if not res:
-        return "Page layout: " + _missing("pages")
-    acc, ms = res.get("accuracy", {}), res.get("layout_ms", {})
-    lines = ["| paper | pages | line count right | numbers per line right | number boxes right |", "|---|---:|---:|---:|---:|"]
-    for kind, row in {"all": acc, **res.get("by_kind", {})}.items():
-        lines.append(f"| {kind} | {row.get('pages', '—')} | {pct(row.get('lines'), 1)} | {pct(row.get('numbers'), 1)} | "
-                     f"{pct(row.get('boxes'), 1)} |")
-    return (f"Layout alone (lines and numbers; not yet used by the reader) on pages generated from {res.get('digits')} "
-            f"digits (`python -m benchmarks.bench_pages`), median {num(ms.get('median'), 1, ' ms')} a page after "
-            f"finding the ink:\n\n" + "\n".join(lines))
-
-
 def section(results: dict) -> str:
     return "\n\n".join([speed_section(results), readings_section(results), worst_section(results), predict_section(results),
-                        browser_section(results), pages_section(results)])
+                        browser_section(results)])

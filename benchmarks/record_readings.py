@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.scoring import digits_only, edit_distance, expected
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "readings.json"
 SETS = ("realimage", "validation", "canvas", "realdev")
@@ -43,25 +45,6 @@ def _reader(model: str):
         from handwritten_digits.runtime import Recognizer as Reader
     reader = Reader.load(model, threads=1)
     return reader.read, reader.classify
-
-
-def expected(label: str) -> str:
-    """What a perfect reading's text is: realdev's `` | `` is a line break."""
-    return label.replace(" | ", "\n")
-
-
-def digits_only(text: str) -> str:
-    return "".join(c for c in text if not c.isspace())
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance (insertions, deletions, substitutions)."""
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, cb in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
-    return row[-1]
 
 
 def build_sets(names, data_dir: Path, external_dir: Path, realdev: Path, singles: int, numbers: int,

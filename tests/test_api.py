@@ -87,7 +87,7 @@ def test_recognize_raw_body_reads_a_number(client, data_dir):
     assert response.status_code == 200
     result = RecognizeResponse.model_validate(response.json())
     assert result.text == expected
-    assert len(result.digits) == 3
+    assert len(result.digits) == 3 and [n.digits for line in result.lines for n in line.numbers] == [[0, 1, 2]]
     assert [d.box[0] for d in result.digits] == sorted(d.box[0] for d in result.digits)
     for d in result.digits:
         assert abs(sum(d.probabilities) - 1) < 1e-3 and d.confidence == max(d.probabilities)
@@ -140,7 +140,26 @@ def test_blank_image_is_200_with_empty_text(client):
     blank = png(Image.new("RGBA", (280, 280), (0, 0, 0, 0)))
     response = client.post("/api/v1/recognize", content=blank, headers={"Content-Type": "image/png"})
     assert response.status_code == 200
-    assert response.json()["text"] == "" and response.json()["digits"] == []
+    assert response.json()["text"] == "" and response.json()["digits"] == [] and response.json()["lines"] == []
+
+
+def test_recognize_a_page_gives_lines_of_numbers(client, data_dir):
+    from handwritten_digits.data import load_dataset
+    from handwritten_digits.data.pages import make_page
+
+    image, truth = make_page(np.random.default_rng(9), load_dataset("val", data_dir), lengths=[[2, 3], [4]],
+                             paper="ruled", shadow=False, show_through=False, perspective=False, degrade=False,
+                             color=False, slant=0.0)
+    response = client.post("/api/v1/recognize", content=png(Image.fromarray(image)), headers={"Content-Type": "image/png"})
+    result = RecognizeResponse.model_validate(response.json())
+    assert [[len(n.text) for n in line.numbers] for line in result.lines] == [[2, 3], [4]]
+    assert result.text == "\n".join(line.text for line in result.lines)
+    for line in result.lines:
+        assert line.text == " ".join(n.text for n in line.numbers)
+        for n in line.numbers:
+            assert n.text == "".join(str(result.digits[k].digit) for k in n.digits)
+            x0, y0, x1, y1 = n.box
+            assert all(x0 <= result.digits[k].box[0] and result.digits[k].box[2] <= x1 for k in n.digits)
 
 
 # ---------------------------------------------------------------- errors

@@ -236,12 +236,16 @@ def test_upload_a_photo_shows_boxes_and_text(page, data_dir, tmp_path, artifacts
     photo.write_bytes(data)
     page.set_input_files("#file", str(photo))
     number_shown(page, expected)
-    boxes = page.locator("#boxes .box")
+    numbers = page.locator("#boxes .box.number-box")  # one number: one box, its digits faintly inside
+    assert numbers.count() == 1 and numbers.first.inner_text() == expected
+    boxes = page.locator("#boxes .box.digit-box")
     assert boxes.count() == len(expected)
-    assert [boxes.nth(i).inner_text() for i in range(boxes.count())] == list(expected)
-    img = page.locator("#photo").bounding_box()
+    img, around = page.locator("#photo").bounding_box(), numbers.first.bounding_box()
     first, last = boxes.first.bounding_box(), boxes.last.bounding_box()
     assert img["x"] <= first["x"] < last["x"] <= img["x"] + img["width"]  # boxes sit on the photo, left to right
+    assert around["x"] <= first["x"] + 1 and last["x"] + last["width"] <= around["x"] + around["width"] + 1
+    assert page.locator("#number .num").count() == 0  # nothing to choose between: the digits are all shown
+    assert page.locator("#digits > li").count() == len(expected)
     screenshot(page, artifacts_dir / "browser-photo.png")
 
 
@@ -296,7 +300,8 @@ def test_drop_and_paste_an_image(page, data_dir):
     )
     number_shown(page, expected)
     assert page.locator("#tab-photo").get_attribute("aria-selected") == "true"
-    assert page.locator("#boxes .box").count() == len(expected)
+    assert page.locator("#boxes .box.number-box").count() == 1
+    assert page.locator("#boxes .box.digit-box").count() == len(expected)
 
     other, expected2 = photo_of_digits(data_dir, [9, 10, 11])
     page.get_by_role("tab", name="Draw").click()
@@ -627,7 +632,166 @@ def test_accessibility_audit(page, data_dir, tmp_path, artifacts_dir):
     page.set_input_files("#file", str(photo))
     number_shown(page, expected)
     found["photo read"] = axe_serious(page, script)
-    assert not any(found.values()), found
     # the reading is announced to screen readers once settled, not on every live update
     assert page.locator("[aria-live]").count() >= 1
     assert page.locator("#announce").inner_text() == "Read: " + " ".join(expected)
+    data, expected = page_of_numbers(data_dir, TWO_LINES)
+    page_photo = tmp_path / "page.jpg"
+    page_photo.write_bytes(data)
+    page.set_input_files("#file", str(page_photo))
+    number_shown(page, expected)
+    found["page of lines read"] = axe_serious(page, script)
+    page.locator("#number .num").first.click()
+    page.locator("#digits > li").first.wait_for()
+    found["page of lines, a number selected"] = axe_serious(page, script)
+    assert not any(found.values()), found
+
+
+# ---------------------------------------------------------------- issues 14 and 16: lines of numbers on a page
+
+# MNIST test digits by line, then number: 0 4 | 1 4 9 on the first line, 5 9 on the second
+TWO_LINES = [[[3, 4], [5, 6, 7]], [[8, 9]]]
+
+
+def page_of_numbers(data_dir, lines, cell=120) -> tuple[bytes, str]:
+    """A photo-like JPEG of lines of numbers: MNIST digits in ink on lit paper; the text the reply should give."""
+    from PIL import Image, ImageFilter
+
+    from handwritten_digits.data import load_dataset
+
+    images, labels = load_dataset("test", data_dir=data_dir)
+    pitch, apart, rows = cell + 10, 3 * cell, int(1.6 * cell)  # digits close, numbers apart, lines apart
+    widths = [sum(len(n) * pitch for n in line) + apart * (len(line) - 1) for line in lines]
+    width, height = max(widths) + 2 * cell, rows * len(lines) + cell
+    rng = np.random.default_rng(2)
+    yy, xx = np.mgrid[:height, :width]
+    paper = 0.93 - 0.08 * (xx / width) - 0.05 * (yy / height)
+    ink = np.zeros((height, width), np.float32)
+    for row, line in enumerate(lines):
+        left = cell - cell // 2 * (row % 2)  # written by hand: the lines' digits do not stand in columns
+        for number in line:
+            for index in number:
+                digit = np.asarray(Image.fromarray((images[index] * 255).astype(np.uint8))
+                                   .resize((cell, cell), Image.BICUBIC)) / 255
+                top = cell // 2 + row * rows + int(rng.integers(-6, 6))
+                ink[top:top + cell, left:left + cell] = np.maximum(ink[top:top + cell, left:left + cell], digit)
+                left += pitch + int(rng.integers(-8, 8))
+            left += apart
+    gray = paper * (1 - 0.8 * ink)
+    rgb = np.stack([gray * 0.97, gray * 0.97, gray * 1.0 + 0.15 * ink], axis=-1)
+    rgb = np.clip(rgb + rng.normal(0, 0.012, rgb.shape), 0, 1)
+    img = Image.fromarray((rgb * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.8))
+    buffer = io.BytesIO()
+    img.save(buffer, format="JPEG", quality=88)
+    text = "\n".join(" ".join("".join(str(int(labels[i])) for i in n) for n in line) for line in lines)
+    return buffer.getvalue(), text
+
+
+def texts(locator) -> list[str]:
+    return [locator.nth(i).inner_text() for i in range(locator.count())]
+
+
+def test_page_of_two_lines_shows_lines_and_a_box_per_number(page, data_dir, tmp_path, artifacts_dir):
+    from playwright.sync_api import expect
+
+    data, expected = page_of_numbers(data_dir, TWO_LINES)
+    (tmp_path / "page.jpg").write_bytes(data)
+    page.set_input_files("#file", str(tmp_path / "page.jpg"))
+    number_shown(page, expected)
+    settled(page)
+    want = [line.split(" ") for line in expected.split("\n")]  # [["04", "149"], ["59"]]
+    assert page.locator("#number").evaluate("el => el.textContent") == expected  # the reply's text, line breaks and all
+
+    # the reading is a list of lines, each holding its numbers as buttons
+    lines = page.locator("#number ol.lines > li")
+    expect(lines).to_have_count(2)
+    assert [texts(lines.nth(k).locator(".num")) for k in range(2)] == want
+    assert page.locator("#summary").inner_text().startswith("2 lines · 3 numbers · 7 digits")
+    assert page.locator("#announce").inner_text() == "Read 2 lines: line 1: 0 4, 1 4 9; line 2: 5 9"
+    first, second = lines.nth(0).bounding_box(), lines.nth(1).bounding_box()
+    assert second["y"] >= first["y"] + first["height"] - 1  # laid out one under the other
+
+    # one box per number on the photo, in reading order: two side by side, the third below them
+    boxes = page.locator("#boxes .box.number-box")
+    assert texts(boxes) == ["04", "149", "59"]
+    b = [boxes.nth(i).bounding_box() for i in range(3)]
+    assert b[0]["x"] + b[0]["width"] < b[1]["x"] and abs(b[0]["y"] - b[1]["y"]) < b[0]["height"] / 2
+    assert b[2]["y"] > b[0]["y"] + b[0]["height"]
+    assert page.locator("#boxes .box.digit-box").count() == 0  # digits on demand
+    expect(page.locator("#digits > li")).to_have_count(0)
+    expect(page.locator("#detail-note")).to_contain_text("Select a number")
+    page.screenshot(path="/tmp/page-photo-lines.png", full_page=True)
+
+    # selecting a number (a click) shows its digits, with confidence and the model's inputs; its box stands out
+    number = page.get_by_role("button", name="149", exact=True)
+    number.click()
+    expect(number).to_have_attribute("aria-pressed", "true")
+    assert number.get_attribute("aria-controls") == "digits"
+    digits = page.locator("#digits > li")
+    expect(digits).to_have_count(3)
+    assert texts(page.locator("#digits .digit-value")) == ["1", "4", "9"]
+    assert all(t.endswith("%") for t in texts(page.locator("#digits .digit-conf")))
+    assert page.locator("#digits .seen").first.get_attribute("src").startswith("data:image/png;base64,")
+    expect(page.locator("#detail-title")).to_have_text("The digits of 149, as the model sees them")
+    expect(page.locator("#detail-note")).to_contain_text("line 1, number 2 · 3 digits")
+    expect(page.locator("#boxes .box.number-box.selected")).to_have_text("149")
+    expect(page.locator("#boxes .box.digit-box")).to_have_count(3)
+    page.screenshot(path="/tmp/page-photo-selected.png", full_page=True)
+    page.screenshot(path=str(artifacts_dir / "browser-page-lines.png"), full_page=True)
+
+    # by keyboard: Tab reaches the next number, with a visible focus ring; Enter selects it, Space lets it go
+    page.keyboard.press("Tab")
+    now = focus_visible(page)
+    assert page.evaluate("document.activeElement.textContent") == "59"
+    assert now["visible"] and now["outline"] != "none", now
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="59", exact=True)).to_have_attribute("aria-pressed", "true")
+    expect(number).to_have_attribute("aria-pressed", "false")
+    expect(digits).to_have_count(2)
+    assert texts(page.locator("#digits .digit-value")) == ["5", "9"]
+    page.screenshot(path="/tmp/page-photo-keyboard.png", full_page=True)
+    page.keyboard.press("Space")
+    expect(page.get_by_role("button", name="59", exact=True)).to_have_attribute("aria-pressed", "false")
+    expect(digits).to_have_count(0)
+
+    # a click on a number's box on the photo selects it too
+    boxes.nth(0).click()
+    expect(page.get_by_role("button", name="04", exact=True)).to_have_attribute("aria-pressed", "true")
+    assert texts(page.locator("#digits .digit-value")) == ["0", "4"]
+
+    # a one-number photo afterwards: no selection left over, all its digits shown
+    single, one_number = photo_of_digits(data_dir, [3, 4])
+    (tmp_path / "one.jpg").write_bytes(single)
+    page.set_input_files("#file", str(tmp_path / "one.jpg"))
+    number_shown(page, one_number)
+    expect(page.locator("#digits > li")).to_have_count(2)
+    assert page.locator("#number .num").count() == 0 and page.locator("#boxes .box.number-box").count() == 1
+
+
+def test_drawing_two_lines_reads_two_lines(page, data_dir, artifacts_dir):
+    from playwright.sync_api import expect
+
+    from handwritten_digits.data import load_dataset
+
+    images, labels = load_dataset("test", data_dir=data_dir)
+    rows = [[0, 1], [2, 3]]  # 72 over 10
+    cell = 100 / 28
+    page.locator("#pen-width").fill("10")  # a finer pen for digits half the pad's height
+    for row, picks in enumerate(rows):
+        for slot, index in enumerate(picks):
+            for s in raster_strokes(images[index], 40 + slot * 95, 10 + row * 135, cell):
+                stroke(page, s, steps=1)
+    expected = "\n".join("".join(str(int(labels[i])) for i in picks) for picks in rows)
+    number_shown(page, expected)
+    settled(page)
+    lines = page.locator("#number ol.lines > li")
+    expect(lines).to_have_count(2)
+    assert texts(page.locator("#number .num")) == expected.split("\n")
+    page.get_by_role("button", name=expected.split("\n")[1], exact=True).click()
+    expect(page.locator("#digits > li")).to_have_count(2)
+    box = page.locator("#pad-boxes .box.number-box.selected")  # the number chosen is boxed on the drawing
+    expect(box).to_have_count(1)
+    pad, around = page.locator("#pad").bounding_box(), box.bounding_box()
+    assert around["y"] > pad["y"] + pad["height"] / 2 - 10  # the second line is the lower half of the pad
+    page.screenshot(path="/tmp/page-draw-lines.png", full_page=True)
+    page.screenshot(path=str(artifacts_dir / "browser-draw-lines.png"), full_page=True)

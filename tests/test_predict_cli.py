@@ -50,14 +50,23 @@ def test_json_lines(capsys):
         assert len(d["probabilities"]) == 10 and abs(sum(d["probabilities"]) - 1) < 1e-4
         x0, y0, x1, y1 = d["box"]
         assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
+    (line,) = data["lines"]
+    (number,) = line["numbers"]
+    assert line["text"] == number["text"] == "2026" and number["digits"] == [0, 1, 2, 3]
+    assert number["confidence"] == pytest.approx(np.prod([d["confidence"] for d in data["digits"]]), rel=1e-4)
 
 
-def test_csv(capsys):
-    assert main(["predict", "--csv", str(SAMPLES / "digit-7.png"), str(SAMPLES / "number-2026.png")]) == 0
-    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
-    assert rows[0] == ["path", "text", "confidences", "error"]
-    assert [r[1] for r in rows[1:]] == ["7", "2026"]
-    assert len(rows[2][2].split()) == 4
+def test_csv_has_a_row_per_number(capsys, tmp_path):
+    blank = tmp_path / "blank.png"
+    Image.new("L", (64, 64), 255).save(blank)
+    assert main(["predict", "--csv", str(SAMPLES / "digit-7.png"), str(SAMPLES / "number-2026.png"), str(blank)]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert list(rows[0]) == ["path", "line", "number", "text", "confidence", "x0", "y0", "x1", "y1", "error"]
+    assert [(r["line"], r["number"], r["text"]) for r in rows] == [("1", "1", "7"), ("1", "1", "2026"), ("", "", "")]
+    width, height = Image.open(SAMPLES / "number-2026.png").size
+    x0, y0, x1, y1 = (int(rows[1][k]) for k in ("x0", "y0", "x1", "y1"))
+    assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
+    assert 0.5 < float(rows[1]["confidence"]) <= 1 and rows[2]["error"] == ""
 
 
 def test_single_treats_the_image_as_one_digit(capsys):

@@ -19,8 +19,12 @@ def add_arguments(p) -> None:
                    help="search folders and ** globs in subfolders too (default: a folder's own images only)")
     p.add_argument("--single", action="store_true", help="treat each whole image as one digit instead of reading a number (default: read numbers)")
     fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="one JSON object per input per line: path, text, digits, limits (or path, error) (default: text lines)")
-    fmt.add_argument("--csv", action="store_true", help="CSV rows: path,text,confidences,error (default: text lines)")
+    fmt.add_argument("--json", action="store_true",
+                     help="one JSON object per input per line: path, text, digits, lines (each with its numbers), limits; "
+                          "or path, error (default: text: 'path: line' for each line of the image, with its digits' confidences)")
+    fmt.add_argument("--csv", action="store_true",
+                     help="CSV, one row per number: path,line,number,text,confidence,x0,y0,x1,y1,error (line and number "
+                          "count from 1; an image with no digit is one row with an empty text) (default: text)")
     p.add_argument("--min-confidence", type=float, default=None, metavar="X",
                    help="digits less confident than X (0-1) become '?' and are marked rejected (default: accept all)")
     p.add_argument("--model", default="default", help="bundled name (default, accurate, default-int8), .onnx file or folder (default: default)")
@@ -113,7 +117,7 @@ def run(args) -> int:
 
     failures = 0
     if args.csv:
-        emit(_csv_line(["path", "text", "confidences", "error"]), sys.stdout)
+        emit(_csv_line(CSV_HEADER), sys.stdout)
     try:
         for record in records():
             bar.update()
@@ -124,7 +128,7 @@ def run(args) -> int:
                 if args.json:
                     emit(json.dumps(record) + "\n", sys.stdout)
                 elif args.csv:
-                    emit(_csv_line([path, "", "", record["error"]]), sys.stdout)
+                    emit(_csv_line([path] + [""] * (len(CSV_HEADER) - 2) + [record["error"]]), sys.stdout)
                 emit(f"digits: error: {record['error']}\n", sys.stderr)
                 continue
             if args.save_inputs:
@@ -132,14 +136,12 @@ def run(args) -> int:
                     _save_inputs(record, inputs, Path(args.save_inputs), "stdin" if path == "-" else Path(path).stem)
                 except OSError as exc:
                     raise DigitsError(f"{args.save_inputs}: cannot save inputs ({exc.strerror or exc})") from None
-            confidences = " ".join(f"{d['confidence']:.3f}" for d in record["digits"])
             if args.json:
                 emit(json.dumps(record) + "\n", sys.stdout)
             elif args.csv:
-                emit(_csv_line([path, record["text"], confidences, ""]), sys.stdout)
+                emit("".join(_csv_line(row) for row in csv_rows(record)), sys.stdout)
             else:
-                text = f"{path}: {record['text'] or '(no digit found)'}" + (f"  ({confidences})" if record["digits"] else "")
-                emit(text + "\n", sys.stdout)
+                emit(text_lines(record), sys.stdout)
     finally:
         bar.close()
     return 1 if failures else 0
@@ -153,6 +155,28 @@ class _Loaded:
 
     def reader(self):
         return self._reader
+
+
+CSV_HEADER = ["path", "line", "number", "text", "confidence", "x0", "y0", "x1", "y1", "error"]
+
+
+def text_lines(record: dict) -> str:
+    """The plain output of one reading: ``path: text  (confidences)`` for each line of the image."""
+    path = record["path"]
+    if not record["lines"]:
+        return f"{path}: (no digit found)\n"
+    out = []
+    for line in record["lines"]:
+        confidences = " ".join(f"{record['digits'][k]['confidence']:.3f}" for n in line["numbers"] for k in n["digits"])
+        out.append(f"{path}: {line['text']}  ({confidences})\n")
+    return "".join(out)
+
+
+def csv_rows(record: dict) -> list[list]:
+    """The ``--csv`` rows of one reading: one per number (see :data:`CSV_HEADER`)."""
+    rows = [[record["path"], i, j, n["text"], f"{n['confidence']:.4f}", *n["box"], ""]
+            for i, line in enumerate(record["lines"], 1) for j, n in enumerate(line["numbers"], 1)]
+    return rows or [[record["path"], "", "", "", "", "", "", "", "", ""]]
 
 
 def _csv_line(row: list[str]) -> str:

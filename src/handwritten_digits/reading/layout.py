@@ -13,7 +13,8 @@ Works on the ink's connected components (their stats, a few whole-image morpholo
   from nearest neighbours, then from the longer chains); a curved line follows its own direction;
   chains that continue each other are joined the same way; lines are read top to bottom;
 * short chains and smaller units (the dots of a broken stroke) join the line whose band they overlap
-  most; a small unit that joins no line is dropped;
+  most; a small unit that joins no line is dropped; a line that is only the broken-off part of the
+  digits next to it (the bar of a 5 over its bowl) joins their line;
 * a gap clearly wider than the line's digit spacing, or wider than ``APART`` heights, separates two
   numbers; so do gaps that line up with gaps in the line above or below (the columns of a table).
 
@@ -44,6 +45,9 @@ JUMP = 2.0  # a gap this many times the next smaller one ...
 WIDE = 0.8  # ... and at least this many heights wide separates two numbers
 APART = 2.5  # so does any gap this many heights wide
 GUTTER = 0.5  # a strip this wide (in heights), empty in two lines in a row, is a column of a table
+TOUCH = 0.35  # a line this close (in heights) under or over another, within its x-range, ...
+CAP = 1.6  # ... and no taller together than this many of the taller's heights is part of it (a broken digit)
+TIGHT = 0.12  # one piece this close (in heights) over another, each a line alone, is one digit broken across
 
 Box = tuple[int, int, int, int]
 
@@ -106,6 +110,8 @@ def layout(inkmap: InkMap) -> Layout:
     other = (h > TALLEST * height) | (edge & (w > TALLEST * height)) | (~tall & (w > 1.2 * height))
     other |= (side >= 0.5 * height) & (area <= HAIR * stroke * side)
     comp = np.flatnonzero(~speck & ~other)
+    if len(comp) == 0:
+        return Layout([], None, inkmap, removed)
     unit = _units(np.stack([x0, y0, x0 + w, y0 + h], 1)[comp], height)  # each kept piece's unit
     boxes = np.zeros((unit.max(initial=-1) + 1, 4))
     boxes[:, :2], boxes[:, 2:] = np.inf, -np.inf
@@ -125,7 +131,7 @@ def layout(inkmap: InkMap) -> Layout:
     lines = _attach(chains, np.flatnonzero(~body), boxes, slope)
     spans = [(_fit(boxes[line], slope), _union(boxes[line])) for line in lines]
     order = sorted(range(len(lines)), key=functools.cmp_to_key(lambda a, b: _above(spans[a], spans[b])))
-    lines = [lines[k] for k in order]
+    lines = _merge_stacked([lines[k] for k in order], boxes, body, slope)
     rows = [_row(members, boxes, body, slope) for members in lines]
     cuts = _gutters(rows)
     lines = [np.split(row[0], np.flatnonzero(_splits(row[1], row[2]) | cut) + 1) for row, cut in zip(rows, cuts)]
@@ -280,6 +286,26 @@ def _attach(chains: list[np.ndarray], small: np.ndarray, boxes: np.ndarray, slop
         elif k_chain < len(chains):  # a piece too small to be a digit makes no line of its own
             lines.append(part)
             fits.append(_fit(boxes[part], slope))
+    return lines
+
+
+def _merge_stacked(lines: list[np.ndarray], boxes: np.ndarray, body: np.ndarray, slope: float) -> list[np.ndarray]:
+    """Merge a line into the next when it is only the broken-off part of the other's digits: it lies
+    within the other's x-range, nearly touching it, and both together are hardly taller than the
+    taller one (the bowl of a 5 under its bar, the foot of a 2). Two real lines are each a digit tall
+    and a gap apart: together they are twice as tall."""
+    k = 0
+    while k + 1 < len(lines):
+        a, b = _union(boxes[lines[k]]), _union(boxes[lines[k + 1]])
+        ha, hb = (_fit(boxes[m[body[m]]] if body[m].any() else boxes[m], slope)[2] for m in lines[k : k + 2])
+        over = min(a[2], b[2]) - max(a[0], b[0])
+        gap = max(a[1], b[1]) - min(a[3], b[3])
+        alone = len(lines[k]) == len(lines[k + 1]) == 1
+        if over >= 0.5 * min(a[2] - a[0], b[2] - b[0]) and gap <= TOUCH * min(ha, hb) \
+                and (max(a[3], b[3]) - min(a[1], b[1]) <= CAP * max(ha, hb) or alone and gap <= TIGHT * min(ha, hb)):
+            lines[k : k + 2] = [np.concatenate(lines[k : k + 2])]
+        else:
+            k += 1
     return lines
 
 

@@ -14,12 +14,15 @@ from handwritten_digits.reading.ink import InkMap, distance
 
 MIN_SIDE_PX = 6  # segment's: a digit spans at least this many working pixels
 TALLEST = 3.0  # a piece more than this many digit heights tall is no digit (a page edge, a frame)
-HAIR = 0.5  # a piece half a digit height long or more, and this thin (area / length, in stroke widths), is a hairline
+HAIR = 0.35  # a piece half a digit height long or more, and this thin (area / length, in stroke widths), is a hairline
 RULE = 3.0  # a straight run of ink this many digit heights long is a printed line, not a digit
 BLOB = 1.5  # ink this many stroke widths deep (and a tenth of a digit) is a shadow or stain if ...
 STRONG = 0.4  # soft ink at least this dark is a pen's (ink's hysteresis: strong pixels start near 0.44)
 FAINT = 0.7  # ... fainter than this (soft ink; a pen's strokes are near 1) or ...
 FAT = 0.3  # ... this many digit heights deep: no stroke is that thick
+PEERS = 0.05  # pieces with less than this share of a piece's ink do not measure it
+ALONE = 4.0  # a printed line that holds all the ink must be this many times longer still (a frame, not a long 1)
+LARGER = 1.5  # a blot is this many times larger than the other pieces' typical height (a bold digit is not)
 
 
 def typical_height(stats: np.ndarray) -> float:
@@ -50,6 +53,8 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
     run = max(8, int(RULE * height))  # (a printed line broken in pieces shorter than a quarter of it is left)
     drop = _rules(mask, run, max(3, int(0.3 * height)) | 1, max(1, int(0.15 * height))) if (extent >= run // 4).any() \
         else np.zeros(mask.shape, bool)
+    if drop.any():
+        drop &= _paper_sized(inkmap, drop, RULE, alone=ALONE)[inkmap.labels]
     removed = ["rules"] if drop.any() else []
     rest = mask & ~drop
     dist = distance(rest)
@@ -88,6 +93,8 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
         blob = (deep >= max(4.0, (0.1 * height) ** 2)) & (faint | fat)
         blob[0] = False
         if blob.any():
+            blob &= _paper_sized(inkmap, blob[inkmap.labels], LARGER)
+        if blob.any():
             near = cv2.distanceTransform((~(core & blob[inkmap.labels])).view(np.uint8), cv2.DIST_L2, 3)
             drop |= mask & (near <= depth + stroke)
             removed.append("blots")
@@ -98,6 +105,31 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
     near = cv2.dilate(keep.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
     ink = np.where(near, inkmap.ink, np.float32(0)).astype(np.float32)
     return InkMap(ink, keep, inkmap.scale, inkmap.shape, labels, stats, inkmap.noise), removed, stroke
+
+
+def _paper_sized(inkmap: InkMap, marked: np.ndarray, factor: float, alone: float | None = None) -> np.ndarray:
+    """Which components (a bool per label) may hold paper: those with ``marked`` pixels whose extent is
+    at least ``factor`` times the typical height of the *other* pieces. A piece of digit size next to
+    the others (a long 1, a bold 8) is never paper: judged against itself, any digit would look like a
+    line or a blot. A piece with no others (all the ink touches a frame) is judged against what is
+    left of it once the marked pixels go, ``alone`` times as strictly (``None``: never paper)."""
+    out = np.zeros(inkmap.count + 1, bool)
+    stats = inkmap.stats[1:]
+    extent = np.maximum(stats[:, 2], stats[:, 3])
+    for label in np.unique(inkmap.labels[marked]):
+        if label == 0:
+            continue
+        others = np.delete(stats, label - 1, axis=0)
+        others = others[others[:, 4] >= PEERS * stats[label - 1, 4]]  # a speck tells no digit height
+        if len(others):
+            out[label] = extent[label - 1] >= factor * typical_height(others)
+        elif alone is not None:
+            x, y, w, h, _ = stats[label - 1]
+            rest = (inkmap.labels[y : y + h, x : x + w] == label) & ~marked[y : y + h, x : x + w]
+            left = cv2.connectedComponentsWithStats(rest.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)[2][1:]
+            left = left[left[:, 4] >= 0.1 * left[:, 4].max(initial=0)]  # the digits left, not their specks
+            out[label] = len(left) > 0 and extent[label - 1] >= alone * factor * typical_height(left)
+    return out
 
 
 def _rules(mask: np.ndarray, run: int, k: int, bridge: int) -> np.ndarray:

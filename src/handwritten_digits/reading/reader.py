@@ -1,8 +1,9 @@
-"""The reader: composes the stages (decode -> ink -> segment -> normalize) with a model into a result.
+"""The reader: composes the stages (decode -> ink -> layout -> segment -> normalize) with a model into a result.
 
 >>> from handwritten_digits.reading.reader import Reader
 >>> reader = Reader.load()                 # the bundled model
->>> reader.read("number.png").text         # every digit in the image, left to right
+>>> reader.read("page.jpg").text           # its lines top to bottom, numbers left to right: '12 345\n67'
+>>> reader.read("page.jpg").lines[0].numbers[1].digits[0].confidence
 >>> reader.classify("digit.png").digit     # the whole image as one digit
 
 Only the interfaces (CLI, server, batch reading) import this module. Work per image is bounded
@@ -17,17 +18,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handwritten_digits.reading import decode, ink, segment
+from handwritten_digits.reading import decode, ink, layout, segment
 from handwritten_digits.reading.normalize import piece_input
-from handwritten_digits.results import DigitResult, ReadResult
+from handwritten_digits.results import DigitResult, LineResult, NumberResult, ReadResult, union
 from handwritten_digits.runtime import Recognizer
+
+MAX_LINES = 64  # lines read in one image at most (the first, top to bottom): bounds a page's work
+COLUMN_PIECES = 8  # stacked lines of this many ink pieces at most are also read as one number
 
 
 @dataclass(frozen=True)
 class Limits:
     """Caps on one reading's work. ``seconds``: after this long no more cuts of touching digits are
-    searched (the pieces found so far are read as they are). The other caps are the segment stage's
-    (``MAX_PIECES``, ``MAX_READS``, ``cuts.MAX_AREA``)."""
+    searched (the pieces found so far are read as they are). The other caps are ``MAX_LINES`` lines
+    read per image and, on each line, the segment stage's (``MAX_PIECES``, ``MAX_READS``, ``cuts.MAX_AREA``)."""
 
     seconds: float = 1.0
 
@@ -86,18 +90,28 @@ class Reader:
         inkmap = ink.find_ink(decode.decode(image, max_side=ink.WORK_SIDE))
         if single:
             piece, box = segment.whole(inkmap)
-            found = segment.Segmentation([piece] if piece else [], [box] if piece else [])
-        else:
-            found = segment.segment(inkmap, score=self._score, deadline=start + self.limits.seconds)
-        pieces = [(p, box) for p, box in zip(found.pieces, found.boxes) if piece_input(p) is not None]
-        self._probabilities([p for p, _ in pieces])
-        digits = []
-        for p, box in pieces:
-            probs = np.asarray(p.memo["probs"], dtype=np.float64)
-            k = int(probs.argmax())
-            rejected = min_confidence is not None and float(probs[k]) < min_confidence
-            digits.append(DigitResult(k, float(probs[k]), box, probs.tolist(), rejected, p.memo["input"]))
-        return ReadResult(digits, limits=list(found.limits))
+            kept = [(piece, box)] if piece is not None and piece_input(piece) is not None else []
+            digits = self._digits(kept, min_confidence)
+            return ReadResult.one_number(digits)
+        page = layout.layout(inkmap)
+        deadline = start + self.limits.seconds
+        limits = ["lines"] if len(page.lines) > MAX_LINES else []
+        lines, pieces = [], []
+        for line in page.lines[:MAX_LINES]:
+            part = layout.restrict(page.inkmap, line.labels)
+            found = segment.segment(part, score=self._score, deadline=deadline, min_side=segment.MIN_SIDE_PX)
+            limits += [cap for cap in found.limits if cap not in limits]
+            numbers = self._numbers(line, part.labels, found, min_confidence)
+            pieces += [p for p in found.pieces if piece_input(p) is not None]
+            if numbers:
+                lines.append(LineResult(numbers, union(n.box for n in numbers)))
+        if _one_column(page):
+            # a few pieces stacked: a digit broken across, or a column of digits; read both ways
+            found = segment.segment(page.inkmap, score=self._score, deadline=deadline)
+            kept = [(p, box) for p, box in zip(found.pieces, found.boxes) if piece_input(p) is not None]
+            if kept and self._surety([p for p, _ in kept]) > self._surety(pieces):
+                return ReadResult.one_number(self._digits(kept, min_confidence), found.limits)
+        return ReadResult(lines, limits)
 
     def classify(self, image, min_confidence: float | None = None) -> DigitResult | None:
         """Treat the whole image as one digit; ``None`` if it holds no ink."""
@@ -105,6 +119,37 @@ class Reader:
         return result.digits[0] if result.digits else None
 
     # ---------------------------------------------------------------- the later stages, once per piece
+
+    def _numbers(self, line: layout.Line, labels: np.ndarray, found: segment.Segmentation, min_confidence) -> list[NumberResult]:
+        """The digits of a line, read, in the layout's numbers: each piece goes to the number that holds
+        most of its ink (``labels``: the line's component map; the line is segmented whole, so a digit's
+        parts stay together)."""
+        sizes = [len(r.labels) for r in line.numbers]
+        owner = np.repeat(np.arange(len(sizes)), sizes)  # the line's component k + 1 -> its number
+        kept = [(p, box) for p, box in zip(found.pieces, found.boxes) if piece_input(p) is not None]
+        digits = self._digits(kept, min_confidence)
+        which = []
+        for p, _ in kept:
+            own = labels[p.ys, p.xs]
+            own = own[own > 0]
+            which.append(int(np.bincount(owner[own - 1], minlength=len(sizes)).argmax()) if len(own) else 0)
+        numbers = []
+        for r in range(len(sizes)):
+            mine = [d for d, k in zip(digits, which) if k == r]
+            if mine:
+                numbers.append(NumberResult(mine, union(d.box for d in mine)))
+        return numbers
+
+    def _digits(self, pieces, min_confidence) -> list[DigitResult]:
+        """Read ``pieces`` = [(piece, input box)], each with a model input, into digits, in one batch."""
+        self._probabilities([p for p, _ in pieces])
+        digits = []
+        for p, box in pieces:
+            probs = np.asarray(p.memo["probs"], dtype=np.float64)
+            k = int(probs.argmax())
+            rejected = min_confidence is not None and float(probs[k]) < min_confidence
+            digits.append(DigitResult(k, float(probs[k]), box, probs.tolist(), rejected, p.memo["input"]))
+        return digits
 
     def _probabilities(self, pieces) -> None:
         """Class probabilities of every piece not yet read, in one batch."""
@@ -114,6 +159,10 @@ class Reader:
             for p, probs in zip(todo, self.recognizer.predict_proba(inputs)):
                 p.memo["probs"] = probs
 
+    def _surety(self, pieces) -> float:
+        """How surely a reading's pieces are each one whole digit, read right: their geometric mean score."""
+        return float(np.mean(np.log(np.maximum(self._score(pieces), 1e-6)))) if pieces else -np.inf
+
     def _score(self, pieces) -> np.ndarray:
         """How surely each piece is one whole digit, read right (the segmenter's guide)."""
         self._probabilities(pieces)
@@ -121,3 +170,13 @@ class Reader:
         scores = self.recognizer.piece_scores(inputs, np.stack([p.memo["probs"] for p in pieces]))
         return scores.max(axis=1) if scores.ndim == 2 else scores  # no checker: digit confidence alone
 
+
+def _one_column(page: layout.Layout) -> bool:
+    """Several lines of a few pieces in all, each under the one before: a digit broken across lines
+    (its bar, its bowl) reads as fragments, a column of digits as one tall piece; which, the
+    readings tell."""
+    lines = page.lines
+    if not 2 <= len(lines) <= COLUMN_PIECES or sum(len(ln.labels) for ln in lines) > COLUMN_PIECES:
+        return False
+    return all(min(a.box[2], b.box[2]) - max(a.box[0], b.box[0]) >= 0.5 * min(a.box[2] - a.box[0], b.box[2] - b.box[0])
+               for a, b in zip(lines, lines[1:]))

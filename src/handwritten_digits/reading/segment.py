@@ -63,8 +63,10 @@ def to_input_box(box: tuple[int, int, int, int], inkmap: InkMap) -> tuple[int, i
     return x0, y0, min(max(x1, x0 + 1), w), min(max(y1, y0 + 1), h)
 
 
-def _kept_components(inkmap: InkMap, limits: list[str]) -> np.ndarray:
-    """Labels of the components that may be digits: no specks, at most ``MAX_PIECES``, from the stats alone."""
+def _kept_components(inkmap: InkMap, limits: list[str], min_side: float | None = None) -> np.ndarray:
+    """Labels of the components that may be digits: no specks, at most ``MAX_PIECES``, from the stats alone.
+    No digit at all unless some piece spans ``min_side`` working pixels (default: ``MIN_SIDE_PX`` and
+    ``MIN_SIDE_FRAC`` of the image)."""
     if inkmap.count == 0:
         return np.zeros(0, int)
     stats = inkmap.stats[1:]
@@ -73,7 +75,8 @@ def _kept_components(inkmap: InkMap, limits: list[str]) -> np.ndarray:
     speck = (side < SPECK_SIDE * side.max()) & (area < SPECK_AREA * area.max())
     ok = (area >= 3) & ~speck
     labels = np.flatnonzero(ok) + 1
-    min_side = max(MIN_SIDE_PX, MIN_SIDE_FRAC * max(inkmap.mask.shape))
+    if min_side is None:
+        min_side = max(MIN_SIDE_PX, MIN_SIDE_FRAC * max(inkmap.mask.shape))
     if len(labels) == 0 or side[labels - 1].max() < min_side:
         return np.zeros(0, int)
     if len(labels) > MAX_COMPONENTS:
@@ -193,7 +196,7 @@ def line_height(pieces: list[Piece]) -> float:
     return float(np.median(heights[heights >= 0.5 * heights.max()]))
 
 
-def segment(inkmap: InkMap, score=None, deadline: float | None = None) -> Segmentation:
+def segment(inkmap: InkMap, score=None, deadline: float | None = None, min_side: float | None = None) -> Segmentation:
     """The digits in ``inkmap``, left to right, each with its box in input pixels.
 
     Parameters
@@ -205,9 +208,13 @@ def segment(inkmap: InkMap, score=None, deadline: float | None = None) -> Segmen
         joins of broken strokes and cuts of touching digits; without it, wide pieces are cut by shape.
     deadline : float, optional
         ``time.monotonic()`` value after which no more cuts are searched (the pieces are read as they are).
+    min_side : float, optional
+        Read nothing unless some piece spans this many working pixels (default: ``MIN_SIDE_PX``, and
+        ``MIN_SIDE_FRAC`` of the image's longer side: a whole image of one number). A line of a page
+        passes the layout's own rule.
     """
     limits: list[str] = []
-    labels = _kept_components(inkmap, limits)
+    labels = _kept_components(inkmap, limits, min_side)
     if len(labels) == 0:
         return Segmentation([], [], limits)
     pieces = _merge_strokes(_pieces(inkmap, labels))

@@ -1,7 +1,7 @@
 """Typed response bodies: what ``/docs`` documents and what every route returns.
 
 ``RecognizeResponse`` is :meth:`handwritten_digits.results.ReadResult.to_dict` (the JSON of
-``digits predict --json``), plus the optional 28x28 inputs the page shows. The request bodies and
+``digits predict --json``: page -> lines -> numbers -> digits), plus the optional 28x28 inputs the page shows. The request bodies and
 error responses the routes document (``IMAGE_BODY``, ``FEEDBACK_BODY``, ``ERRORS``) are here too:
 what the spec promises must be what the server takes (``tests/test_schemathesis.py`` checks it).
 """
@@ -11,10 +11,13 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 
+BOX = "x0, y0, x1, y1 in image pixels (x1, y1 exclusive)"
+
+
 class DigitOut(BaseModel):
     digit: int = Field(ge=0, le=9, description="the most probable class")
     confidence: float = Field(ge=0, le=1, description="calibrated probability of `digit`")
-    box: list[int] = Field(min_length=4, max_length=4, description="x0, y0, x1, y1 in image pixels (x1, y1 exclusive)")
+    box: list[int] = Field(min_length=4, max_length=4, description=BOX)
     probabilities: list[float] = Field(min_length=10, max_length=10, description="calibrated probability of each class 0-9")
     rejected: bool = Field(description="true when confidence < min_confidence; the text shows '?'")
     input: str | None = Field(
@@ -22,13 +25,32 @@ class DigitOut(BaseModel):
     )
 
 
+class NumberOut(BaseModel):
+    text: str = Field(description="its digits left to right, '?' for rejected ones")
+    box: list[int] = Field(min_length=4, max_length=4, description=BOX)
+    confidence: float = Field(ge=0, le=1, description="the chance every digit is read right: the product of theirs")
+    digits: list[int] = Field(description="its digits, as indices into the response's `digits`")
+
+
+class LineOut(BaseModel):
+    text: str = Field(description="its numbers left to right, joined by one space")
+    box: list[int] = Field(min_length=4, max_length=4, description=BOX)
+    confidence: float = Field(ge=0, le=1, description="the product of its numbers' confidences")
+    numbers: list[NumberOut]
+
+
 class RecognizeResponse(BaseModel):
-    text: str = Field(description="the digits read left to right, '?' for rejected ones; empty when no digit was found")
-    digits: list[DigitOut]
+    text: str = Field(description="what the image says: its lines top to bottom joined by a newline, each line's "
+                                  "numbers left to right joined by one space, '?' for a rejected digit; an image "
+                                  "of one number gives that number alone; empty when no digit was found")
+    digits: list[DigitOut] = Field(description="every digit in reading order: line by line, left to right")
+    lines: list[LineOut] = Field(description="the reading's structure: lines top to bottom, each with its numbers "
+                                             "left to right, each naming its digits")
     limits: list[str] = Field(
         default_factory=list,
         description="caps on the reading's work that this image reached, so the result may be partial: "
-        "'pieces' (more ink pieces than are read; the largest were read), 'reads' (the networks' reads "
+        "'lines' (more lines than are read; the first were read), "
+        "'pieces' (more ink pieces on a line than are read; the largest were read), 'reads' (the networks' reads "
         "allowed for joining and cutting pieces ran out), 'size' (a piece too large to search for cuts was "
         "read whole) or 'time' (the time allowed for cutting touching digits ran out; pieces left were read "
         "uncut); empty for a complete reading",

@@ -1,4 +1,6 @@
 // The drawing page: strokes on a canvas, read live by POST /api/v1/recognize; photos with boxes; corrections.
+// A reading is laid out as the page is: lines top to bottom, numbers left to right (the reply's `lines`);
+// each number can be selected (a toggle button) to show its digits, and is boxed on the photo.
 // Plain JS, no dependencies, so the page works offline from the server alone.
 //
 // Latency: the drawing is exported synchronously (toDataURL of a 280x140 canvas, ~1 ms) — the async
@@ -41,6 +43,8 @@ const state = {
   photo: null,          // {file, id, body, type, url}
   photoId: 0,
   photoResult: null,    // {id, data}
+  selected: { draw: null, photo: null },  // per tab: the key ("line:number") of the number whose digits are shown
+  onScreen: null,       // the laid-out reading on screen: {data, lines, numbers}
 };
 
 // ---------------------------------------------------------------- canvas
@@ -152,6 +156,7 @@ function clearPad() {
   state.strokes = [];
   state.current = null;
   state.pointerId = null;
+  state.selected.draw = null;
   changed(true);
   render();
   readNow();
@@ -271,34 +276,170 @@ function announce(text) { $("announce").textContent = text; }
 function markSettled(settled) {
   // data-settled: the reading on screen is the reading of the input as it is now (tests and benchmarks wait on it)
   $("number").dataset.settled = String(settled);
-  if (settled) {
-    const text = $("number").dataset.empty === "true" ? "" : $("number").textContent;
-    announce(text ? `Read: ${text.split("").join(" ")}` : "");
-  }
+  if (settled) announce(spoken(state.onScreen));
+}
+
+function spoken(shown) {
+  // digit by digit (a screen reader says "2026" as a year); numbers apart by commas, lines named
+  if (!shown || shown.numbers.length === 0) return "";
+  const spell = (text) => text.split("").join(" ");
+  const line = (l) => l.numbers.map((n) => spell(n.text)).join(", ");
+  if (shown.lines.length === 1) return `Read: ${line(shown.lines[0])}`;
+  return `Read ${shown.lines.length} lines: ` + shown.lines.map((l, i) => `line ${i + 1}: ${line(l)}`).join("; ");
 }
 
 // ---------------------------------------------------------------- results
 
 function pct(p) { return `${(100 * p).toFixed(p > 0.995 || p < 0.1 ? 1 : 0)}%`; }
 
+function product(values) { return values.reduce((a, b) => a * b, 1); }
+
+function unionBox(boxes) {
+  return [Math.min(...boxes.map((b) => b[0])), Math.min(...boxes.map((b) => b[1])),
+          Math.max(...boxes.map((b) => b[2])), Math.max(...boxes.map((b) => b[3]))];
+}
+
+function layoutOf(data) {
+  // {data, lines, numbers}: the reply's lines, each number keyed "line:number" with its digits;
+  // a reply without `lines` (an older server) is one line holding one number
+  let lines = Array.isArray(data.lines) ? data.lines : [];
+  if (lines.length === 0 && data.digits.length > 0) {
+    const all = data.digits.map((_, i) => i);
+    const number = { text: data.text, box: unionBox(data.digits.map((d) => d.box)),
+                     confidence: product(data.digits.map((d) => d.confidence)), digits: all };
+    lines = [{ text: data.text, box: number.box, confidence: number.confidence, numbers: [number] }];
+  }
+  const numbers = [];
+  const laid = lines.map((line, l) => ({
+    ...line,
+    numbers: line.numbers.map((n, k) => {
+      const digits = n.digits.map((i) => data.digits[i]).filter(Boolean);
+      const entry = { ...n, key: `${l}:${k}`, line: l, index: k, digitList: digits,
+                      unsure: digits.some((d) => d.rejected) };
+      numbers.push(entry);
+      return entry;
+    }),
+  }));
+  return { data, lines: laid, numbers };
+}
+
+function detailed(shown) {
+  // the number whose digits are shown: the one selected, or the only one
+  if (!shown || shown.numbers.length === 0) return null;
+  if (shown.numbers.length === 1) return shown.numbers[0];
+  return shown.numbers.find((n) => n.key === state.selected[state.mode]) || null;
+}
+
 function showResult(data, waiting) {
   const number = $("number");
-  const list = $("digits");
-  list.replaceChildren();
+  const focused = document.activeElement && document.activeElement.closest ? document.activeElement.closest("#number .num") : null;
+  const refocus = focused ? focused.dataset.key : null;    // a live update keeps the keyboard where it was
   if (!data || data.digits.length === 0) {
+    state.onScreen = data ? layoutOf(data) : null;
     number.textContent = "—";
     number.dataset.empty = "true";
+    delete number.dataset.size;
     $("summary").textContent = data ? "No digit found." : waiting || "Nothing read yet.";
-    if (state.mode === "photo") drawBoxes(data);
+    showDetail();
+    drawBoxes();
     return;
   }
-  number.textContent = data.text;
+  const shown = layoutOf(data);
+  state.onScreen = shown;
+  if (!shown.numbers.some((n) => n.key === state.selected[state.mode])) state.selected[state.mode] = null;
   number.dataset.empty = "false";
+  const several = shown.numbers.length > 1;
+  if (!several) {
+    number.textContent = shown.numbers[0].text;        // one number: plain text, as it always was
+  } else if (shown.lines.length === 1) {
+    number.replaceChildren(lineElement(shown.lines[0], "div"));
+  } else {
+    const list = document.createElement("ol");      // lines of a page: a list, read line by line
+    list.className = "lines";
+    list.setAttribute("aria-label", `${shown.lines.length} lines, top to bottom`);
+    shown.lines.forEach((line, l) => {
+      if (l > 0) list.append("\n");                 // the element's text is the reply's text
+      list.appendChild(lineElement(line, "li"));
+    });
+    number.replaceChildren(list);
+  }
+  number.dataset.size = shown.lines.length > 1 ? "lines" : data.text.length > 9 ? "long" : "one";
+  const digitCount = data.digits.length;
   const lowest = Math.min(...data.digits.map((d) => d.confidence));
-  $("summary").textContent = `${data.digits.length} digit${data.digits.length > 1 ? "s" : ""}` +
-    ` · lowest confidence ${pct(lowest)}`;
-  data.digits.forEach((d, i) => list.appendChild(digitItem(d, i)));
-  if (state.mode === "photo") drawBoxes(data);
+  const parts = [];
+  if (shown.lines.length > 1) parts.push(`${shown.lines.length} lines`);
+  if (several) parts.push(`${shown.numbers.length} numbers`);
+  parts.push(`${digitCount} digit${digitCount > 1 ? "s" : ""}`, `lowest confidence ${pct(lowest)}`);
+  $("summary").textContent = parts.join(" · ");
+  showDetail();
+  drawBoxes();
+  if (refocus) {
+    const again = number.querySelector(`.num[data-key="${refocus}"]`);
+    if (again) again.focus();
+  }
+}
+
+function lineElement(line, tag) {
+  const el = document.createElement(tag);
+  el.className = "line";
+  line.numbers.forEach((n, k) => {
+    if (k > 0) el.append(" ");                         // numbers apart by one space, as in the text
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "num" + (n.unsure ? " unsure" : "");
+    b.textContent = n.text;
+    b.dataset.key = n.key;
+    b.setAttribute("aria-pressed", String(n.key === state.selected[state.mode]));
+    b.setAttribute("aria-controls", "digits");
+    b.title = `${n.text}: ${pct(n.confidence)} — show its digits`;
+    b.addEventListener("click", () => select(n.key));
+    el.appendChild(b);
+  });
+  return el;
+}
+
+function select(key) {
+  // a toggle: selecting the selected number again hides its digits
+  const mode = state.mode;
+  state.selected[mode] = state.selected[mode] === key ? null : key;
+  for (const b of $("number").querySelectorAll(".num")) {
+    b.setAttribute("aria-pressed", String(b.dataset.key === state.selected[mode]));
+  }
+  showDetail();
+  drawBoxes();
+}
+
+function showDetail() {
+  // the digits of the selected (or only) number, each with its confidence, probabilities and model input
+  const shown = state.onScreen;
+  const list = $("digits"), note = $("detail-note"), title = $("detail-title");
+  list.replaceChildren();
+  const n = detailed(shown);
+  if (!shown || shown.numbers.length === 0) {
+    title.textContent = "Each digit, as the model sees it";
+    note.hidden = true;
+    return;
+  }
+  if (!n) {
+    title.textContent = "Each digit, as the model sees it";
+    note.textContent = state.mode === "photo"
+      ? "Select a number above, or its box on the photo, to see its digits."
+      : "Select a number above to see its digits.";
+    note.hidden = false;
+    return;
+  }
+  if (shown.numbers.length === 1) {
+    title.textContent = "Each digit, as the model sees it";
+    note.hidden = true;
+  } else {
+    title.textContent = n.digitList.length === 1 ? `The digit ${n.text}, as the model sees it`
+      : `The digits of ${n.text}, as the model sees them`;
+    const where = shown.lines.length > 1 ? `line ${n.line + 1}, number ${n.index + 1}` : `number ${n.index + 1}`;
+    note.textContent = `${where} · ${n.digitList.length} digit${n.digitList.length > 1 ? "s" : ""}` +
+      ` · ${pct(n.confidence)} for the whole number`;
+    note.hidden = false;
+  }
+  n.digitList.forEach((d, i) => list.appendChild(digitItem(d, i)));
 }
 
 function digitItem(d, index) {
@@ -477,6 +618,7 @@ async function usePhoto(file) {
   const id = ++state.photoId;
   if (state.photo && state.photo.url) URL.revokeObjectURL(state.photo.url);
   state.photo = null;                   // the old photo is not read again on the way to the Photo tab
+  state.selected.photo = null;          // a new photo starts with no number chosen
   if (state.mode !== "photo") setMode("photo");
   const name = (file && file.name) || "pasted image";
   if (!file || !(file.type.startsWith("image/") || file.type === "")) {
@@ -537,23 +679,49 @@ async function readPhoto(photo) {
   markSettled(true);
 }
 
-function drawBoxes(data) {
-  const layer = $("boxes");
+function placed(box, data, className) {
+  const [x0, y0, x1, y1] = box;
+  const el = document.createElement("div");
+  el.className = className;
+  Object.assign(el.style, {  // percentages: boxes follow the image as it is resized
+    left: `${100 * x0 / data.width}%`, top: `${100 * y0 / data.height}%`,
+    width: `${100 * (x1 - x0) / data.width}%`, height: `${100 * (y1 - y0) / data.height}%`,
+  });
+  return el;
+}
+
+function drawBoxes() {
+  // the photo: a box per number (the selected one stands out), the detailed number's digits faintly inside;
+  // the drawing: the selected number's box only, the ink is the picture there
+  const shown = state.onScreen;
+  const photo = state.mode === "photo";
+  const layer = photo ? $("boxes") : $("pad-boxes");
+  $(photo ? "pad-boxes" : "boxes").replaceChildren();
   layer.replaceChildren();
-  if (!data) return;
-  for (const [i, d] of data.digits.entries()) {
-    const [x0, y0, x1, y1] = d.box;
-    const box = document.createElement("div");
-    box.className = "box" + (d.rejected ? " rejected" : "");
-    Object.assign(box.style, {  // percentages: boxes follow the image as it is resized
-      left: `${100 * x0 / data.width}%`, top: `${100 * y0 / data.height}%`,
-      width: `${100 * (x1 - x0) / data.width}%`, height: `${100 * (y1 - y0) / data.height}%`,
-    });
-    box.dataset.index = String(i);
-    box.innerHTML = `<span class="tag">${d.rejected ? "?" : d.digit}</span>`;
+  if (!shown || !shown.data.width || !shown.data.height) return;
+  const data = shown.data;
+  layer.classList.toggle("crowded", shown.numbers.length > 4);  // many numbers: tags on the chosen box (and on hover) only
+  const selected = state.selected[state.mode];
+  const open = detailed(shown);
+  for (const n of shown.numbers) {
+    const chosen = n.key === selected;
+    if (!photo && !chosen) continue;
+    const box = placed(n.box, data, "box number-box" + (n.unsure ? " rejected" : "") + (chosen ? " selected" : ""));
+    box.dataset.key = n.key;
+    box.innerHTML = `<span class="tag"></span>`;
+    box.firstChild.textContent = n.text;
     layer.appendChild(box);
+    if (photo && n === open) {
+      for (const d of n.digitList) layer.appendChild(placed(d.box, data, "box digit-box" + (d.rejected ? " rejected" : "")));
+    }
   }
 }
+
+// a click on a number's box on the photo selects it, as its button in the reading does (the keyboard's way)
+$("boxes").addEventListener("click", (ev) => {
+  const box = ev.target.closest(".box.number-box");
+  if (box && state.onScreen && state.onScreen.numbers.length > 1) select(box.dataset.key);
+});
 
 $("photo").addEventListener("error", () => { if ($("photo").getAttribute("src")) showPhotoEmpty(); });
 $("choose").addEventListener("click", () => $("file").click());

@@ -1,0 +1,49 @@
+"""README section on reading whole pages: ``pages.json`` (``bench_pages``) and the peers beside it
+(``peers.json``, ``bench_peers``, via :mod:`benchmarks.readme_peers`)."""
+
+from __future__ import annotations
+
+from benchmarks import readme_peers
+from benchmarks.readme import _missing, num, pct, usable
+
+FILES = ("pages", "peers")
+
+
+def reading_table(res: dict) -> str:
+    read, layout = res.get("reading", {}), res.get("accuracy", {})
+    rows = ["| paper | pages | line exact | page exact | character accuracy | layout: numbers per line right |",
+            "|---|---:|---:|---:|---:|---:|"]
+    for kind, row in {"all": read, **read.get("by_kind", {})}.items():
+        lay = layout if kind == "all" else res.get("by_kind", {}).get(kind, {})
+        rows.append(f"| {kind} | {row.get('pages', '—')} | {pct(row.get('line_exact'), 1)} | {pct(row.get('page_exact'), 1)} "
+                    f"| {pct(row.get('char_accuracy'), 1)} | {pct(lay.get('numbers'), 1)} |")
+    return "\n".join(rows)
+
+
+def ours(res: dict) -> dict:
+    """Our reader's figures in the shape of one ``peers.json`` entry (the peers table's first row)."""
+    real = res.get("realdev") or {}
+    return {"engine": {"name": f"handwritten-digits ({res.get('model', '—')})"}, "realdev": real,
+            "pages": res.get("reading"),
+            "ms_per_image": {"realdev_median": real.get("ms_median"), "pages_median": res.get("reading", {}).get("ms_median")}}
+
+
+def section(results: dict) -> str:
+    res = usable(results, "pages")
+    if not res:
+        return "Whole pages: " + _missing("pages")
+    read, ms = res.get("reading", {}), res.get("reading", {}).get("ms_per_page", {})
+    real = res.get("realdev") or {}
+    kinds = ", ".join(f"{k} {v.get('exact')}/{v.get('images')}" for k, v in real.get("by_kind", {}).items())
+    text = (f"{res.get('pages')} pages generated from {res.get('digits')} digits (seed {res.get('seed')}; 1-8 lines of "
+            f"1-4 numbers, or grids, on plain, ruled, squared and note paper, with slant, shadows, show-through, "
+            f"perspective, blur, noise and JPEG), read by the served model on one thread (`python -m "
+            f"benchmarks.bench_pages --realdev ../shared/data/realdev`): **line exact {pct(read.get('line_exact'), 1)}, "
+            f"page exact {pct(read.get('page_exact'), 1)}** (targets 97% and 90%); a page takes "
+            f"{num(ms.get('median'), 0, ' ms')} median, {num(ms.get('p95'), 0, ' ms')} p95, {num(ms.get('max'), 0, ' ms')} "
+            f"at most.\n\n" + reading_table(res))
+    if real:
+        text += (f"\n\nThe {real.get('all', {}).get('images', '—')} real photos of `../shared/data/realdev` (developed "
+                 f"against, never tuned on): exact {kinds}; digits only {real.get('all', {}).get('exact_digits')}/"
+                 f"{real.get('all', {}).get('images')}; character accuracy {pct(real.get('all', {}).get('char_accuracy'), 1)}.")
+    return text + "\n\n" + readme_peers.section(results, ours=ours(res) if real else None)

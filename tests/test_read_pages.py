@@ -1,0 +1,117 @@
+"""Reading whole pages (reader.read through the layout): lines of numbers on generated pages.
+
+Pages come from :mod:`handwritten_digits.data.pages` with MNIST validation digits. Each case checks the
+structure exactly (lines, numbers on each line, digits in each number) and the text against the truth:
+the digits are real handwriting, so a misread digit is possible; the structure must not be.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from handwritten_digits.data.pages import make_page
+from handwritten_digits.reading.reader import Reader
+
+CLEAN = dict(shadow=False, show_through=False, perspective=False, degrade=False, color=False, slant=0.0)
+
+
+@pytest.fixture(scope="module")
+def digits(data_dir):
+    from handwritten_digits.data import load_dataset
+
+    return load_dataset("val", data_dir)
+
+
+@pytest.fixture(scope="module")
+def reader():
+    return Reader.load(threads=1)
+
+
+def _shape(text: str) -> list[list[int]]:
+    return [[len(n) for n in line.split(" ")] for line in text.split("\n")]
+
+
+def _check(result, truth, min_right: float = 1.0):
+    want = "\n".join(" ".join(line) for line in truth.lines)
+    assert _shape(result.text) == _shape(want), (result.text, want)
+    right = np.mean([a == b for a, b in zip(result.text, want)])
+    assert right >= min_right, (result.text, want)
+    # the hierarchy holds what the text says, boxes inside the image and around their digits
+    assert [[n.text for n in line.numbers] for line in result.lines] == [line.split(" ") for line in result.text.split("\n")]
+    for line in result.lines:
+        for n in line.numbers:
+            for d in n.digits:
+                assert n.box[0] <= d.box[0] and n.box[1] <= d.box[1] and d.box[2] <= n.box[2] and d.box[3] <= n.box[3]
+            assert 0 < n.confidence <= min(d.confidence for d in n.digits)
+
+
+def test_rows_of_numbers(reader, digits):
+    image, truth = make_page(np.random.default_rng(1), digits, lengths=[[3, 2], [4], [2, 3, 1]], paper="plain", **CLEAN)
+    result = reader.read(image)
+    _check(result, truth)
+    assert [ln.box[1] for ln in result.lines] == sorted(ln.box[1] for ln in result.lines)  # top to bottom
+
+
+def test_a_grid_is_read_row_by_row(reader, digits):
+    image, truth = make_page(np.random.default_rng(2), digits, grid=(5, 5), paper="plain", **CLEAN)
+    result = reader.read(image)
+    _check(result, truth, min_right=0.95)
+    assert len(result.lines) == 5 and all(len(line.numbers) == 5 for line in result.lines)
+
+
+def test_two_numbers_on_one_line(reader, digits):
+    image, truth = make_page(np.random.default_rng(3), digits, lengths=[[5, 5]], paper="plain", **CLEAN)
+    result = reader.read(image)
+    _check(result, truth)
+    assert " " in result.text and "\n" not in result.text
+
+
+def test_a_shadow_is_no_digit(reader, digits):
+    image, truth = make_page(np.random.default_rng(4), digits, lengths=[[10]], paper="plain",
+                             **{**CLEAN, "shadow": "below"})
+    _check(reader.read(image), truth, min_right=0.9)
+
+
+def test_ruled_paper(reader, digits):
+    image, truth = make_page(np.random.default_rng(5), digits, lengths=[[4], [3, 2], [6]], paper="ruled", **CLEAN)
+    _check(reader.read(image), truth)
+
+
+def test_a_coloured_note(reader, digits):
+    image, truth = make_page(np.random.default_rng(6), digits, lengths=[[3], [7], [2, 4], [5]], paper="note",
+                             **{**CLEAN, "color": True})
+    assert image.ndim == 3
+    _check(reader.read(image), truth, min_right=0.9)
+
+
+def test_a_photographed_page(reader, digits):
+    """Slant, perspective, show-through, blur, noise and JPEG together."""
+    image, truth = make_page(np.random.default_rng(7), digits, lengths=[[4, 2], [3], [5, 1]], paper="squared",
+                             slant=8.0, shadow="corner", show_through=True, perspective=True, color=True)
+    _check(reader.read(image), truth, min_right=0.9)
+
+
+def test_one_number_keeps_its_text(reader, digits):
+    image, truth = make_page(np.random.default_rng(8), digits, lengths=[[6]], paper="plain", **CLEAN)
+    result = reader.read(image)
+    _check(result, truth)
+    assert len(result.lines) == 1 and len(result.numbers) == 1 and result.text == truth.lines[0][0]
+
+
+def test_to_dict_names_each_numbers_digits(reader, digits):
+    image, truth = make_page(np.random.default_rng(9), digits, lengths=[[2, 3], [4]], paper="plain", **CLEAN)
+    out = reader.read(image).to_dict()
+    flat = "".join(str(d["digit"]) for d in out["digits"])
+    assert [[n["digits"] for n in line["numbers"]] for line in out["lines"]] == [[[0, 1], [2, 3, 4]], [[5, 6, 7, 8]]]
+    assert "".join(n["text"] for line in out["lines"] for n in line["numbers"]) == flat
+    assert out["text"] == "\n".join(line["text"] for line in out["lines"])
+
+
+def test_the_lines_cap(reader, digits, monkeypatch):
+    from handwritten_digits.reading import reader as reader_module
+
+    image, truth = make_page(np.random.default_rng(10), digits, lengths=[[2], [2], [2]], paper="plain", **CLEAN)
+    monkeypatch.setattr(reader_module, "MAX_LINES", 2)
+    result = reader.read(image)
+    assert len(result.lines) == 2 and result.limits == ["lines"]
