@@ -74,8 +74,8 @@ class ReadResult:
         """A reading of one number (a single digit, a whole image read as one)."""
         if not digits:
             return cls([], list(limits or []))
-        return cls([LineResult([NumberResult(list(digits), union(d.box for d in digits))], union(d.box for d in digits))],
-                   list(limits or []))
+        box = union(d.box for d in digits)
+        return cls([LineResult([NumberResult(list(digits), box)], box)], list(limits or []))
 
     @property
     def digits(self) -> list[DigitResult]:

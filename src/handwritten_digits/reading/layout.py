@@ -289,6 +289,11 @@ def _attach(chains: list[np.ndarray], small: np.ndarray, boxes: np.ndarray, slop
     return lines
 
 
+def stacked(a: Box, b: Box) -> bool:
+    """Whether boxes ``a`` and ``b`` share at least half the narrower one's x-range (one over the other)."""
+    return min(a[2], b[2]) - max(a[0], b[0]) >= 0.5 * min(a[2] - a[0], b[2] - b[0])
+
+
 def _merge_stacked(lines: list[np.ndarray], boxes: np.ndarray, body: np.ndarray, slope: float) -> list[np.ndarray]:
     """Merge a line into the next when it is only the broken-off part of the other's digits: it lies
     within the other's x-range, nearly touching it, and both together are hardly taller than the
@@ -298,10 +303,9 @@ def _merge_stacked(lines: list[np.ndarray], boxes: np.ndarray, body: np.ndarray,
     while k + 1 < len(lines):
         a, b = _union(boxes[lines[k]]), _union(boxes[lines[k + 1]])
         ha, hb = (_fit(boxes[m[body[m]]] if body[m].any() else boxes[m], slope)[2] for m in lines[k : k + 2])
-        over = min(a[2], b[2]) - max(a[0], b[0])
         gap = max(a[1], b[1]) - min(a[3], b[3])
         alone = len(lines[k]) == len(lines[k + 1]) == 1
-        if over >= 0.5 * min(a[2] - a[0], b[2] - b[0]) and gap <= TOUCH * min(ha, hb) \
+        if stacked(a, b) and gap <= TOUCH * min(ha, hb) \
                 and (max(a[3], b[3]) - min(a[1], b[1]) <= CAP * max(ha, hb) or alone and gap <= TIGHT * min(ha, hb)):
             lines[k : k + 2] = [np.concatenate(lines[k : k + 2])]
         else:

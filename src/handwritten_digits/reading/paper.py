@@ -54,7 +54,7 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
     drop = _rules(mask, run, max(3, int(0.3 * height)) | 1, max(1, int(0.15 * height))) if (extent >= run // 4).any() \
         else np.zeros(mask.shape, bool)
     if drop.any():
-        drop &= _paper_sized(inkmap, drop, RULE, alone=ALONE)[inkmap.labels]
+        drop &= _paper_sized(inkmap, np.unique(inkmap.labels[drop]), RULE, marked=drop, alone=ALONE)[inkmap.labels]
     removed = ["rules"] if drop.any() else []
     rest = mask & ~drop
     dist = distance(rest)
@@ -93,7 +93,7 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
         blob = (deep >= max(4.0, (0.1 * height) ** 2)) & (faint | fat)
         blob[0] = False
         if blob.any():
-            blob &= _paper_sized(inkmap, blob[inkmap.labels], LARGER)
+            blob &= _paper_sized(inkmap, np.flatnonzero(blob), LARGER)
         if blob.any():
             near = cv2.distanceTransform((~(core & blob[inkmap.labels])).view(np.uint8), cv2.DIST_L2, 3)
             drop |= mask & (near <= depth + stroke)
@@ -107,16 +107,17 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
     return InkMap(ink, keep, inkmap.scale, inkmap.shape, labels, stats, inkmap.noise), removed, stroke
 
 
-def _paper_sized(inkmap: InkMap, marked: np.ndarray, factor: float, alone: float | None = None) -> np.ndarray:
-    """Which components (a bool per label) may hold paper: those with ``marked`` pixels whose extent is
-    at least ``factor`` times the typical height of the *other* pieces. A piece of digit size next to
-    the others (a long 1, a bold 8) is never paper: judged against itself, any digit would look like a
-    line or a blot. A piece with no others (all the ink touches a frame) is judged against what is
-    left of it once the marked pixels go, ``alone`` times as strictly (``None``: never paper)."""
+def _paper_sized(inkmap: InkMap, labels, factor: float, marked: np.ndarray | None = None,
+                 alone: float | None = None) -> np.ndarray:
+    """Which components (a bool per label) may hold paper: of the candidate ``labels``, those whose
+    extent is at least ``factor`` times the typical height of the *other* pieces. A piece of digit size
+    next to the others (a long 1, a bold 8) is never paper: judged against itself, any digit would look
+    like a line or a blot. A piece with no others (all the ink touches a frame) is judged against what
+    is left of it once its ``marked`` pixels go, ``alone`` times as strictly (``None``: never paper)."""
     out = np.zeros(inkmap.count + 1, bool)
     stats = inkmap.stats[1:]
     extent = np.maximum(stats[:, 2], stats[:, 3])
-    for label in np.unique(inkmap.labels[marked]):
+    for label in labels:
         if label == 0:
             continue
         others = np.delete(stats, label - 1, axis=0)

@@ -90,9 +90,8 @@ class Reader:
         inkmap = ink.find_ink(decode.decode(image, max_side=ink.WORK_SIDE))
         if single:
             piece, box = segment.whole(inkmap)
-            kept = [(piece, box)] if piece is not None and piece_input(piece) is not None else []
-            digits = self._digits(kept, min_confidence)
-            return ReadResult.one_number(digits)
+            found = segment.Segmentation([piece] if piece else [], [box] if piece else [])
+            return ReadResult.one_number(self._digits(_readable(found), min_confidence))
         page = layout.layout(inkmap)
         deadline = start + self.limits.seconds
         limits = ["lines"] if len(page.lines) > MAX_LINES else []
@@ -101,14 +100,15 @@ class Reader:
             part = layout.restrict(page.inkmap, line.labels)
             found = segment.segment(part, score=self._score, deadline=deadline, min_side=segment.MIN_SIDE_PX)
             limits += [cap for cap in found.limits if cap not in limits]
-            numbers = self._numbers(line, part.labels, found, min_confidence)
-            pieces += [p for p in found.pieces if piece_input(p) is not None]
+            kept = _readable(found)
+            pieces += [p for p, _ in kept]
+            numbers = self._numbers(line, part.labels, kept, min_confidence)
             if numbers:
                 lines.append(LineResult(numbers, union(n.box for n in numbers)))
         if _one_column(page):
             # a few pieces stacked: a digit broken across, or a column of digits; read both ways
             found = segment.segment(page.inkmap, score=self._score, deadline=deadline)
-            kept = [(p, box) for p, box in zip(found.pieces, found.boxes) if piece_input(p) is not None]
+            kept = _readable(found)
             if kept and self._surety([p for p, _ in kept]) > self._surety(pieces):
                 return ReadResult.one_number(self._digits(kept, min_confidence), found.limits)
         return ReadResult(lines, limits)
@@ -120,13 +120,12 @@ class Reader:
 
     # ---------------------------------------------------------------- the later stages, once per piece
 
-    def _numbers(self, line: layout.Line, labels: np.ndarray, found: segment.Segmentation, min_confidence) -> list[NumberResult]:
-        """The digits of a line, read, in the layout's numbers: each piece goes to the number that holds
-        most of its ink (``labels``: the line's component map; the line is segmented whole, so a digit's
-        parts stay together)."""
+    def _numbers(self, line: layout.Line, labels: np.ndarray, kept, min_confidence) -> list[NumberResult]:
+        """The line's pieces ``kept`` (:func:`_readable`), read, in the layout's numbers: each piece goes
+        to the number that holds most of its ink (``labels``: the line's component map; the line is
+        segmented whole, so a digit's parts stay together)."""
         sizes = [len(r.labels) for r in line.numbers]
         owner = np.repeat(np.arange(len(sizes)), sizes)  # the line's component k + 1 -> its number
-        kept = [(p, box) for p, box in zip(found.pieces, found.boxes) if piece_input(p) is not None]
         digits = self._digits(kept, min_confidence)
         which = []
         for p, _ in kept:
@@ -171,6 +170,11 @@ class Reader:
         return scores.max(axis=1) if scores.ndim == 2 else scores  # no checker: digit confidence alone
 
 
+def _readable(found: segment.Segmentation) -> list[tuple]:
+    """The pieces found that make a model input (a blank crop makes none), each with its input box."""
+    return [(p, box) for p, box in zip(found.pieces, found.boxes) if piece_input(p) is not None]
+
+
 def _one_column(page: layout.Layout) -> bool:
     """Several lines of a few pieces in all, each under the one before: a digit broken across lines
     (its bar, its bowl) reads as fragments, a column of digits as one tall piece; which, the
@@ -178,5 +182,4 @@ def _one_column(page: layout.Layout) -> bool:
     lines = page.lines
     if not 2 <= len(lines) <= COLUMN_PIECES or sum(len(ln.labels) for ln in lines) > COLUMN_PIECES:
         return False
-    return all(min(a.box[2], b.box[2]) - max(a.box[0], b.box[0]) >= 0.5 * min(a.box[2] - a.box[0], b.box[2] - b.box[0])
-               for a, b in zip(lines, lines[1:]))
+    return all(layout.stacked(a.box, b.box) for a, b in zip(lines, lines[1:]))
