@@ -60,25 +60,22 @@ def score(found, truth, inkmap) -> dict:
 def run(pages: int, seed: int, data_dir=None, split: str = "test", verbose: bool = False, model: str = MODEL) -> dict:
     from tqdm import tqdm
 
-    from benchmarks.bench_peers import score_rows, summarize_pages
+    from benchmarks.scoring import median_ms, score_rows, summarize_pages
     from handwritten_digits.data import load_dataset
-    from handwritten_digits.data.pages import make_page
+    from handwritten_digits.data.pages import iter_pages
     from handwritten_digits.reading.decode import decode
     from handwritten_digits.reading.ink import find_ink
     from handwritten_digits.reading.layout import layout
     from handwritten_digits.reading.reader import Reader
 
     reader = Reader.load(model, threads=1)
-    digits = load_dataset(split, data_dir)
-    rng = np.random.default_rng(seed)
     rows, ink_times, layout_times, kinds, items, readings = [], [], [], {}, [], {}
-    for k in tqdm(range(pages), desc="pages", file=sys.stderr):
-        image, truth = make_page(rng, digits)
+    pages_made = iter_pages(pages, seed, load_dataset(split, data_dir))
+    for k, (image, truth) in enumerate(tqdm(pages_made, total=pages, desc="pages", file=sys.stderr)):
         start = time.perf_counter()
         text = reader.read(image).text
         readings[str(k)] = {"text": text, "ms": round((time.perf_counter() - start) * 1000, 1)}
-        items.append({"id": f"page-{k:03d}", "kind": "grid" if truth.grid else truth.paper,
-                      "label": "\n".join(" ".join(line) for line in truth.lines), "path": str(k)})
+        items.append({"id": f"page-{k:03d}", "kind": truth.kind, "label": truth.label, "path": str(k)})
         t0 = time.perf_counter()
         inkmap = find_ink(decode(image))
         t1 = time.perf_counter()
@@ -89,10 +86,9 @@ def run(pages: int, seed: int, data_dir=None, split: str = "test", verbose: bool
         row = score(found, truth, found.inkmap)
         row.update(page=k, paper=truth.paper, grid=truth.grid, shape=list(image.shape), removed=found.removed)
         rows.append(row)
-        kind = "grid" if truth.grid else truth.paper
-        kinds.setdefault(kind, []).append(row)
+        kinds.setdefault(truth.kind, []).append(row)
         if verbose and not row["numbers"]:
-            print(f"page {k} ({kind}): found {row['found']} want {row['want']}", file=sys.stderr)
+            print(f"page {k} ({truth.kind}): found {row['found']} want {row['want']}", file=sys.stderr)
 
     def rates(group: list[dict]) -> dict:
         return {"pages": len(group), **{key: round(float(np.mean([r[key] for r in group])), 4)
@@ -102,8 +98,8 @@ def run(pages: int, seed: int, data_dir=None, split: str = "test", verbose: bool
     read_rows = score_rows(items, readings)
     reading = summarize_pages(read_rows)
     ms = np.array([r["ms"] for r in read_rows])
-    reading["ms_median"] = round(float(np.median(ms)), 1)
-    reading["ms_per_page"] = {"mean": round(float(ms.mean()), 1), "median": round(float(np.median(ms)), 1),
+    reading["ms_median"] = median_ms(read_rows)
+    reading["ms_per_page"] = {"mean": round(float(ms.mean()), 1), "median": reading["ms_median"],
                               "p95": round(float(np.percentile(ms, 95)), 1), "max": round(float(ms.max()), 1)}
     reading["wrong"] = [{k: r[k] for k in ("id", "kind", "text")} | {"label": i["label"]}
                         for r, i in zip(read_rows, items) if not r["exact"]][:40]
@@ -124,7 +120,7 @@ def realdev(folder, model: str = MODEL) -> dict:
     """Report only (never tune on it): the real photos read and scored as ``bench_peers`` scores its
     peers (exact by kind, digits only, character accuracy), and how many get the right number of lines
     and of numbers on each line (``labels.csv``: lines separated by `` | ``, numbers by spaces)."""
-    from benchmarks.bench_peers import realdev_items, score_rows, summarize_realdev
+    from benchmarks.scoring import median_ms, realdev_items, score_rows, summarize_realdev
     from handwritten_digits.reading.reader import Reader
 
     reader = Reader.load(model, threads=1)
@@ -138,7 +134,7 @@ def realdev(folder, model: str = MODEL) -> dict:
     rows = score_rows(items, readings)
     out = summarize_realdev(rows)
     out["numbers_per_line_right"] = int(sum(layout_ok))
-    out["ms_median"] = round(float(np.median([r["ms"] for r in rows])), 1)
+    out["ms_median"] = median_ms(rows)
     out["readings"] = [{k: r[k] for k in ("id", "kind", "text", "exact", "ms")} for r in rows]
     return out
 

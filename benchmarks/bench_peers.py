@@ -21,7 +21,6 @@ text format (:func:`assemble`) and are scored by :mod:`benchmarks.scoring`. Resu
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -36,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.scoring import line_matches, score
+from benchmarks.scoring import median_ms, realdev_items, score_rows, summarize_pages, summarize_realdev
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "peers.json"
@@ -170,78 +169,19 @@ def run_tesseract(paths: list[str], psm: int = 6, binary: str = "tesseract") -> 
 # ------------------------------------------------------------ image sets
 
 
-def realdev_items(folder: Path, limit: int | None = None) -> list[dict]:
-    """realdev's images: ``{"id", "kind", "label", "path"}`` in ``labels.csv`` order."""
-    with open(Path(folder) / "labels.csv", newline="") as f:
-        rows = list(csv.DictReader(f))[:limit]
-    return [{"id": r["file"], "kind": r["kind"], "label": r["label"], "path": str(Path(folder) / r["file"])} for r in rows]
-
-
 def page_items(pages: int, seed: int, data_dir, folder: Path, split: str = "test") -> list[dict]:
-    """Pages as PNG files in ``folder``: the generator call and seed of ``bench_pages``, so the same pages."""
+    """Pages as PNG files in ``folder``: ``iter_pages`` with ``bench_pages``' seed, so the same pages."""
     from PIL import Image
 
     from handwritten_digits.data import load_dataset
-    from handwritten_digits.data.pages import make_page
+    from handwritten_digits.data.pages import iter_pages
 
-    digits = load_dataset(split, data_dir)
-    rng = np.random.default_rng(seed)
     items = []
-    for k in range(pages):
-        image, truth = make_page(rng, digits)
+    for k, (image, truth) in enumerate(iter_pages(pages, seed, load_dataset(split, data_dir))):
         path = Path(folder) / f"page-{k:03d}.png"
         Image.fromarray(image).save(path)
-        items.append({"id": path.stem, "kind": "grid" if truth.grid else truth.paper,
-                      "label": "\n".join(" ".join(line) for line in truth.lines), "path": str(path)})
+        items.append({"id": path.stem, "kind": truth.kind, "label": truth.label, "path": str(path)})
     return items
-
-
-# ------------------------------------------------------------ scoring
-
-
-def median_ms(rows: list[dict]) -> float | None:
-    times = [r["ms"] for r in rows if "ms" in r]
-    return round(float(np.median(times)), 1) if times else None
-
-
-def summarize_realdev(rows: list[dict]) -> dict:
-    """Exact and exact-digits counts, mean character accuracies, per kind and for all images."""
-    def group(g):
-        return {"images": len(g), "exact": sum(r["exact"] for r in g), "exact_digits": sum(r["exact_digits"] for r in g),
-                "char_accuracy": round(float(np.mean([r["char_accuracy"] for r in g])), 4),
-                "char_accuracy_digits": round(float(np.mean([r["char_accuracy_digits"] for r in g])), 4)}
-
-    kinds = sorted({r["kind"] for r in rows})
-    return {"all": group(rows), "by_kind": {k: group([r for r in rows if r["kind"] == k]) for k in kinds},
-            "errors": sum("error" in r for r in rows)}
-
-
-def summarize_pages(rows: list[dict]) -> dict:
-    """Line exact (truth lines read exactly at their position, over all pages), page exact, character accuracy."""
-    def group(g):
-        right, total = sum(r["lines_right"] for r in g), sum(r["lines"] for r in g)
-        return {"pages": len(g), "lines": total, "lines_right": right, "line_exact": round(right / total, 4),
-                "page_exact": round(float(np.mean([r["exact"] for r in g])), 4),
-                "page_exact_digits": round(float(np.mean([r["exact_digits"] for r in g])), 4),
-                "char_accuracy": round(float(np.mean([r["char_accuracy"] for r in g])), 4),
-                "char_accuracy_digits": round(float(np.mean([r["char_accuracy_digits"] for r in g])), 4)}
-
-    kinds = sorted({r["kind"] for r in rows})
-    return {**group(rows), "by_kind": {k: group([r for r in rows if r["kind"] == k]) for k in kinds},
-            "errors": sum("error" in r for r in rows)}
-
-
-def score_rows(items: list[dict], readings: dict) -> list[dict]:
-    """One row per image: the reading, its time and its scores (an engine error reads as empty text)."""
-    rows = []
-    for item in items:
-        reading = readings.get(item["path"], {"error": "no reading"})
-        text = reading.get("text", "")
-        right, lines = line_matches(text, item["label"])
-        rows.append({"id": item["id"], "kind": item["kind"], "text": text, **score(text, item["label"]),
-                     "lines_right": right, "lines": lines,
-                     **{k: reading[k] for k in ("ms", "error") if k in reading}})
-    return rows
 
 
 def run(peers, realdev: list[dict], pages: list[dict], threads: int, psm: int) -> dict:

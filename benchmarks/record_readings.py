@@ -17,7 +17,6 @@ Run under ``nice`` on a shared machine; one thread. To record the code before a 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -26,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.scoring import digits_only, edit_distance, expected
+from benchmarks.scoring import digits_only, edit_distance, expected, realdev_items
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "readings.json"
@@ -73,8 +72,7 @@ def build_sets(names, data_dir: Path, external_dir: Path, realdev: Path, singles
         out["canvas"] = [(f"canvas-{i:04d}", "single" if len(label) == 1 else "number", label, png)
                          for i, (png, label) in enumerate(drawings)]
     if "realdev" in names:
-        with open(realdev / "labels.csv", newline="") as f:
-            out["realdev"] = [(row["file"], row["kind"], row["label"], str(realdev / row["file"])) for row in csv.DictReader(f)]
+        out["realdev"] = [(i["id"], i["kind"], i["label"], i["path"]) for i in realdev_items(realdev)]
     return out
 
 

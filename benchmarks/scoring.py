@@ -11,9 +11,17 @@ realdev labels write a line break as `` | `` (:func:`expected` turns them into t
   ``char_accuracy_digits`` the same on digits only;
 * ``line_matches``: lines read exactly, the reading's lines compared with the truth's position by
   position (a missed or extra line shifts every line below it, so they count as wrong too).
+
+Every reader is scored on the same items (:func:`realdev_items`, or pages as ``{"id", "kind", "label",
+"path"}``) by :func:`score_rows`, and summed up by :func:`summarize_realdev` / :func:`summarize_pages`.
 """
 
 from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
 
 
 def expected(label: str) -> str:
@@ -96,3 +104,58 @@ def score(text: str, label: str) -> dict:
     plain, plain_truth = digits_only(text), digits_only(truth)
     return {"exact": text == truth, "exact_digits": plain == plain_truth,
             "char_accuracy": char_accuracy(text, truth), "char_accuracy_digits": char_accuracy(plain, plain_truth)}
+
+
+# ---------------------------------------------------------------- image sets and summaries, for every reader
+
+
+def realdev_items(folder: Path, limit: int | None = None) -> list[dict]:
+    """realdev's images: ``{"id", "kind", "label", "path"}`` in ``labels.csv`` order."""
+    with open(Path(folder) / "labels.csv", newline="") as f:
+        rows = list(csv.DictReader(f))[:limit]
+    return [{"id": r["file"], "kind": r["kind"], "label": r["label"], "path": str(Path(folder) / r["file"])} for r in rows]
+
+
+def median_ms(rows: list[dict]) -> float | None:
+    times = [r["ms"] for r in rows if "ms" in r]
+    return round(float(np.median(times)), 1) if times else None
+
+
+def summarize_realdev(rows: list[dict]) -> dict:
+    """Exact and exact-digits counts, mean character accuracies, per kind and for all images."""
+    def group(g):
+        return {"images": len(g), "exact": sum(r["exact"] for r in g), "exact_digits": sum(r["exact_digits"] for r in g),
+                "char_accuracy": round(float(np.mean([r["char_accuracy"] for r in g])), 4),
+                "char_accuracy_digits": round(float(np.mean([r["char_accuracy_digits"] for r in g])), 4)}
+
+    kinds = sorted({r["kind"] for r in rows})
+    return {"all": group(rows), "by_kind": {k: group([r for r in rows if r["kind"] == k]) for k in kinds},
+            "errors": sum("error" in r for r in rows)}
+
+
+def summarize_pages(rows: list[dict]) -> dict:
+    """Line exact (truth lines read exactly at their position, over all pages), page exact, character accuracy."""
+    def group(g):
+        right, total = sum(r["lines_right"] for r in g), sum(r["lines"] for r in g)
+        return {"pages": len(g), "lines": total, "lines_right": right, "line_exact": round(right / total, 4),
+                "page_exact": round(float(np.mean([r["exact"] for r in g])), 4),
+                "page_exact_digits": round(float(np.mean([r["exact_digits"] for r in g])), 4),
+                "char_accuracy": round(float(np.mean([r["char_accuracy"] for r in g])), 4),
+                "char_accuracy_digits": round(float(np.mean([r["char_accuracy_digits"] for r in g])), 4)}
+
+    kinds = sorted({r["kind"] for r in rows})
+    return {**group(rows), "by_kind": {k: group([r for r in rows if r["kind"] == k]) for k in kinds},
+            "errors": sum("error" in r for r in rows)}
+
+
+def score_rows(items: list[dict], readings: dict) -> list[dict]:
+    """One row per image: the reading, its time and its scores (an engine error reads as empty text)."""
+    rows = []
+    for item in items:
+        reading = readings.get(item["path"], {"error": "no reading"})
+        text = reading.get("text", "")
+        right, lines = line_matches(text, item["label"])
+        rows.append({"id": item["id"], "kind": item["kind"], "text": text, **score(text, item["label"]),
+                     "lines_right": right, "lines": lines,
+                     **{k: reading[k] for k in ("ms", "error") if k in reading}})
+    return rows

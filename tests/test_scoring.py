@@ -1,4 +1,4 @@
-"""benchmarks/scoring.py: the text scores every page benchmark uses."""
+"""benchmarks/scoring.py: the text scores and summaries every page benchmark uses."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from benchmarks.scoring import char_accuracy, digits_only, edit_distance, expected, line_matches, score
+from benchmarks.scoring import (char_accuracy, digits_only, edit_distance, expected, line_matches, median_ms, realdev_items,
+                                score, score_rows, summarize_pages, summarize_realdev)
 
 
 def _reference(a: str, b: str) -> int:
@@ -61,3 +62,34 @@ def test_score_on_a_grid_read_as_one_number_per_row():
     assert s["char_accuracy_digits"] == 1.0
     assert score("1 2 3\n4 5", "1 2 3 | 4 5") == {"exact": True, "exact_digits": True, "char_accuracy": 1.0,
                                                    "char_accuracy_digits": 1.0}
+
+
+def test_page_scores_count_lines_at_their_position_and_errors_as_empty():
+    items = [{"id": "p0", "kind": "plain", "label": "12 7\n345", "path": "p0"},
+             {"id": "p1", "kind": "grid", "label": "1 2\n3 4\n5", "path": "p1"},
+             {"id": "p2", "kind": "plain", "label": "9", "path": "p2"}]
+    readings = {"p0": {"text": "12 7\n345", "ms": 10.0}, "p1": {"text": "1 2\n34\n5", "ms": 30.0}, "p2": {"error": "x"}}
+    rows = score_rows(items, readings)
+    summary = summarize_pages(rows)
+    assert (summary["lines"], summary["lines_right"]) == (6, 4)
+    assert summary["line_exact"] == pytest.approx(4 / 6, abs=1e-4)
+    assert summary["page_exact"] == pytest.approx(1 / 3, abs=1e-4)
+    assert summary["page_exact_digits"] == pytest.approx(2 / 3, abs=1e-4)
+    assert summary["char_accuracy"] == pytest.approx((1 + (1 - 1 / 9) + 0) / 3, abs=1e-4)
+    assert summary["errors"] == 1 and median_ms(rows) == 20.0  # an engine error has no time
+    assert summary["by_kind"]["grid"]["lines_right"] == 2
+
+
+def test_realdev_scores_by_kind(tmp_path):
+    (tmp_path / "labels.csv").write_text("file,label,kind,source\na.png,5,single,x\nb.png,1 2 | 3,multi,x\n"
+                                         "c.png,17,number,x\n")
+    items = realdev_items(tmp_path)
+    assert [i["kind"] for i in items] == ["single", "multi", "number"] and items[1]["label"] == "1 2 | 3"
+    readings = {str(tmp_path / "a.png"): {"text": "5", "ms": 1.0}, str(tmp_path / "b.png"): {"text": "12\n3", "ms": 2.0},
+                str(tmp_path / "c.png"): {"text": "", "ms": 3.0}}
+    rows = score_rows(items, readings)
+    summary = summarize_realdev(rows)
+    assert summary["by_kind"]["single"]["exact"] == 1
+    assert (summary["by_kind"]["multi"]["exact"], summary["by_kind"]["multi"]["exact_digits"]) == (0, 1)
+    assert summary["by_kind"]["number"]["char_accuracy"] == 0.0
+    assert summary["all"]["exact"] == 1 and median_ms(rows) == 2.0

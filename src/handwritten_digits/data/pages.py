@@ -45,16 +45,28 @@ class PageTruth:
     height: float
 
     @property
+    def kind(self) -> str:
+        """'grid', or the paper of a page of free lines: how the benchmarks group pages."""
+        return "grid" if self.grid else self.paper
+
+    @property
     def label(self) -> str:
         """The realdev label format: numbers separated by spaces, lines by `` | ``."""
         return " | ".join(" ".join(line) for line in self.lines)
 
 
-def make_pages(count: int, seed: int, digits, **options) -> list[tuple[np.ndarray, PageTruth]]:
-    """``count`` pages from ``digits`` = (images (N, 28, 28), labels), deterministic by ``seed``;
-    ``options`` as for :func:`make_page`."""
+def iter_pages(count: int, seed: int, digits, **options):
+    """``count`` pages from ``digits`` = (images (N, 28, 28), labels), one at a time (a page can be
+    several MB), deterministic by ``seed``: every benchmark that asks for the same ``count`` and
+    ``seed`` gets the same pages. ``options`` as for :func:`make_page`."""
     rng = np.random.default_rng(seed)
-    return [make_page(rng, digits, **options) for _ in range(count)]
+    for _ in range(count):
+        yield make_page(rng, digits, **options)
+
+
+def make_pages(count: int, seed: int, digits, **options) -> list[tuple[np.ndarray, PageTruth]]:
+    """:func:`iter_pages` as a list."""
+    return list(iter_pages(count, seed, digits, **options))
 
 
 def make_page(rng: np.random.Generator, digits, *, lines: int | None = None, numbers=None, lengths=None,
