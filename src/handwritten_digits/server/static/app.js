@@ -292,25 +292,10 @@ function spoken(shown) {
 
 function pct(p) { return `${(100 * p).toFixed(p > 0.995 || p < 0.1 ? 1 : 0)}%`; }
 
-function product(values) { return values.reduce((a, b) => a * b, 1); }
-
-function unionBox(boxes) {
-  return [Math.min(...boxes.map((b) => b[0])), Math.min(...boxes.map((b) => b[1])),
-          Math.max(...boxes.map((b) => b[2])), Math.max(...boxes.map((b) => b[3]))];
-}
-
 function layoutOf(data) {
-  // {data, lines, numbers}: the reply's lines, each number keyed "line:number" with its digits;
-  // a reply without `lines` (an older server) is one line holding one number
-  let lines = Array.isArray(data.lines) ? data.lines : [];
-  if (lines.length === 0 && data.digits.length > 0) {
-    const all = data.digits.map((_, i) => i);
-    const number = { text: data.text, box: unionBox(data.digits.map((d) => d.box)),
-                     confidence: product(data.digits.map((d) => d.confidence)), digits: all };
-    lines = [{ text: data.text, box: number.box, confidence: number.confidence, numbers: [number] }];
-  }
+  // {data, lines, numbers}: the reply's lines, each number keyed "line:number" with its digits
   const numbers = [];
-  const laid = lines.map((line, l) => ({
+  const laid = data.lines.map((line, l) => ({
     ...line,
     numbers: line.numbers.map((n, k) => {
       const digits = n.digits.map((i) => data.digits[i]).filter(Boolean);
@@ -414,24 +399,18 @@ function showDetail() {
   const shown = state.onScreen;
   const list = $("digits"), note = $("detail-note"), title = $("detail-title");
   list.replaceChildren();
+  title.textContent = "Each digit, as the model sees it";
+  note.hidden = true;
+  if (!shown || shown.numbers.length === 0) return;
   const n = detailed(shown);
-  if (!shown || shown.numbers.length === 0) {
-    title.textContent = "Each digit, as the model sees it";
-    note.hidden = true;
-    return;
-  }
   if (!n) {
-    title.textContent = "Each digit, as the model sees it";
     note.textContent = state.mode === "photo"
       ? "Select a number above, or its box on the photo, to see its digits."
       : "Select a number above to see its digits.";
     note.hidden = false;
     return;
   }
-  if (shown.numbers.length === 1) {
-    title.textContent = "Each digit, as the model sees it";
-    note.hidden = true;
-  } else {
+  if (shown.numbers.length > 1) {
     title.textContent = n.digitList.length === 1 ? `The digit ${n.text}, as the model sees it`
       : `The digits of ${n.text}, as the model sees them`;
     const where = shown.lines.length > 1 ? `line ${n.line + 1}, number ${n.index + 1}` : `number ${n.index + 1}`;
