@@ -9,7 +9,7 @@
    epoch at 99.0% test accuracy.
 2. Inference throughput of one model (default: the bundled one): images/s through ONNX Runtime
    (:class:`~handwritten_digits.runtime.Recognizer`) vs the same network in PyTorch eager mode,
-   in batches of 1,000 and one image at a time; plus its accuracy on MNIST test, USPS and Semeion.
+   in batches of 1,000 and one image at a time; plus its accuracy on MNIST test, USPS test (zip.test) and Semeion.
 3. Cold start of ``digits predict one.png`` (median of several runs).
 
 Results go to ``benchmarks/results/cnn.json``. Timings on a shared machine are only as good as
@@ -132,7 +132,7 @@ def throughput(model: str, weights: str | None, data_dir, external_dir, quick: b
     val = recognizer.card.get("metrics", {}).get("val", {}).get("accuracy")
     if val is not None:
         row["val_accuracy"] = round(val, 5)
-    for name in ("usps", "semeion"):
+    for name in ("usps-test", "semeion"):
         try:
             x, y = load_eval_set(name, data_dir, external_dir)
             row[f"{name}_accuracy"] = round(float((recognizer.predict(x) == y).mean()), 5)

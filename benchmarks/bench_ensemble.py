@@ -1,4 +1,4 @@
-"""Accuracy of the bundled ``accurate`` ensemble on MNIST (validation and test), USPS and Semeion.
+"""Accuracy of the bundled ``accurate`` ensemble on MNIST (validation and test), USPS test and Semeion.
 
     python -m benchmarks.bench_ensemble [--data-dir DIR] [--quick]
 
@@ -27,7 +27,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--quick", action="store_true", help="first 1,000 images of each set only")
     parser.add_argument("--out", default=str(RESULTS / "ensemble.json"), help="results file")
     args = parser.parse_args(argv)
-    sets = {name: load_eval_set(name, args.data_dir) for name in ("val", "test", "usps", "semeion")}
+    sets = {name: load_eval_set(name, args.data_dir) for name in ("val", "test", "usps-test", "semeion")}
     if args.quick:
         sets = {k: (x[:1000], y[:1000]) for k, (x, y) in sets.items()}
     rows = {}

@@ -108,10 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, default=None, help="also write the comparison as Markdown here")
     parser.add_argument("--px", type=float, default=2, help="a box moved: shift over this many pixels ...")
     parser.add_argument("--rel", type=float, default=0.1, help="... or over this fraction of its size")
+    parser.add_argument("--change", default="", help="what changed between the records, for the README")
     args = parser.parse_args(argv)
     from handwritten_digits.fileio import atomic_write_json, atomic_write_text
 
     report = compare(json.loads(args.before.read_text()), json.loads(args.after.read_text()), args.px, args.rel)
+    if args.change:
+        report["change"] = args.change
     atomic_write_json(args.out, report)
     if args.markdown:
         atomic_write_text(args.markdown, markdown(report))

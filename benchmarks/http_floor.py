@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 app = FastAPI(title="HTTP floor")
-EMPTY = {"text": "", "digits": [], "lines": [], "limits": [], "height": 0, "width": 0}
+EMPTY = {"text": "", "digits": [], "lines": [], "marks": [], "limits": [], "height": 0, "width": 0}
 
 
 @app.post("/api/v1/recognize")

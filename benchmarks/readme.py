@@ -319,8 +319,9 @@ def external_section(results: dict) -> str:
     for bench in ("classic", "cnn", "ensemble"):
         found = results.get(bench)
         for name, row in (_rows(found).items() if found and "_error" not in found else []):
-            if "usps_accuracy" in row or "semeion_accuracy" in row:
-                rows.append(f"| `{name}` | {pct(row.get('test_accuracy'))} | {pct(row.get('usps_accuracy'))} | "
+            usps = row.get("usps-test_accuracy", row.get("usps_accuracy"))  # zip.test; older runs scored all of USPS
+            if usps is not None or "semeion_accuracy" in row:
+                rows.append(f"| `{name}` | {pct(row.get('test_accuracy'))} | {pct(usps)} | "
                             f"{pct(row.get('semeion_accuracy'))} | `{bench}.json` |")
     if not rows:
         return "USPS and Semeion (other handwriting, never trained on): " + _missing("cnn")
@@ -334,12 +335,17 @@ def choice_section(results: dict) -> str:
     res = results.get("choice")
     if not res or "_error" in res:
         return ""
-    rows = [f"| `{r['model']}` | {pct(r['mnist_val'])} | {pct(r['val_photo_digits'], 1)} | {pct(r['val_numbers'], 1)} |"
+    rows = [f"| `{r['model']}` | {pct(r['mnist_val'])} | {pct(r.get('pendigits_val'))} | {pct(r.get('optdigits_val'))} "
+            f"| {pct(r.get('usps_val'))} | {pct(r.get('val_marks_rejected'), 1)} | {pct(r.get('mnist_val_rejected'))} "
+            f"| {pct(r['val_photo_digits'], 1)} | {pct(r['val_numbers'], 1)} |"
             for r in res.get("candidates", [])]
     sets = res.get("sets", {})
     return (f"Rule: {res.get('rule')}. Chosen: `{res.get('chosen')}` (the first row is the incumbent).\n\n"
-            f"| model | MNIST validation ({num(sets.get('mnist_val'))}) | photo digits ({num(sets.get('val_photo_digits'))}) "
-            f"| numbers, exact ({num(sets.get('val_numbers'))}) |\n|---|---:|---:|---:|\n" + "\n".join(rows)
+            f"| model | MNIST validation ({num(sets.get('mnist_val'))}) | pendigits ({num(sets.get('pendigits_val'))}) "
+            f"| optdigits ({num(sets.get('optdigits_val'))}) | USPS train hold-out ({num(sets.get('usps_val'))}) "
+            f"| marks rejected ({num(sets.get('val_marks'))}) | MNIST digits rejected "
+            f"| photo digits ({num(sets.get('val_photo_digits'))}) "
+            f"| numbers, exact ({num(sets.get('val_numbers'))}) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows)
             + "\n\n" + _provenance("choice", res))
 
 
@@ -471,7 +477,7 @@ def _save(fig, path: Path) -> Path:
 
 def render(results: dict, plots: dict[str, Path] | None = None, readme_dir: Path = ROOT) -> str:
     """The Markdown between the markers (without them)."""
-    from benchmarks import readme_pages, readme_reading, readme_reliability  # they use this module's formatting helpers
+    from benchmarks import readme_openset, readme_pages, readme_reading, readme_reliability  # they use this module's formatting helpers
 
     plots = plots or {}
 
@@ -497,6 +503,8 @@ def render(results: dict, plots: dict[str, Path] | None = None, readme_dir: Path
         readme_reading.section(results),
         "### Whole pages: lines of numbers, beside general OCR",
         readme_pages.section(results),
+        "### Not a digit, and writers beyond MNIST",
+        readme_openset.section(results, image("openset", "risk-coverage per source, and the not-a-digit threshold's trade-off")),
         "### Reliability: hostile input",
         readme_reliability.reliability_section(results),
         "### Other datasets",
@@ -510,7 +518,8 @@ def render(results: dict, plots: dict[str, Path] | None = None, readme_dir: Path
         extra = leftover_section(name, results.get(name))
         if extra:
             parts += [f"More from `{name}.json`:", extra]
-    known = set(ORDER) | {"ensemble", "choice", "reliability"} | set(readme_reading.FILES) | set(readme_pages.FILES)
+    known = (set(ORDER) | {"ensemble", "choice", "reliability"} | set(readme_reading.FILES) | set(readme_pages.FILES)
+             | set(readme_openset.FILES))
     for name in sorted(set(results) - known):
         if "_error" not in results[name]:
             parts += [f"### {name}", generic_section(name, results[name])]
@@ -526,7 +535,10 @@ def update_readme(readme: Path, results_dir: Path = RESULTS, plots_dir: Path | N
     if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
         raise SystemExit(f"{readme}: needs exactly one '{START}' followed by one '{END}'")
     results = load_results(results_dir)
-    plots = write_plots(results, plots_dir if plots_dir is not None else Path(results_dir) / "plots")
+    plots_dir = plots_dir if plots_dir is not None else Path(results_dir) / "plots"
+    plots = write_plots(results, plots_dir)
+    if "openset" in results and (plots_dir / "openset.png").exists():  # drawn by bench_openset itself
+        plots["openset"] = plots_dir / "openset.png"
     section = render(results, plots, readme.parent)
     before, rest = text.split(START, 1)
     _, after = rest.split(END, 1)

@@ -44,7 +44,8 @@ def readings_section(results: dict) -> str:
                      f"{row.get('changed', '—')} | {row.get('fixed', '—')} | {row.get('broken', '—')} | "
                      f"{row.get('boxes_moved', '—')} |")
     before = (usable(results, "readings-before") or {}).get("source", {}).get("commit", "")[:7] or "—"
-    return (f"Every reading before (commit {before}) and after the latest change to reading (page layout), image by "
+    change = res.get("change") or "the latest change to reading"
+    return (f"Every reading before (commit {before}) and after {change}, image by "
             "image (`python -m benchmarks.record_readings`, then `python -m benchmarks.compare_readings`; records in "
             "`benchmarks/results/readings-*.json`):\n\n" + "\n".join(lines))
 

@@ -90,6 +90,7 @@ def record(name: str, items, read, classify) -> list[dict]:
             row["text"] = result.text
             row["boxes"] = [[int(v) for v in d.box] for d in result.digits]
             row["confidences"] = [round(float(d.confidence), 4) for d in result.digits]
+            row["marks"] = [[int(v) for v in m.box] for m in getattr(result, "marks", [])]  # not digits (newer readers)
             if len(label) == 1:
                 c = classify(image)
                 row["classify"] = None if c is None else {"digit": int(c.digit), "box": [int(v) for v in c.box],

@@ -292,18 +292,22 @@ class FakeRecognizer:
 
     name = "fake"
     card = {"name": "fake", "kind": "test", "input": {"shape": [1, 28, 28]}, "output": "logits"}
+    open_set = False  # no "not a digit" class
 
     def __init__(self):
         self.seen = []
         self.threads = set()
 
-    def predict_proba(self, images):
+    def probabilities(self, images):
         images = np.asarray(images)
         self.seen.append(images.shape)
         self.threads.add(threading.current_thread().name)
         probs = np.full((len(images), 10), 0.01, dtype=np.float32)
         probs[:, 4] = 0.91
         return probs
+
+    def not_digit(self, images=None, probs=None):  # every mark is a digit
+        return np.zeros(len(probs if probs is not None else images), dtype=bool)
 
     def piece_scores(self, images, probs=None):  # every piece looks like one whole digit
         return np.full(len(images), 0.9, dtype=np.float32)
@@ -352,10 +356,10 @@ class StalledRecognizer(FakeRecognizer):
         super().__init__()
         self.entered, self.release = threading.Event(), threading.Event()
 
-    def predict_proba(self, images):
+    def probabilities(self, images):
         self.entered.set()
         assert self.release.wait(10), "the test never released the stalled reading"
-        return super().predict_proba(images)
+        return super().probabilities(images)
 
 
 def test_a_stalled_reading_holds_up_neither_the_probes_nor_the_next_canvas(settings, tmp_path):

@@ -52,7 +52,7 @@ def test_sequential_records(digit_folder):
     *good, bad = records
     assert set(bad) == {"path", "error"} and bad["error"].startswith(bad["path"] + ": ")
     for r in good:
-        assert set(r) == {"path", "text", "digits", "lines", "limits"}
+        assert set(r) == {"path", "text", "digits", "lines", "marks", "limits"}
         json.dumps(r)  # plain JSON
     # the labels are in the names; a small model may miss one, not most
     assert sum(r["text"] == r["path"].rsplit("-", 1)[1][:-4] for r in good) >= 10

@@ -795,3 +795,205 @@ def test_drawing_two_lines_reads_two_lines(page, data_dir, artifacts_dir):
     assert around["y"] > pad["y"] + pad["height"] / 2 - 10  # the second line is the lower half of the pad
     page.screenshot(path="/tmp/page-draw-lines.png", full_page=True)
     page.screenshot(path=str(artifacts_dir / "browser-draw-lines.png"), full_page=True)
+
+
+# ---------------------------------------------------------------- marks ("not a digit") and rejected digits ("not sure")
+# The bundled model never returns marks yet, so these readings are fulfilled in the page (the documented shape).
+
+
+def input_url(points) -> str:
+    """A 28x28 model input as the server sends it: a PNG data URL, white ink through ``points`` on black."""
+    import base64
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("L", (28, 28), 0)
+    ImageDraw.Draw(img).line(points, fill=255, width=3)
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+SCRIBBLE_INPUT = [(5, 14), (9, 6), (12, 20), (16, 7), (19, 21), (23, 12)]
+
+
+def digit_out(digit, box, confidence, rejected=False, runner_up=None) -> dict:
+    probabilities = [0.0] * 10
+    probabilities[digit] = confidence
+    if runner_up is not None:
+        probabilities[runner_up[0]] = runner_up[1]
+    rest = (1 - sum(probabilities)) / probabilities.count(0.0)
+    probabilities = [p or rest for p in probabilities]
+    return {"digit": digit, "confidence": confidence, "box": box, "probabilities": probabilities,
+            "rejected": rejected, "input": input_url([(14, 5), (14, 23)])}
+
+
+def serve_reading(pg, body) -> list[str]:
+    """Answer every /recognize request of the page with ``body``; returns the URLs asked, as they come."""
+    import json
+
+    urls = []
+
+    def fulfil(route):
+        urls.append(route.request.url)
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    pg.route("**/api/v1/recognize**", fulfil)
+    return urls
+
+
+def zigzag(x0, y0, x1, y1, n=6):
+    """A scribble across the box (logical canvas units): ink the model should call not a digit."""
+    return [(x0 + (x1 - x0) * i / (n - 1), y1 if i % 2 else y0) for i in range(n)]
+
+
+def draw_only_a_mark(pg):
+    """A scribble on the pad, read (routed) as one mark and no digit; returns its box in the PNG sent (280x140)."""
+    points = zigzag(190, 80, 370, 200)
+    box = [190 // 2 - 5, 80 // 2 - 5, 370 // 2 + 5, 200 // 2 + 5]  # the PNG is half the logical size; pen 20
+    serve_reading(pg, {"text": "", "digits": [], "lines": [], "limits": [], "width": 280, "height": 140,
+                       "marks": [{"box": box, "confidence": 0.93, "input": input_url(SCRIBBLE_INPUT)}]})
+    stroke(pg, points)
+
+
+def photo_with_a_mark(data_dir, tmp_path) -> Path:
+    """Three MNIST digits on paper (0 4 1) and a scribble to their right."""
+    from PIL import Image, ImageDraw
+
+    data, _ = photo_of_digits(data_dir, [3, 4, 5])
+    img = Image.open(io.BytesIO(data)).convert("RGB")
+    ImageDraw.Draw(img).line([(750, 230), (775, 160), (800, 250), (825, 170), (850, 240)], fill=(40, 40, 90), width=9)
+    path = tmp_path / "digits-and-a-scribble.jpg"
+    img.save(path, format="JPEG", quality=90)
+    return path
+
+
+def read_number_with_a_mark(pg, data_dir, tmp_path):
+    """A photo read (routed) as one number "0?1", its middle digit not sure, and one mark beside it."""
+    boxes = [[150 + slot * 200 + 25, 105, 150 + slot * 200 + 135, 290] for slot in range(3)]
+    digits = [digit_out(0, boxes[0], 0.97), digit_out(4, boxes[1], 0.42, rejected=True, runner_up=(9, 0.31)),
+              digit_out(1, boxes[2], 0.95)]
+    confidence = 0.97 * 0.42 * 0.95
+    number = {"text": "0?1", "box": [boxes[0][0], 105, boxes[2][2], 290], "confidence": confidence, "digits": [0, 1, 2]}
+    serve_reading(pg, {
+        "text": "0?1", "digits": digits, "limits": [], "width": 900, "height": 420,
+        "lines": [{"text": "0?1", "box": number["box"], "confidence": confidence, "numbers": [number]}],
+        "marks": [{"box": [740, 150, 860, 260], "confidence": 0.88, "input": input_url(SCRIBBLE_INPUT)}],
+    })
+    pg.set_input_files("#file", str(photo_with_a_mark(data_dir, tmp_path)))
+    number_shown(pg, "0?1")
+    settled(pg)
+
+
+def test_only_marks_read_not_a_digit(page, artifacts_dir):
+    from playwright.sync_api import expect
+
+    draw_only_a_mark(page)
+    number_shown(page, "Not a digit")
+    settled(page)
+    expect(page.locator("#summary")).not_to_contain_text("Nothing read")
+    expect(page.locator("#marks")).to_contain_text("1 mark is not a digit")
+    mark = page.locator("#pad-boxes .box.mark-box")
+    expect(mark).to_have_count(1)
+    expect(mark).to_have_text("not a digit")
+    assert mark.evaluate("el => getComputedStyle(el).borderStyle") == "dashed"
+    assert page.locator("#pad-boxes .box.number-box, #pad-boxes .box.digit-box").count() == 0
+    pad, around = page.locator("#pad").bounding_box(), mark.bounding_box()  # around the scribble, in page pixels
+    assert abs(around["x"] - (pad["x"] + 180 * pad["width"] / 560)) < 3
+    assert abs(around["width"] - 200 * pad["width"] / 560) < 3
+    # never shown as a digit: no number, no digit card; its one card says what it is
+    assert not any(c.isdigit() for c in page.locator("#number").inner_text())
+    assert page.locator("#number .num").count() == 0
+    expect(page.locator("#digits > li.mark-item")).to_have_count(1)
+    expect(page.locator("#digits .digit-conf")).to_have_text("not a digit (93%)")
+    assert page.locator("#digits .bars").count() == 0
+    assert page.locator("#announce").inner_text() == "Not a digit"
+    screenshot(page, artifacts_dir / "browser-not-a-digit.png")
+    page.keyboard.press("Escape")  # cleared: back to nothing read
+    number_shown(page, "—")
+    expect(page.locator("#marks")).to_be_hidden()
+    expect(page.locator("#pad-boxes .box")).to_have_count(0)
+
+
+def test_number_with_a_mark_and_a_digit_not_sure(page, data_dir, tmp_path, artifacts_dir):
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Photo").click()
+    read_number_with_a_mark(page, data_dir, tmp_path)
+    # the number as read, "?" for the digit not sure, in words as well as colour
+    assert page.locator("#number").evaluate("el => el.textContent") == "0?1"
+    expect(page.locator("#number .unsure-digit")).to_have_text("?")
+    expect(page.locator("#summary")).to_contain_text("1 not sure")
+    expect(page.locator("#boxes .box.number-box")).to_have_text("0?1")
+    unsure = page.locator("#boxes .box.digit-box.rejected")
+    expect(unsure).to_have_count(1)
+    expect(unsure).to_have_text("? not sure")
+    expect(page.locator("#digits > li")).to_have_count(3)
+    expect(page.locator("#digits > li.not-sure .digit-value")).to_have_text("?")
+    expect(page.locator("#digits .not-sure-text")).to_have_text("not sure — maybe 4 (42%), or 9 (31%)")
+    expect(page.get_by_role("button", name="Say which digit it is: digit 2 is not sure")).to_be_visible()
+    # the mark: boxed apart, noted under the reading, never in the number
+    marks = page.locator("#boxes .box.mark-box")
+    expect(marks).to_have_count(1)
+    assert marks.evaluate("el => getComputedStyle(el).borderStyle") == "dashed"
+    assert marks.evaluate("el => getComputedStyle(el).borderTopColor") != \
+        page.locator("#boxes .box.number-box").evaluate("el => getComputedStyle(el).borderTopColor")
+    expect(page.locator("#marks")).to_contain_text("1 mark is not a digit")
+    assert page.locator("#announce").inner_text() == "Read: 0 not sure 1; 1 mark is not a digit"
+    screenshot(page, artifacts_dir / "browser-not-sure.png")
+    assert axe_serious(page, axe_script()) == []
+
+    # by keyboard: Tab from the photo's toolbar reaches the mark; Enter shows what the model saw
+    page.locator("#choose-another").focus()
+    page.keyboard.press("Tab")
+    now = focus_visible(page)
+    assert page.evaluate("document.activeElement.textContent") == "mark 1"
+    assert now["visible"] and now["outline"] != "none", now
+    page.keyboard.press("Enter")
+    button = page.get_by_role("button", name="mark 1", exact=True)
+    expect(button).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#digits > li")).to_have_count(1)
+    expect(page.locator("#digits .digit-conf")).to_have_text("not a digit (88%)")
+    assert page.locator("#digits .seen").get_attribute("src").startswith("data:image/png;base64,")
+    expect(page.locator("#detail-title")).to_have_text("Mark 1, as the model sees it")
+    expect(page.locator("#boxes .box.mark-box.selected")).to_have_count(1)
+    page.screenshot(path=str(artifacts_dir / "browser-mark-detail.png"), full_page=True)
+    assert axe_serious(page, axe_script()) == []
+    page.keyboard.press("Enter")  # a toggle: the number's digits again
+    expect(button).to_have_attribute("aria-pressed", "false")
+    expect(page.locator("#digits > li")).to_have_count(3)
+
+
+def test_not_a_digit_and_not_sure_on_a_phone(browser, server, data_dir, tmp_path, artifacts_dir):
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True)
+    pg = context.new_page()
+    pg.goto(server[0] + "/")
+    pg.wait_for_selector("#pad")
+    draw_only_a_mark(pg)
+    number_shown(pg, "Not a digit")
+    expect(pg.locator("#pad-boxes .box.mark-box")).to_have_count(1)
+    screenshot(pg, artifacts_dir / "browser-not-a-digit-phone.png")
+    pg.get_by_role("tab", name="Photo").click()
+    read_number_with_a_mark(pg, data_dir, tmp_path)
+    expect(pg.locator("#boxes .box.mark-box")).to_have_count(1)
+    width = pg.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"page is {width}px wide on a 390px phone"
+    screenshot(pg, artifacts_dir / "browser-not-sure-phone.png")
+    context.close()
+
+
+def test_page_asks_for_digits_not_sure_below_one_half(page):
+    from urllib.parse import parse_qs, urlparse
+
+    urls = []
+    page.on("request", lambda r: urls.append(r.url) if "/recognize" in r.url else None)
+    with page.expect_response("**/api/v1/recognize**") as reply:
+        for s in seven(0):
+            stroke(page, s)
+    number_shown(page, "7")
+    assert urls and all(parse_qs(urlparse(u).query).get("min_confidence") == ["0.5"] for u in urls), urls
+    body = reply.value.json()
+    assert body.get("marks") == [] and body["digits"][0]["rejected"] is False  # the real server, today's model

@@ -1,4 +1,4 @@
-"""A user's folder-per-class digits and the external evaluation sets (USPS, Semeion)."""
+"""A user's folder-per-class digits and the external evaluation sets (USPS test, Semeion)."""
 
 import numpy as np
 import pytest
@@ -19,7 +19,7 @@ def _centre_of_mass(image):
 def _photo(digit_box, size=(120, 90)):
     """A dark stroke on a light page, off-centre, as a phone photo of a digit would be."""
     page = np.full(size[::-1], 230, np.uint8)
-    y0, y1, x0, x1 = digit_box
+    y0, y1, x0, _ = digit_box
     page[y0:y1, x0:x0 + 6] = 20  # a vertical bar: a '1'
     page[y0:y0 + 5, x0 - 8:x0 + 6] = 20
     return Image.fromarray(page)
@@ -66,12 +66,12 @@ def test_save_folder_round_trip(tmp_path, data_dir):
 
 @pytest.fixture(scope="module")
 def usps(external_dir):
-    return load_external("usps", external_dir)
+    return load_external("usps-test", external_dir)
 
 
 def test_usps_is_mnist_style(usps):
     images, labels = usps
-    assert images.shape == (9298, 28, 28) and images.dtype == np.float32 and labels.dtype == np.int64
+    assert images.shape == (2007, 28, 28) and images.dtype == np.float32 and labels.dtype == np.int64
     assert labels.min() == 0 and labels.max() == 9 and len(np.unique(labels)) == 10
     assert 0.0 <= images.min() and images.max() <= 1.0
     # background is dark (MNIST style): almost no normalised digit reaches the frame's edge
@@ -92,10 +92,19 @@ def test_semeion_is_mnist_style(external_dir):
 def test_external_dir_from_environment(external_dir, monkeypatch):
     monkeypatch.setenv("DIGITS_EXTERNAL_DIR", str(external_dir))
     assert load_external("semeion")[0].shape == (1593, 28, 28)
-    assert load_eval_set("usps")[0].shape == (9298, 28, 28)
+    assert load_eval_set("usps-test")[0].shape == (2007, 28, 28)
+    assert load_eval_set("usps")[0].shape == (9298, 28, 28)  # the old combined set still loads
     monkeypatch.setenv("DIGITS_EXTERNAL_DIR", str(external_dir / "nowhere"))
     with pytest.raises(DigitsError, match="cannot read"):
-        load_external("usps")
+        load_external("usps-test")
+
+
+def test_usps_test_is_zip_test(usps, external_dir):
+    images, labels = usps
+    assert np.bincount(labels).tolist() == [359, 264, 198, 166, 200, 160, 170, 147, 166, 177]  # zip.info.txt
+    both_images, _ = load_external("usps", external_dir)
+    np.testing.assert_array_equal(both_images[-2007:], images)  # zip.train, then zip.test
+    assert load_external("usps-train", external_dir)[1].shape == (7291,)
 
 
 def test_unknown_sets_are_errors():
@@ -103,3 +112,5 @@ def test_unknown_sets_are_errors():
         load_external("emnist")
     with pytest.raises(DigitsError, match="unknown dataset"):
         load_eval_set("train")
+    with pytest.raises(DigitsError, match="unknown dataset"):
+        load_eval_set("usps-train")  # what may be trained on is no evaluation set

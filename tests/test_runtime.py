@@ -36,7 +36,8 @@ def test_bundled_model_reads_mnist(recognizer, data_dir):
     images, labels = load_dataset("test", data_dir)
     probs = recognizer.predict_proba(images[:500])
     assert probs.shape == (500, 10)
-    np.testing.assert_allclose(probs.sum(1), 1, atol=1e-5)
+    np.testing.assert_allclose(recognizer.probabilities(images[:500]).sum(1), 1, atol=1e-5)
+    assert (probs.sum(1) <= 1 + 1e-5).all()  # with a "not a digit" class, the digits share what it leaves
     assert (probs.argmax(1) == labels[:500]).mean() > 0.97
 
 
@@ -164,12 +165,17 @@ def test_reading_reuses_the_probabilities_it_scored_pieces_with(recognizer, test
     from handwritten_digits.reading.reader import Reader
 
     class Counting:
+        open_set = recognizer.open_set
+
         def __init__(self):
             self.proba_calls = self.score_calls = 0
 
-        def predict_proba(self, images):
+        def probabilities(self, images):
             self.proba_calls += 1
-            return recognizer.predict_proba(images)
+            return recognizer.probabilities(images)
+
+        def not_digit(self, images=None, probs=None):
+            return recognizer.not_digit(images, probs)
 
         def piece_scores(self, images, probs=None):
             self.score_calls += 1

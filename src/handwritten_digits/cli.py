@@ -15,7 +15,7 @@ import sys
 from handwritten_digits import __version__
 from handwritten_digits.errors import DigitsError
 
-VERBS = ["predict", "data", "train", "evaluate", "info", "ensemble", "quantize", "serve", "tune", "feedback"]
+VERBS = ["predict", "data", "train", "evaluate", "info", "ensemble", "calibrate", "quantize", "serve", "tune", "feedback"]
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):

@@ -81,6 +81,12 @@ def check_card(card) -> str | None:
             return f"'{key}' must be a string, got {card[key]!r}"
     if card.get("output_kind", "logits") not in ("logits", "probabilities", "scores"):
         return f"'output_kind' must be logits, probabilities or scores, got {card['output_kind']!r}"
+    classes = card.get("classes", list(range(10)))
+    if classes not in (list(range(10)), list(range(10)) + ["not a digit"], list(range(10)) + ["not a digit", "several digits"]):
+        return f"'classes' must be the digits 0-9, optionally followed by \"not a digit\" (and \"several digits\"), got {classes!r}"
+    threshold = card.get("not_digit_threshold", 0.5)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
+        return f"'not_digit_threshold' must be a number in (0, 1], got {threshold!r}"
     t = card.get("temperature", 1.0)
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < float("inf"):
         return f"'temperature' must be a positive number, got {t!r}"

@@ -4,7 +4,8 @@ A reading is a hierarchy, in the manner of docTR's Document -> Page -> Line -> W
 :class:`ReadResult` holds its :class:`LineResult` s top to bottom, each its :class:`NumberResult` s
 left to right, each its :class:`DigitResult` s. Every element has a box (input pixels, x1/y1
 exclusive) and a confidence; ``text`` renders numbers joined by one space and lines by a newline, so
-an image of one number reads as that number alone.
+an image of one number reads as that number alone. Marks the model judges not to be digits (a letter,
+a scribble, a shadow) are kept apart as :class:`MarkResult` s: never in a number, never in the text.
 """
 
 from __future__ import annotations
@@ -29,6 +30,15 @@ class DigitResult:
     @property
     def char(self) -> str:
         return REJECTED if self.rejected else str(self.digit)
+
+
+@dataclass
+class MarkResult:
+    """A piece of ink that is not a digit: where it is, and how surely it is not one."""
+
+    box: Box
+    confidence: float  # the model's "not a digit" probability
+    image: object = field(default=None, repr=False, compare=False)  # the 28x28 input the model saw
 
 
 @dataclass
@@ -68,14 +78,17 @@ class LineResult:
 class ReadResult:
     lines: list[LineResult] = field(default_factory=list)
     limits: list[str] = field(default_factory=list)  # caps on work reached ("pieces", "reads", "size", "time", "lines"): a partial reading
+    marks: list[MarkResult] = field(default_factory=list)  # ink that is not digits, top to bottom
 
     @classmethod
-    def one_number(cls, digits: list[DigitResult], limits: list[str] | None = None) -> "ReadResult":
+    def one_number(cls, digits: list[DigitResult], limits: list[str] | None = None,
+                   marks: list[MarkResult] | None = None) -> "ReadResult":
         """A reading of one number (a single digit, a whole image read as one)."""
-        if not digits:
-            return cls([], list(limits or []))
-        box = union(d.box for d in digits)
-        return cls([LineResult([NumberResult(list(digits), box)], box)], list(limits or []))
+        lines = []
+        if digits:
+            box = union(d.box for d in digits)
+            lines = [LineResult([NumberResult(list(digits), box)], box)]
+        return cls(lines, list(limits or []), list(marks or []))
 
     @property
     def digits(self) -> list[DigitResult]:
@@ -101,7 +114,9 @@ class ReadResult:
                                 "digits": list(range(k, k + len(n.digits)))})
                 k += len(n.digits)
             lines.append({"text": line.text, "box": _box(line.box), "confidence": _round(line.confidence), "numbers": numbers})
-        return {"text": self.text, "digits": [_digit_dict(d) for d in self.digits], "lines": lines, "limits": list(self.limits)}
+        marks = [{"box": _box(m.box), "confidence": _round(m.confidence)} for m in self.marks]
+        return {"text": self.text, "digits": [_digit_dict(d) for d in self.digits], "lines": lines, "marks": marks,
+                "limits": list(self.limits)}
 
 
 def union(boxes) -> Box:

@@ -3,6 +3,7 @@
 >>> from handwritten_digits.runtime import Recognizer
 >>> rec = Recognizer.load()             # the bundled model
 >>> rec.predict_proba(images)           # (N, 28, 28) inputs in [0, 1] -> (N, 10) probabilities
+>>> rec.not_digit(images)               # (N,) True where a mark is not a digit (models with that class)
 
 Reading whole images (finding the digits first) is :class:`handwritten_digits.reading.reader.Reader`'s job.
 """
@@ -66,6 +67,9 @@ class Recognizer:
         self._shape = tuple(card["input"]["shape"])
         self._deskew = bool(card["input"].get("deskew", False))
         self.temperature = float(card.get("temperature", 1.0))
+        # an 11th class, "not a digit": marks the model rejects (chosen on validation, see the card)
+        self.open_set = len(card.get("classes", range(10))) > 10
+        self.not_digit_threshold = float(card.get("not_digit_threshold", 0.5))
 
     @classmethod
     def load(cls, model: str | Path | None = None, threads: int | None = None, checker: str | Path | None | bool = None) -> "Recognizer":
@@ -102,9 +106,24 @@ class Recognizer:
             out = np.log(np.clip(out, 1e-12, 1.0))
         return out.astype(np.float32)
 
-    def predict_proba(self, images: np.ndarray) -> np.ndarray:
-        """Calibrated class probabilities, shape (N, 10)."""
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities of every class the model has: (N, 10), or (N, 11) with "not a digit" last."""
         return softmax(self.logits(images) / self.temperature)
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        """Calibrated digit probabilities, shape (N, 10); with a "not a digit" class they sum to 1 minus its share."""
+        return self.probabilities(images)[:, :10]
+
+    def not_digit(self, images: np.ndarray | None = None, probs: np.ndarray | None = None) -> np.ndarray:
+        """(N,) True where a mark is not a digit: its "not a digit" probability reaches the card's threshold.
+
+        ``probs``: the marks' :meth:`probabilities` when already computed. Always False for a model
+        without that class.
+        """
+        probs = self.probabilities(images) if probs is None else np.asarray(probs)
+        if probs.shape[1] <= 10:
+            return np.zeros(len(probs), dtype=bool)
+        return probs[:, 10] >= self.not_digit_threshold
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         return self.predict_proba(images).argmax(axis=1)
@@ -112,10 +131,10 @@ class Recognizer:
     def piece_scores(self, images: np.ndarray, probs: np.ndarray | None = None) -> np.ndarray:
         """How surely each crop is one whole digit, read right: digit confidence x the checker's "whole".
 
-        ``probs``: the crops' class probabilities when already computed. Without a checker, the
-        class probabilities (N, 10); the segmenter then takes their maximum.
+        ``probs``: the crops' digit probabilities when already computed. Without a checker, the
+        digit probabilities (N, 10); the segmenter then takes their maximum.
         """
-        probs = self.predict_proba(images) if probs is None else probs
+        probs = self.predict_proba(images) if probs is None else probs[:, :10]
         if self.checker is None:
             return probs
         x = np.ascontiguousarray(np.asarray(images, dtype=np.float32).reshape(-1, 1, 28, 28))

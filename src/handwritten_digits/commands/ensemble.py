@@ -29,14 +29,12 @@ def run(args) -> int:
     card["command"] = "digits " + " ".join(command_line(args, "ensemble"))
     if not args.no_validate:
         from handwritten_digits.data import load_dataset
-        from handwritten_digits.evaluation.calibration import fit_temperature
+        from handwritten_digits.training.mixture import calibrate
 
-        images, labels = load_dataset("val", args.data_dir)
         recognizer = Recognizer(ort.InferenceSession(data, providers=["CPUExecutionProvider"]), card, out)
-        logits = recognizer.logits(images)
-        card["temperature"] = fit_temperature(logits, labels)
-        card["metrics"] = {"val": {"accuracy": float((logits.argmax(1) == labels).mean()), "n": len(labels)}}
-        print(f"validation accuracy {card['metrics']['val']['accuracy']:.4%}", file=sys.stderr)
+        fields = calibrate(recognizer, load_dataset("val", args.data_dir))
+        card.update(fields)
+        print(f"validation accuracy {fields['metrics']['val']['accuracy']:.4%}", file=sys.stderr)
     path = modelcard.save_model(data, card, out if out.suffix == ".onnx" else out / f"{card['name']}.onnx")
     print(path)
     return 0

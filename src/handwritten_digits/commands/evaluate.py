@@ -9,7 +9,7 @@ def add_arguments(p) -> None:
     p.add_argument("--model", action="append", default=None,
                    help="model to evaluate: bundled name (default, accurate, default-int8), .onnx file or folder; repeat to compare (default: default)")
     p.add_argument("--split", default="test", choices=["test", "val"], help="MNIST split (ignored with --dataset)")
-    p.add_argument("--dataset", default=None, help="instead of MNIST: usps, semeion or folder:PATH")
+    p.add_argument("--dataset", default=None, help="instead of MNIST: usps-test (USPS zip.test), semeion or folder:PATH (default: MNIST test)")
     p.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITS_DATA_DIR, then the user cache)")
     p.add_argument("--external-dir", default=None, help="folder with usps/ and semeion/ (default: $DIGITS_EXTERNAL_DIR, then beside MNIST)")
     p.add_argument("--limit", type=int, default=None, help="evaluate the first N images only (default: all)")

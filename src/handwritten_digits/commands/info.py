@@ -28,9 +28,14 @@ def run(args) -> int:
         ("architecture", _pairs(card.get("architecture", {}))),
         ("input", f"shape {inp.get('shape')}, range {inp.get('range')}, deskew {'yes' if inp.get('deskew') else 'no'}"),
         ("output", f"{card.get('output')} (temperature {float(card.get('temperature', 1.0)):.3f})"),
+        ("classes", "0-9" + (f" and \"not a digit\" (answered from a probability of {card.get('not_digit_threshold', 0.5):.3f})"
+                             if len(card.get("classes", range(10))) > 10 else "")),
         ("training", _pairs({k: v for k, v in card.get("training", {}).items() if k != "history"})),
     ]
     for split, m in card.get("metrics", {}).items():
+        if split == "val_rejected":  # shares answered "not a digit", per validation source
+            rows.append(("rejected", ", ".join(f"{k} {v:.2%}" for k, v in m.items())))
+            continue
         extras = ", ".join(f"{k} {v:.4f}" for k, v in m.items() if k not in ("accuracy", "n") and isinstance(v, float))
         acc = m.get("accuracy")
         rows.append((f"{split} metrics", (f"accuracy {acc:.2%}" if isinstance(acc, (int, float)) else "accuracy ?")

@@ -20,7 +20,8 @@ def add_arguments(p) -> None:
     p.add_argument("--single", action="store_true", help="treat each whole image as one digit instead of reading a number (default: read numbers)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true",
-                     help="one JSON object per input per line: path, text, digits, lines (each with its numbers), limits; "
+                     help="one JSON object per input per line: path, text, digits, lines (each with its numbers), marks "
+                          "(ink that is not a digit), limits; "
                           "or path, error (default: text: 'path: line' for each line of the image, with its digits' confidences)")
     fmt.add_argument("--csv", action="store_true",
                      help="CSV, one row per number: path,line,number,text,confidence,x0,y0,x1,y1,error (line and number "
@@ -162,13 +163,16 @@ CSV_HEADER = ["path", "line", "number", "text", "confidence", "x0", "y0", "x1", 
 
 def text_lines(record: dict) -> str:
     """The plain output of one reading: ``path: text  (confidences)`` for each line of the image."""
-    path = record["path"]
+    path, marks = record["path"], len(record.get("marks", []))
+    note = "not a digit" if marks == 1 else f"{marks} marks, none a digit"
     if not record["lines"]:
-        return f"{path}: (no digit found)\n"
+        return f"{path}: ({note if marks else 'no digit found'})\n"
     out = []
     for line in record["lines"]:
         confidences = " ".join(f"{record['digits'][k]['confidence']:.3f}" for n in line["numbers"] for k in n["digits"])
         out.append(f"{path}: {line['text']}  ({confidences})\n")
+    if marks:  # a page's letters, scribbles or shadows are named, never read
+        out.append(f"{path}: (and {'1 mark that is' if marks == 1 else f'{marks} marks that are'} not a digit)\n")
     return "".join(out)
 
 

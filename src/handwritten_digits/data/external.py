@@ -1,4 +1,8 @@
-"""Real digits by writers outside MNIST, for evaluation only: USPS and Semeion (16x16 each)."""
+"""Real digits by writers outside MNIST: USPS and Semeion (16x16 each).
+
+Semeion and USPS ``zip.test`` are for evaluation only; USPS ``zip.train`` may be trained on
+(:func:`handwritten_digits.data.writers.load_writers` splits it into train and validation).
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ def locate_external(external_dir=None, data_dir=None) -> Path:
     return locate_mnist(data_dir).parent / "external"
 
 
-def _to_mnist(ink16: np.ndarray) -> np.ndarray:
+def to_mnist(ink16: np.ndarray) -> np.ndarray:
     """16x16 ink maps -> MNIST-style 28x28 (upsampled first so the 20x20 fit is smooth)."""
     from PIL import Image
 
@@ -55,16 +59,24 @@ def _parse(rows: list[str], where: Path) -> np.ndarray:
     return values
 
 
-def load_usps(folder: Path) -> tuple[np.ndarray, np.ndarray]:
-    rows = []
-    for name in ("zip.train.gz", "zip.test.gz"):
-        rows += _read_lines(folder / "usps" / name, gzip.open)
-    values = _parse(rows, folder / "usps")
+USPS_FILES = {"usps-train": "zip.train.gz", "usps-test": "zip.test.gz"}
+
+
+def load_usps_file(folder: Path, name: str = "usps-test") -> tuple[np.ndarray, np.ndarray]:
+    """One USPS file, ``usps-train`` (zip.train, 7,291) or ``usps-test`` (zip.test, 2,007), MNIST-style."""
+    where = folder / "usps" / USPS_FILES[name]
+    values = _parse(_read_lines(where, gzip.open), where)
     if values.shape[1] != 257:
-        raise DigitsError(f"{folder / 'usps'}: expected 257 values a line, found {values.shape[1]}")
+        raise DigitsError(f"{where}: expected 257 values a line, found {values.shape[1]}")
     labels = values[:, 0].astype(np.int64)
     ink = (values[:, 1:].reshape(-1, 16, 16) + 1) / 2  # -1 is background
-    return _to_mnist(ink), labels
+    return to_mnist(ink), labels
+
+
+def load_usps(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """zip.train then zip.test (9,298): the old combined set; evaluate on ``usps-test`` instead."""
+    parts = [load_usps_file(folder, name) for name in USPS_FILES]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def load_semeion(folder: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -72,17 +84,31 @@ def load_semeion(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     values = _parse(rows, folder / "semeion")
     if values.shape[1] != 266:
         raise DigitsError(f"{folder / 'semeion'}: expected 266 values a line, found {values.shape[1]}")
-    return _to_mnist(values[:, :256].reshape(-1, 16, 16)), values[:, 256:].argmax(axis=1).astype(np.int64)
+    return to_mnist(values[:, :256].reshape(-1, 16, 16)), values[:, 256:].argmax(axis=1).astype(np.int64)
+
+
+NAMES = ("usps-test", "usps-train", "usps", "semeion")
 
 
 def load_external(name: str, external_dir=None, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
-    """``usps`` (9,298 digits) or ``semeion`` (1,593) as MNIST-style float32 images and int64 labels."""
-    if name not in ("usps", "semeion"):
-        raise DigitsError(f"unknown external dataset '{name}' (usps or semeion)")
-    images, labels = _load_cached(name, locate_external(external_dir, data_dir).resolve())
+    """An external set as MNIST-style float32 images and int64 labels.
+
+    ``usps-test`` (USPS zip.test, 2,007: evaluation), ``usps-train`` (zip.train, 7,291: may be trained
+    on), ``usps`` (both, 9,298, train first: kept for old results; don't evaluate a model trained on
+    USPS with it) or ``semeion`` (1,593).
+    """
+    if name not in NAMES:
+        raise DigitsError(f"unknown external dataset '{name}' ({', '.join(NAMES)})")
+    folder = locate_external(external_dir, data_dir).resolve()
+    if name == "usps":  # built from the two cached files, so each file is parsed and converted once
+        parts = [_load_cached(part, folder) for part in USPS_FILES]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    images, labels = _load_cached(name, folder)
     return images.copy(), labels.copy()
 
 
-@functools.lru_cache(maxsize=2)  # conversion takes seconds: evaluating several models converts once
+@functools.lru_cache(maxsize=4)  # conversion takes seconds: evaluating several models converts once
 def _load_cached(name: str, folder: Path) -> tuple[np.ndarray, np.ndarray]:
-    return {"usps": load_usps, "semeion": load_semeion}[name](folder)
+    if name == "semeion":
+        return load_semeion(folder)
+    return load_usps_file(folder, name)

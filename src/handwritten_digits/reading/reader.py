@@ -5,6 +5,7 @@
 >>> reader.read("page.jpg").text           # its lines top to bottom, numbers left to right: '12 345\n67'
 >>> reader.read("page.jpg").lines[0].numbers[1].digits[0].confidence
 >>> reader.classify("digit.png").digit     # the whole image as one digit
+>>> reader.read("scribble.png").marks      # ink the model judges not to be digits, kept out of the text
 
 Only the interfaces (CLI, server, batch reading) import this module. Work per image is bounded
 (:class:`Limits`): past a cap the reader answers with what it has, and ``ReadResult.limits`` says
@@ -20,7 +21,7 @@ import numpy as np
 
 from handwritten_digits.reading import decode, ink, layout, segment
 from handwritten_digits.reading.normalize import piece_input
-from handwritten_digits.results import DigitResult, LineResult, NumberResult, ReadResult, union
+from handwritten_digits.results import DigitResult, LineResult, MarkResult, NumberResult, ReadResult, union
 from handwritten_digits.runtime import Recognizer
 
 MAX_LINES = 64  # lines read in one image at most (the first, top to bottom): bounds a page's work
@@ -91,39 +92,43 @@ class Reader:
         if single:
             piece, box = segment.whole(inkmap)
             found = segment.Segmentation([piece] if piece else [], [box] if piece else [])
-            return ReadResult.one_number(self._digits(_readable(found), min_confidence))
+            digits, marks = _apart(self._digits(_readable(found), min_confidence))
+            return ReadResult.one_number(digits, marks=marks)
         page = layout.layout(inkmap)
         deadline = start + self.limits.seconds
         limits = ["lines"] if len(page.lines) > MAX_LINES else []
-        lines, pieces = [], []
+        lines, pieces, marks = [], [], []
         for line in page.lines[:MAX_LINES]:
             part = layout.restrict(page.inkmap, line.labels)
             found = segment.segment(part, score=self._score, deadline=deadline, min_side=segment.MIN_SIDE_PX)
             limits += [cap for cap in found.limits if cap not in limits]
-            kept = _readable(found)
+            kept, uncut = self._uncut_marks(_readable(found), part)
             pieces += [p for p, _ in kept]
-            numbers = self._numbers(line, part.labels, kept, min_confidence)
+            numbers, not_digits = self._numbers(line, part.labels, kept, min_confidence)
+            marks += uncut + not_digits
             if numbers:
                 lines.append(LineResult(numbers, union(n.box for n in numbers)))
         if _one_column(page):
             # a few pieces stacked: a digit broken across, or a column of digits; read both ways
             found = segment.segment(page.inkmap, score=self._score, deadline=deadline)
-            kept = _readable(found)
+            kept, uncut = self._uncut_marks(_readable(found), page.inkmap)
             if kept and self._surety([p for p, _ in kept]) > self._surety(pieces):
-                return ReadResult.one_number(self._digits(kept, min_confidence), found.limits)
-        return ReadResult(lines, limits)
+                digits, not_digits = _apart(self._digits(kept, min_confidence))
+                return ReadResult.one_number(digits, found.limits, uncut + not_digits)
+        return ReadResult(lines, limits, marks)
 
     def classify(self, image, min_confidence: float | None = None) -> DigitResult | None:
-        """Treat the whole image as one digit; ``None`` if it holds no ink."""
+        """Treat the whole image as one digit; ``None`` if it holds no ink, or ink that is not a digit
+        (``read(image, single=True).marks`` then holds it)."""
         result = self.read(image, min_confidence, single=True)
         return result.digits[0] if result.digits else None
 
     # ---------------------------------------------------------------- the later stages, once per piece
 
-    def _numbers(self, line: layout.Line, labels: np.ndarray, kept, min_confidence) -> list[NumberResult]:
-        """The line's pieces ``kept`` (:func:`_readable`), read, in the layout's numbers: each piece goes
+    def _numbers(self, line: layout.Line, labels: np.ndarray, kept, min_confidence) -> tuple[list[NumberResult], list[MarkResult]]:
+        """The line's pieces ``kept`` (:func:`_readable`), read, in the layout's numbers: each digit goes
         to the number that holds most of its ink (``labels``: the line's component map; the line is
-        segmented whole, so a digit's parts stay together)."""
+        segmented whole, so a digit's parts stay together). Marks that are not digits come apart."""
         sizes = [len(r.labels) for r in line.numbers]
         owner = np.repeat(np.arange(len(sizes)), sizes)  # the line's component k + 1 -> its number
         digits = self._digits(kept, min_confidence)
@@ -134,28 +139,66 @@ class Reader:
             which.append(int(np.bincount(owner[own - 1], minlength=len(sizes)).argmax()) if len(own) else 0)
         numbers = []
         for r in range(len(sizes)):
-            mine = [d for d, k in zip(digits, which) if k == r]
+            mine = [d for d, k in zip(digits, which) if k == r and isinstance(d, DigitResult)]
             if mine:
                 numbers.append(NumberResult(mine, union(d.box for d in mine)))
-        return numbers
+        return numbers, [m for m in digits if isinstance(m, MarkResult)]
 
-    def _digits(self, pieces, min_confidence) -> list[DigitResult]:
-        """Read ``pieces`` = [(piece, input box)], each with a model input, into digits, in one batch."""
+    def _uncut_marks(self, kept, inkmap) -> tuple[list, list[MarkResult]]:
+        """Pieces cut from one stroke whose whole is a mark that is not a digit, made whole again as that mark.
+
+        The segmenter cuts wide ink where its parts read best as digits, and a letter or a check mark
+        cut into strokes reads as "1"s. Where the model judges the uncut ink not a digit (touching
+        digits it judges "several digits"), the cut is undone. Returns the pieces kept and the marks.
+        """
+        if not self.recognizer.open_set or len(kept) < 2:
+            return kept, []
+        groups: dict[int, list[int]] = {}  # a component -> the pieces holding its ink
+        for k, (p, _) in enumerate(kept):
+            for label in np.unique(inkmap.labels[p.ys, p.xs]):
+                groups.setdefault(int(label), []).append(k)
+        cut = {tuple(g) for g in groups.values() if len(g) > 1}
+        if not cut:
+            return kept, []
+        wholes = []
+        for members in cut:
+            whole = kept[members[0]][0]
+            for k in members[1:]:
+                whole = whole.merge(kept[k][0])
+            wholes.append(whole)
+        readable = [w for w in wholes if piece_input(w) is not None]
+        self._probabilities(readable)
+        dropped, marks = set(), []
+        for members, whole in zip(cut, wholes):
+            probs = whole.memo.get("probs")
+            if probs is not None and self.recognizer.not_digit(probs=np.asarray(probs)[None])[0] and not dropped & set(members):
+                dropped |= set(members)
+                box = union(kept[k][1] for k in members)
+                marks.append(MarkResult(box, float(probs[10]), whole.memo["input"]))
+        return [pb for k, pb in enumerate(kept) if k not in dropped], marks
+
+    def _digits(self, pieces, min_confidence) -> list[DigitResult | MarkResult]:
+        """Read ``pieces`` = [(piece, input box)], each with a model input, in one batch: a digit, or a
+        mark when the model judges the piece not to be a digit."""
         self._probabilities([p for p, _ in pieces])
-        digits = []
+        out = []
         for p, box in pieces:
             probs = np.asarray(p.memo["probs"], dtype=np.float64)
-            k = int(probs.argmax())
-            rejected = min_confidence is not None and float(probs[k]) < min_confidence
-            digits.append(DigitResult(k, float(probs[k]), box, probs.tolist(), rejected, p.memo["input"]))
-        return digits
+            if self.recognizer.not_digit(probs=probs[None])[0]:
+                out.append(MarkResult(box, float(probs[10]), p.memo["input"]))
+                continue
+            digit = probs[:10]
+            k = int(digit.argmax())
+            rejected = min_confidence is not None and float(digit[k]) < min_confidence
+            out.append(DigitResult(k, float(digit[k]), box, digit.tolist(), rejected, p.memo["input"]))
+        return out
 
     def _probabilities(self, pieces) -> None:
-        """Class probabilities of every piece not yet read, in one batch."""
+        """Class probabilities (digits, then "not a digit" where the model has it) of every piece not yet read, in one batch."""
         todo = [p for p in pieces if "probs" not in p.memo]
         if todo:
             inputs = np.stack([piece_input(p, blank=True) for p in todo])
-            for p, probs in zip(todo, self.recognizer.predict_proba(inputs)):
+            for p, probs in zip(todo, self.recognizer.probabilities(inputs)):
                 p.memo["probs"] = probs
 
     def _surety(self, pieces) -> float:
@@ -168,6 +211,11 @@ class Reader:
         inputs = np.stack([piece_input(p, blank=True) for p in pieces])
         scores = self.recognizer.piece_scores(inputs, np.stack([p.memo["probs"] for p in pieces]))
         return scores.max(axis=1) if scores.ndim == 2 else scores  # no checker: digit confidence alone
+
+
+def _apart(read: list[DigitResult | MarkResult]) -> tuple[list[DigitResult], list[MarkResult]]:
+    """Digits and marks that are not digits, each in the order read."""
+    return [d for d in read if isinstance(d, DigitResult)], [m for m in read if isinstance(m, MarkResult)]
 
 
 def _readable(found: segment.Segmentation) -> list[tuple]:

@@ -189,7 +189,7 @@ def recognize(recognizer, data: bytes, max_pixels: int, single: bool, min_confid
         raise HTTPException(422, "cannot find digits in this image") from None
     out = result.to_dict()
     if include_inputs:
-        for entry, d in zip(out["digits"], result.digits):
+        for entry, d in [*zip(out["digits"], result.digits), *zip(out["marks"], result.marks)]:
             entry["input"] = input_png_url(d.image)
     out["height"], out["width"] = (int(v) for v in gray.shape)
     return out
@@ -239,7 +239,7 @@ def create_app(settings: Settings | None = None, recognizer=None) -> FastAPI:
     settings : Settings, optional
         Defaults to :meth:`Settings.from_env`.
     recognizer : optional
-        Anything with ``predict_proba``, ``piece_scores``, ``card`` and ``name`` (the real one is
+        Anything with ``probabilities``, ``not_digit``, ``piece_scores``, ``card`` and ``name`` (the real one is
         :class:`~handwritten_digits.runtime.Recognizer`).
     """
     settings = settings or Settings.from_env()
@@ -260,7 +260,7 @@ def create_app(settings: Settings | None = None, recognizer=None) -> FastAPI:
     # bounded: at most this many readings at once per process, the others wait in its queue
     app.state.readers = ThreadPoolExecutor(max_workers=settings.reading_threads, thread_name_prefix=READING_THREAD)
     # one inference before serving: the first user request should not pay for session set-up
-    recognizer.predict_proba(np.zeros((1, SIZE, SIZE), np.float32))
+    recognizer.probabilities(np.zeros((1, SIZE, SIZE), np.float32))
     app.state.ready = True
 
     if settings.cors_origins:

@@ -39,6 +39,14 @@ class LineOut(BaseModel):
     numbers: list[NumberOut]
 
 
+class MarkOut(BaseModel):
+    box: list[int] = Field(min_length=4, max_length=4, description=BOX)
+    confidence: float = Field(ge=0, le=1, description="calibrated probability that this mark is not a digit")
+    input: str | None = Field(
+        default=None, description="what the model saw: the 28x28 input as a PNG data URL (only with include_inputs=true)"
+    )
+
+
 class RecognizeResponse(BaseModel):
     text: str = Field(description="what the image says: its lines top to bottom joined by a newline, each line's "
                                   "numbers left to right joined by one space, '?' for a rejected digit; an image "
@@ -46,6 +54,8 @@ class RecognizeResponse(BaseModel):
     digits: list[DigitOut] = Field(description="every digit in reading order: line by line, left to right")
     lines: list[LineOut] = Field(description="the reading's structure: lines top to bottom, each with its numbers "
                                              "left to right, each naming its digits")
+    marks: list[MarkOut] = Field(default_factory=list, description="ink the model judges not to be a digit (a letter, a "
+                                 "scribble, a shadow, part of a digit): never in a number or the text")
     limits: list[str] = Field(
         default_factory=list,
         description="caps on the reading's work that this image reached, so the result may be partial: "

@@ -21,6 +21,9 @@ def build_ensemble(members: list[Path], name: str = "ensemble") -> tuple[bytes, 
     shapes = {tuple(c["input"]["shape"]) for c in cards}
     if len(shapes) != 1 or any(c["input"].get("deskew") for c in cards):
         raise DigitsError("ensemble members must share one input shape and need no deskewing (use CNN models)")
+    classes = cards[0].get("classes", list(range(10)))
+    if any(c.get("classes", list(range(10))) != classes for c in cards):
+        raise DigitsError("ensemble members must have the same classes (all with \"not a digit\", or none)")
     nodes, initializers, probs = [], [], []
     for i, (path, card) in enumerate(zip(members, cards)):
         member = compose.add_prefix(onnx.load(str(path)), f"m{i}_")
@@ -44,12 +47,12 @@ def build_ensemble(members: list[Path], name: str = "ensemble") -> tuple[bytes, 
               helper.make_node("Log", ["p_mean"], ["logits"])]
     shape = ["batch", *cards[0]["input"]["shape"]]
     graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("images", TensorProto.FLOAT, shape)],
-                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 10])], initializers)
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", len(classes)])], initializers)
     opset = max(o.version for c in members for o in onnx.load(str(c)).opset_import if o.domain in ("", "ai.onnx"))
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     onnx.checker.check_model(model)
     card = modelcard.new_card(
-        name=name, kind="ensemble", input=cards[0]["input"], output="logits",
+        name=name, kind="ensemble", input=cards[0]["input"], output="logits", classes=classes,
         architecture={"members": [{"path": str(p), "name": c.get("name"), "architecture": c.get("architecture"),
                                    "temperature": c.get("temperature", 1.0)} for p, c in zip(members, cards)]},
         data=cards[0].get("data", {}),

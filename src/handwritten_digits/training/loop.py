@@ -30,6 +30,7 @@ from handwritten_digits.training import ddp
 from handwritten_digits.training.augment import augment
 from handwritten_digits.training.checkpoint import load_checkpoint, save_checkpoint
 from handwritten_digits.training.config import OPTIMIZERS, PRECISIONS, TrainConfig, check_choice, load_config
+from handwritten_digits.training.mixture import CLASSES, not_digit_threshold
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -190,7 +191,7 @@ def load_training_data(args, config: TrainConfig):
     """(train, val, test or None, data description) for ``--data``."""
     from handwritten_digits.data import load_dataset, mnist_checksums, train_val_split
 
-    if args.data in ("mnist", "mnist+photos"):
+    if args.data in ("mnist", "mnist+photos", "mixed"):
         train = load_dataset("train", args.data_dir, config.val_size, seed=0)
         val = load_dataset("val", args.data_dir, config.val_size, seed=0)
         test = load_dataset("test", args.data_dir)
@@ -204,32 +205,51 @@ def load_training_data(args, config: TrainConfig):
         train, val, test = (images[tr], labels[tr]), (images[va], labels[va]), None
         info = {"dataset": args.data, "images": len(labels), "val_size": val_size}
     else:
-        raise DigitsError(f"unknown --data '{args.data}' (mnist, mnist+photos or folder:PATH)")
+        raise DigitsError(f"unknown --data '{args.data}' (mnist, mnist+photos, mixed or folder:PATH)")
     limit = 512 if args.dry_run else args.limit
     if limit:
         train = (train[0][:limit], train[1][:limit])
         val = (val[0][: max(256, limit // 10)], val[1][: max(256, limit // 10)])
         test = (test[0][:1000], test[1][:1000]) if test is not None else None
         info["limit"] = limit
-    if args.data == "mnist+photos":  # add training digits as the reading pipeline sees them in photos
+    if args.data in ("mnist+photos", "mixed"):  # add training digits as the reading pipeline sees them in photos
         from handwritten_digits.data.composites import number_piece_inputs, photo_inputs
 
         photos = photo_inputs(*train, min(PHOTO_DIGITS, len(train[1]) // 2), seed=config.seed)
         pieces = number_piece_inputs(*train, max(2, min(PHOTO_NUMBERS, len(train[1]) // 8)), seed=config.seed)
         train = (np.concatenate([train[0], photos[0], pieces[0]]), np.concatenate([train[1], photos[1], pieces[1]]))
         info["photo_digits"], info["number_pieces"] = len(photos[1]), len(pieces[1])
+    if args.data == "mixed":  # more writers, and marks that are not digits (class 10)
+        from handwritten_digits.training.mixture import add_sources
+
+        train, val, sources = add_sources(train, val, seed=config.seed, limit=limit and max(64, limit // 8))
+        info.update(sources)
     return _tensors(*train), _tensors(*val), _tensors(*test) if test is not None else None, info
 
 
-def init_weights(model_path: str) -> tuple[dict, dict]:
-    """Architecture and weights saved beside a model (``NAME.pt``), for fine-tuning with ``--init``."""
+def init_weights(model_path: str, classes: int | None = None) -> tuple[dict, dict]:
+    """Architecture and weights saved beside a model (``NAME.pt``), for fine-tuning with ``--init``.
+
+    ``classes``: widen a 10-digit head to this many outputs (a "not a digit" class), keeping what it
+    knows of the digits; the new outputs start at zero weight and a low bias (rarely chosen at first).
+    """
     from handwritten_digits.modelcard import resolve
 
     weights = resolve(model_path).with_suffix(".pt")
     if not weights.exists():
         raise DigitsError(f"{weights}: --init needs the weights file saved beside a CNN model")
     state = load_checkpoint(weights)
-    return state["architecture"], state["model"]
+    architecture, model = dict(state["architecture"]), dict(state["model"])
+    had = architecture.get("classes", 10)
+    if classes and classes != had:
+        if classes < had:
+            raise DigitsError(f"{weights}: --init has {had} outputs, more than the {classes} this data needs")
+        key = max((k for k in model if k.startswith("classifier.") and model[k].ndim == 2), key=lambda k: int(k.split(".")[1]))
+        w, b = model[key], model[key[: -len("weight")] + "bias"]
+        model[key] = torch.cat([w, torch.zeros(classes - had, w.shape[1])])
+        model[key[: -len("weight")] + "bias"] = torch.cat([b, torch.full((classes - had,), float(b.min()) - 2.0)])
+        architecture["classes"] = classes
+    return architecture, model
 
 
 def train_from_args(args) -> int:
@@ -245,10 +265,13 @@ def train_from_args(args) -> int:
     config = load_config(args.recipe, args.config, epochs=1 if args.dry_run else args.epochs,
                          batch_size=args.batch_size, lr=args.lr, seed=args.seed, val_size=args.val_size)
     init_state = None
+    classes = len(CLASSES) if args.data == "mixed" else None
     if args.init:
-        architecture, init_state = init_weights(args.init)
+        architecture, init_state = init_weights(args.init, classes)
         name = architecture.pop("name")
         config = dataclasses.replace(config, arch=name, arch_overrides=architecture)
+    elif classes:
+        config = dataclasses.replace(config, arch_overrides={**config.arch_overrides, "classes": classes})
     device = pick_device(args.device)
     torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) // max(1, ddp.world_size())))
     ddp.init(device)
@@ -278,10 +301,18 @@ def train_from_args(args) -> int:
     else:  # resumed after the best epoch
         val_acc, val_logits = evaluate(model, *val, torch.device("cpu"))
     temperature = fit_temperature(val_logits.numpy(), val[1].numpy())
-    val_probs = torch.softmax(val_logits, 1).numpy()
+    val_probs, val_labels = torch.softmax(val_logits, 1).numpy(), val[1].numpy()
+    calibrated = torch.softmax(val_logits / temperature, 1).numpy()
     metrics = {"val": {"accuracy": val_acc, "n": len(val[1]), "best_epoch": result["best"]["epoch"],
-                       "ece_before": expected_calibration_error(val_probs, val[1].numpy()),
-                       "ece_after": expected_calibration_error(torch.softmax(val_logits / temperature, 1).numpy(), val[1].numpy())}}
+                       "ece_before": expected_calibration_error(val_probs, val_labels),
+                       "ece_after": expected_calibration_error(calibrated, val_labels)}}
+    for source, (a, b) in data_info.get("val_parts", {}).items():  # each source of a mixed validation set
+        metrics[f"val_{source}"] = {"accuracy": float((calibrated[a:b].argmax(1) == val_labels[a:b]).mean()), "n": b - a,
+                                    "ece": expected_calibration_error(calibrated[a:b], val_labels[a:b])}
+    threshold = None
+    if classes and "val_parts" in data_info:
+        threshold, shares = not_digit_threshold(calibrated, val_labels, data_info["val_parts"])
+        metrics["val_rejected"] = shares  # at the threshold: digits per source, and marks
     if test is not None:  # final figure only: nothing above looked at it
         metrics["test"] = {"accuracy": evaluate(model, *test, torch.device("cpu"))[0], "n": len(test[1])}
     card = dict(
@@ -289,6 +320,7 @@ def train_from_args(args) -> int:
         training={**dataclasses.asdict(config), "seconds": round(seconds, 1), "device": str(device),
                   "bf16": use_bf16(config.precision, device),
                   "processes": ddp.world_size(), "history": result["history"], "init": args.init},
+        classes=CLASSES if classes else list(range(10)), **({"not_digit_threshold": threshold} if threshold else {}),
         data=data_info, metrics=metrics, command="digits " + " ".join(command_line(args, "train")),
     )
     path = export_model(model, out / "model.onnx", **card)

@@ -1,6 +1,8 @@
 // The drawing page: strokes on a canvas, read live by POST /api/v1/recognize; photos with boxes; corrections.
 // A reading is laid out as the page is: lines top to bottom, numbers left to right (the reply's `lines`);
 // each number can be selected (a toggle button) to show its digits, and is boxed on the photo.
+// Marks (the reply's `marks`: ink the model judges not a digit) are boxed apart and never read as digits;
+// a digit under MIN_CONFIDENCE comes back rejected, "?" in the text, and is shown as "not sure".
 // Plain JS, no dependencies, so the page works offline from the server alone.
 //
 // Latency: the drawing is exported synchronously (toDataURL of a 280x140 canvas, ~1 ms) — the async
@@ -16,6 +18,7 @@ const LIVE_INTERVAL_MS = 200;   // at most one live request per this interval wh
 const LIVE_FIRST_MS = 80;       // the first live request of a stroke waits for this much ink
 const PHOTO_MAX_SIDE = 2000;    // photos are shrunk to this longer side before upload
 const PHOTO_MAX_BYTES = 1_500_000;  // ... and re-encoded above this size even if small enough
+const MIN_CONFIDENCE = 0.5;     // calibrated: below one half a digit is more likely wrong than right, so "?"
 
 const $ = (id) => document.getElementById(id);
 const pad = $("pad");
@@ -43,8 +46,8 @@ const state = {
   photo: null,          // {file, id, body, type, url}
   photoId: 0,
   photoResult: null,    // {id, data}
-  selected: { draw: null, photo: null },  // per tab: the key ("line:number") of the number whose digits are shown
-  onScreen: null,       // the laid-out reading on screen: {data, lines, numbers}
+  selected: { draw: null, photo: null },  // per tab: the key of what is shown in detail: "line:number" or "m:mark"
+  onScreen: null,       // the laid-out reading on screen: {data, lines, numbers, marks}
 };
 
 // ---------------------------------------------------------------- canvas
@@ -247,7 +250,7 @@ async function request(body, type) {
   const seq = ++state.seq;
   const started = performance.now();
   try {
-    const res = await fetch(`${API}/recognize?include_inputs=true`, {
+    const res = await fetch(`${API}/recognize?include_inputs=true&min_confidence=${MIN_CONFIDENCE}`, {
       method: "POST", headers: { "Content-Type": type || "application/octet-stream" }, body,
     });
     const data = await res.json().catch(() => ({ detail: res.statusText }));
@@ -281,12 +284,16 @@ function markSettled(settled) {
 
 function spoken(shown) {
   // digit by digit (a screen reader says "2026" as a year); numbers apart by commas, lines named
-  if (!shown || shown.numbers.length === 0) return "";
-  const spell = (text) => text.split("").join(" ");
+  if (!shown) return "";
+  if (shown.numbers.length === 0) return shown.marks.length ? "Not a digit" : "";
+  const spell = (text) => text.split("").map((c) => (c === "?" ? "not sure" : c)).join(" ");
   const line = (l) => l.numbers.map((n) => spell(n.text)).join(", ");
-  if (shown.lines.length === 1) return `Read: ${line(shown.lines[0])}`;
-  return `Read ${shown.lines.length} lines: ` + shown.lines.map((l, i) => `line ${i + 1}: ${line(l)}`).join("; ");
+  const marks = shown.marks.length ? `; ${marksText(shown.marks.length)}` : "";
+  if (shown.lines.length === 1) return `Read: ${line(shown.lines[0])}${marks}`;
+  return `Read ${shown.lines.length} lines: ` + shown.lines.map((l, i) => `line ${i + 1}: ${line(l)}`).join("; ") + marks;
 }
+
+function marksText(count) { return count === 1 ? "1 mark is not a digit" : `${count} marks are not digits`; }
 
 // ---------------------------------------------------------------- results
 
@@ -305,37 +312,49 @@ function layoutOf(data) {
       return entry;
     }),
   }));
-  return { data, lines: laid, numbers };
+  // older servers send no marks
+  const marks = (data.marks || []).map((m, i) => ({ ...m, key: `m:${i}`, index: i, mark: true }));
+  return { data, lines: laid, numbers, marks };
 }
 
 function detailed(shown) {
-  // the number whose digits are shown: the one selected, or the only one
-  if (!shown || shown.numbers.length === 0) return null;
+  // what is shown in detail: the number or mark selected, else the only number, else the only mark
+  if (!shown) return null;
+  const key = state.selected[state.mode];
+  const chosen = shown.numbers.find((n) => n.key === key) || shown.marks.find((m) => m.key === key);
+  if (chosen) return chosen;
   if (shown.numbers.length === 1) return shown.numbers[0];
-  return shown.numbers.find((n) => n.key === state.selected[state.mode]) || null;
+  if (shown.numbers.length === 0 && shown.marks.length === 1) return shown.marks[0];
+  return null;
 }
 
 function showResult(data, waiting) {
   const number = $("number");
-  const focused = document.activeElement && document.activeElement.closest ? document.activeElement.closest("#number .num") : null;
+  const focused = document.activeElement && document.activeElement.closest ? document.activeElement.closest(".num") : null;
   const refocus = focused ? focused.dataset.key : null;    // a live update keeps the keyboard where it was
-  if (!data || data.digits.length === 0) {
-    state.onScreen = data ? layoutOf(data) : null;
-    number.textContent = "—";
+  const shown = data ? layoutOf(data) : null;
+  state.onScreen = shown;
+  const key = state.selected[state.mode];
+  if (shown && !shown.numbers.some((n) => n.key === key) && !shown.marks.some((m) => m.key === key)) {
+    state.selected[state.mode] = null;
+  }
+  showMarks(shown);
+  if (!shown || shown.numbers.length === 0) {
+    const marksOnly = shown !== null && shown.marks.length > 0;
+    number.textContent = marksOnly ? "Not a digit" : "—";   // ink, but none of it a digit: say so
     number.dataset.empty = "true";
-    delete number.dataset.size;
-    $("summary").textContent = data ? "No digit found." : waiting || "Nothing read yet.";
+    if (marksOnly) number.dataset.size = "words"; else delete number.dataset.size;
+    $("summary").textContent = marksOnly ? "The model sees ink here, but no digit in it."
+      : data ? "No digit found." : waiting || "Nothing read yet.";
     showDetail();
     drawBoxes();
+    refocusOn(refocus);
     return;
   }
-  const shown = layoutOf(data);
-  state.onScreen = shown;
-  if (!shown.numbers.some((n) => n.key === state.selected[state.mode])) state.selected[state.mode] = null;
   number.dataset.empty = "false";
   const several = shown.numbers.length > 1;
   if (!several) {
-    number.textContent = shown.numbers[0].text;        // one number: plain text, as it always was
+    number.replaceChildren(...textWithUnsure(shown.numbers[0].text));  // one number: its text, as it always was
   } else if (shown.lines.length === 1) {
     number.replaceChildren(lineElement(shown.lines[0], "div"));
   } else {
@@ -350,17 +369,53 @@ function showResult(data, waiting) {
   }
   number.dataset.size = shown.lines.length > 1 ? "lines" : data.text.length > 9 ? "long" : "one";
   const digitCount = data.digits.length;
+  const unsure = data.digits.filter((d) => d.rejected).length;
   const lowest = Math.min(...data.digits.map((d) => d.confidence));
   const parts = [];
   if (shown.lines.length > 1) parts.push(`${shown.lines.length} lines`);
   if (several) parts.push(`${shown.numbers.length} numbers`);
-  parts.push(`${digitCount} digit${digitCount > 1 ? "s" : ""}`, `lowest confidence ${pct(lowest)}`);
+  parts.push(`${digitCount} digit${digitCount > 1 ? "s" : ""}`);
+  if (unsure) parts.push(`${unsure} not sure (?)`);    // in words: the "?" is more than a colour
+  parts.push(`lowest confidence ${pct(lowest)}`);
   $("summary").textContent = parts.join(" · ");
   showDetail();
   drawBoxes();
-  if (refocus) {
-    const again = number.querySelector(`.num[data-key="${refocus}"]`);
-    if (again) again.focus();
+  refocusOn(refocus);
+}
+
+function refocusOn(key) {
+  if (!key) return;
+  const again = document.querySelector(`#number .num[data-key="${key}"], #marks .num[data-key="${key}"]`);
+  if (again) again.focus();
+}
+
+function textWithUnsure(text) {
+  // the text as is (its textContent is the reply's), each "?" marked as a digit the model is not sure of
+  return text.split(/(\?)/).filter(Boolean).map((part) => {
+    if (part !== "?") return document.createTextNode(part);
+    return Object.assign(document.createElement("span"), { className: "unsure-digit", textContent: "?", title: "not sure" });
+  });
+}
+
+function showMarks(shown) {
+  // "N marks are not digits", each a toggle button like a number's: the keyboard's way to what the model saw
+  const row = $("marks");
+  row.replaceChildren();
+  row.hidden = !shown || shown.marks.length === 0;
+  if (row.hidden) return;
+  const text = Object.assign(document.createElement("span"), { className: "marks-text", textContent: marksText(shown.marks.length) });
+  row.appendChild(text);
+  for (const m of shown.marks) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "num mark";
+    b.textContent = `mark ${m.index + 1}`;
+    b.dataset.key = m.key;
+    b.setAttribute("aria-pressed", String(m.key === state.selected[state.mode]));
+    b.setAttribute("aria-controls", "digits");
+    b.title = `mark ${m.index + 1}: not a digit (${pct(m.confidence)}) — show what the model saw`;
+    b.addEventListener("click", () => select(m.key));
+    row.append(" ", b);
   }
 }
 
@@ -372,11 +427,12 @@ function lineElement(line, tag) {
     const b = document.createElement("button");
     b.type = "button";
     b.className = "num" + (n.unsure ? " unsure" : "");
-    b.textContent = n.text;
+    b.replaceChildren(...textWithUnsure(n.text));
     b.dataset.key = n.key;
     b.setAttribute("aria-pressed", String(n.key === state.selected[state.mode]));
     b.setAttribute("aria-controls", "digits");
-    b.title = `${n.text}: ${pct(n.confidence)} — show its digits`;
+    if (n.unsure) b.setAttribute("aria-label", `${n.text}, not sure of every digit`);
+    b.title = `${n.text}: ${pct(n.confidence)}${n.unsure ? ", ? = not sure" : ""} — show its digits`;
     b.addEventListener("click", () => select(n.key));
     el.appendChild(b);
   });
@@ -384,10 +440,10 @@ function lineElement(line, tag) {
 }
 
 function select(key) {
-  // a toggle: selecting the selected number again hides its digits
+  // a toggle: selecting the selected number (or mark) again hides its detail
   const mode = state.mode;
   state.selected[mode] = state.selected[mode] === key ? null : key;
-  for (const b of $("number").querySelectorAll(".num")) {
+  for (const b of document.querySelectorAll("#number .num, #marks .num")) {
     b.setAttribute("aria-pressed", String(b.dataset.key === state.selected[mode]));
   }
   showDetail();
@@ -395,19 +451,28 @@ function select(key) {
 }
 
 function showDetail() {
-  // the digits of the selected (or only) number, each with its confidence, probabilities and model input
+  // the digits of the selected (or only) number, each with its confidence, probabilities and model input;
+  // or the selected mark, with what the model saw
   const shown = state.onScreen;
   const list = $("digits"), note = $("detail-note"), title = $("detail-title");
   list.replaceChildren();
   title.textContent = "Each digit, as the model sees it";
   note.hidden = true;
-  if (!shown || shown.numbers.length === 0) return;
+  if (!shown || shown.numbers.length + shown.marks.length === 0) return;
   const n = detailed(shown);
   if (!n) {
+    const what = shown.numbers.length === 0 ? "a mark" : "a number";
     note.textContent = state.mode === "photo"
-      ? "Select a number above, or its box on the photo, to see its digits."
-      : "Select a number above to see its digits.";
+      ? `Select ${what} above, or its box on the photo, to see ${shown.numbers.length ? "its digits" : "what the model saw"}.`
+      : `Select ${what} above to see ${shown.numbers.length ? "its digits" : "what the model saw"}.`;
     note.hidden = false;
+    return;
+  }
+  if (n.mark) {
+    title.textContent = `Mark ${n.index + 1}, as the model sees it`;
+    note.textContent = "Not read as a digit: a letter, a scribble, a shadow or part of a digit. If it is a digit, say which.";
+    note.hidden = false;
+    list.appendChild(markItem(n));
     return;
   }
   if (shown.numbers.length > 1) {
@@ -421,13 +486,45 @@ function showDetail() {
   n.digitList.forEach((d, i) => list.appendChild(digitItem(d, i)));
 }
 
+function guesses(d) {
+  // "maybe 7 (42%), or 1 (31%)": the top guess and the runners-up worth naming, each kept on one line
+  const ranked = d.probabilities.map((p, k) => [k, p]).sort((a, b) => b[1] - a[1]);
+  const named = ranked.filter(([, p], i) => i === 0 || (i < 3 && p >= 0.1));
+  const nowrap = (text) => Object.assign(document.createElement("span"), { className: "nowrap", textContent: text });
+  return named.flatMap(([k, p], i) => [i ? ", " : "", nowrap(`${i ? "or" : "maybe"} ${k} (${pct(p)})`)]).filter(Boolean);
+}
+
+function markItem(m) {
+  // like a digit's card, without bars (a mark has no digit probabilities): its input and how sure the model is
+  const item = $("digit-template").content.firstElementChild.cloneNode(true);
+  item.classList.add("mark-item");
+  item.querySelector(".seen").src = m.input || "";
+  item.querySelector(".seen").alt = `28 by 28 model input of mark ${m.index + 1}`;
+  item.querySelector(".digit-value").textContent = "✕";
+  item.querySelector(".digit-value").setAttribute("aria-hidden", "true");
+  item.querySelector(".digit-conf").textContent = `not a digit (${pct(m.confidence)})`;
+  item.querySelector(".digit-conf").classList.remove("muted");
+  item.querySelector(".bars").remove();
+  const wrong = item.querySelector(".wrong");
+  wrong.textContent = "It is a digit";
+  wrong.setAttribute("aria-label", `It is a digit: say which digit mark ${m.index + 1} is`);
+  fixKeys(m, item);
+  return item;
+}
+
 function digitItem(d, index) {
   const item = $("digit-template").content.firstElementChild.cloneNode(true);
   const label = d.rejected ? "?" : String(d.digit);
   item.querySelector(".seen").src = d.input || "";
   item.querySelector(".seen").alt = `28 by 28 model input of digit ${index + 1}`;
   item.querySelector(".digit-value").textContent = label;
-  item.querySelector(".digit-conf").textContent = d.rejected ? `unsure (${pct(d.confidence)})` : pct(d.confidence);
+  const conf = item.querySelector(".digit-conf");
+  if (d.rejected) {
+    const named = Object.assign(document.createElement("span"), { className: "guesses" });  // wraps as one
+    named.replaceChildren(...guesses(d));
+    conf.replaceChildren("not sure — ", named);
+  } else conf.textContent = pct(d.confidence);
+  if (d.rejected) { item.classList.add("not-sure"); conf.classList.replace("muted", "not-sure-text"); }
   const bars = item.querySelector(".bars");
   const top = d.probabilities.indexOf(Math.max(...d.probabilities));
   bars.setAttribute("aria-label", `probabilities: ${d.probabilities.map((p, k) => `${k} ${pct(p)}`).join(", ")}`);
@@ -440,9 +537,21 @@ function digitItem(d, index) {
     bars.appendChild(bar);
   });
   const wrong = item.querySelector(".wrong");
+  if (d.rejected) {                                     // nothing to call wrong: ask instead
+    wrong.textContent = "Say which";
+    wrong.setAttribute("aria-label", `Say which digit it is: digit ${index + 1} is not sure`);
+  } else {
+    wrong.setAttribute("aria-label", `That's wrong: digit ${index + 1} is not ${label}`);
+  }
+  fixKeys(d, item);
+  return item;
+}
+
+function fixKeys(d, item) {
+  // the 0-9 keys behind the card's correction button: a correction is sent with the input the model saw
+  const wrong = item.querySelector(".wrong");
   const fix = item.querySelector(".fix");
   const keys = item.querySelector(".fix-keys");
-  wrong.setAttribute("aria-label", `That's wrong: digit ${index + 1} is not ${label}`);
   for (let k = 0; k < 10; k++) {
     const b = document.createElement("button");
     b.className = "key";
@@ -457,7 +566,6 @@ function digitItem(d, index) {
     wrong.setAttribute("aria-expanded", String(open));
     if (open) keys.children[0].focus();
   });
-  return item;
 }
 
 async function sendFeedback(d, label, item) {
@@ -467,7 +575,7 @@ async function sendFeedback(d, label, item) {
     const form = new FormData();
     form.append("image", blob, "digit.png");
     form.append("label", String(label));
-    form.append("predicted", String(d.digit));
+    if (d.digit != null) form.append("predicted", String(d.digit));  // a mark had no digit to be wrong about
     const res = await fetch(`${API}/feedback`, { method: "POST", body: form });
     if (!res.ok) throw new Error((await res.json()).detail || res.statusText);
     fix.replaceChildren(Object.assign(document.createElement("span"), {
@@ -671,7 +779,8 @@ function placed(box, data, className) {
 
 function drawBoxes() {
   // the photo: a box per number (the selected one stands out), the detailed number's digits faintly inside;
-  // the drawing: the selected number's box only, the ink is the picture there
+  // the drawing: the selected number's box only, the ink is the picture there. On both, always: each digit
+  // the model is not sure of ("?"), and each mark, dashed apart and labelled: never taken for a digit
   const shown = state.onScreen;
   const photo = state.mode === "photo";
   const layer = photo ? $("boxes") : $("pad-boxes");
@@ -679,27 +788,41 @@ function drawBoxes() {
   layer.replaceChildren();
   if (!shown || !shown.data.width || !shown.data.height) return;
   const data = shown.data;
-  layer.classList.toggle("crowded", shown.numbers.length > 4);  // many numbers: tags on the chosen box (and on hover) only
+  // many boxes: tags on the chosen box (and on hover) only
+  layer.classList.toggle("crowded", shown.numbers.length > 4 || shown.numbers.length + shown.marks.length > 6);
   const selected = state.selected[state.mode];
   const open = detailed(shown);
+  const tagged = (box, className, text) => {
+    box.appendChild(Object.assign(document.createElement("span"), { className, textContent: text }));
+    if (box.classList.contains("rightmost")) box.lastChild.classList.add("end");
+    return box;
+  };
+  const edge = (b) => (b[2] / data.width > 0.8 ? " rightmost" : "");  // its label inside the picture, not past it
   for (const n of shown.numbers) {
     const chosen = n.key === selected;
-    if (!photo && !chosen) continue;
-    const box = placed(n.box, data, "box number-box" + (n.unsure ? " rejected" : "") + (chosen ? " selected" : ""));
-    box.dataset.key = n.key;
-    box.innerHTML = `<span class="tag"></span>`;
-    box.firstChild.textContent = n.text;
-    layer.appendChild(box);
-    if (photo && n === open) {
-      for (const d of n.digitList) layer.appendChild(placed(d.box, data, "box digit-box" + (d.rejected ? " rejected" : "")));
+    if (photo || chosen) {
+      const box = placed(n.box, data, "box number-box" + (n.unsure ? " rejected" : "") + (chosen ? " selected" : ""));
+      box.dataset.key = n.key;
+      layer.appendChild(tagged(box, "tag", n.text));
     }
+    for (const d of n.digitList) {
+      if (d.rejected) layer.appendChild(tagged(placed(d.box, data, "box digit-box rejected" + edge(d.box)), "tag unsure-tag", "? not sure"));
+      else if (photo && n === open) layer.appendChild(placed(d.box, data, "box digit-box"));
+    }
+  }
+  for (const m of shown.marks) {
+    const box = placed(m.box, data, "box mark-box" + edge(m.box) + (m.key === selected || m === open ? " selected" : ""));
+    box.dataset.key = m.key;
+    layer.appendChild(tagged(box, "tag mark-tag", "not a digit"));
   }
 }
 
-// a click on a number's box on the photo selects it, as its button in the reading does (the keyboard's way)
+// a click on a box on the photo selects its number or mark, as its button in the reading does (the keyboard's way)
 $("boxes").addEventListener("click", (ev) => {
-  const box = ev.target.closest(".box.number-box");
-  if (box && state.onScreen && state.onScreen.numbers.length > 1) select(box.dataset.key);
+  const box = ev.target.closest(".box.number-box, .box.mark-box");
+  if (!box || !state.onScreen) return;
+  const shown = state.onScreen;
+  if (box.classList.contains("mark-box") || shown.numbers.length > 1 || state.selected.photo) select(box.dataset.key);
 });
 
 $("photo").addEventListener("error", () => { if ($("photo").getAttribute("src")) showPhotoEmpty(); });
