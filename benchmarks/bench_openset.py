@@ -154,6 +154,7 @@ def plot(res: dict, path: Path) -> None:
     left.set(xlabel="share of digits kept (most confident first)", ylabel="error among kept (%)",
              title="Risk-coverage per source", xlim=(0.5, 1.0))
     left.set_yscale("symlog", linthresh=0.1)
+    left.set_ylim(bottom=0)
     left.legend(fontsize=8)
     trade = res.get("threshold_tradeoff") or {}
     if trade:
@@ -187,7 +188,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="500 digits per source, 500 marks, 50 images")
     p.add_argument("--out", default=str(RESULTS), help="results JSON")
     p.add_argument("--plot", default=str(PLOT), help="PNG of the curves")
+    p.add_argument("--replot", action="store_true", help="only draw the PNG again from the results JSON")
     args = p.parse_args(argv)
+    if args.replot:
+        import json
+
+        plot(json.loads(Path(args.out).read_text()), Path(args.plot))
+        return 0
 
     from handwritten_digits.data import load_dataset
     from handwritten_digits.fileio import atomic_write_json

@@ -50,7 +50,7 @@ def section(results: dict, image: str = "") -> str:
     text = (f"The served model `{model.get('name')}` ({model.get('classes')} classes, trained on `{model.get('trained_on')}`) "
             f"answers **not a digit** when that class's calibrated probability reaches "
             f"{num(model.get('not_digit_threshold'), 3)} (chosen on validation). Marks that are not digits, generated "
-            f"(letters, symbols, scribbles, shapes, paper, parts and merged digits; seed {res.get('seed')}; `{res.get('command')}`): "
+            f"(letters, symbols, scribbles, shapes, paper and parts of digits; seed {res.get('seed')}; `{res.get('command')}`): "
             f"**{pct(marks.get('inputs', {}).get('rejected'), 1)} rejected** as model inputs (target 95%), and "
             f"{pct(marks.get('images', {}).get('rejected'), 1)} of {marks.get('images', {}).get('n')} whole images read with no "
             f"digit at all (before: {pct((before or {}).get('marks', {}).get('images', {}).get('rejected'), 1)}). "

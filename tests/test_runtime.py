@@ -104,7 +104,8 @@ def _png(image: np.ndarray, path, scale: int = 1, invert: bool = False):
 
 def test_bundled_model_loads_with_its_card(recognizer):
     assert recognizer.path == modelcard.resolve("default")
-    assert recognizer.card["classes"] == list(range(10)) and recognizer.temperature > 0
+    assert recognizer.card["classes"] == list(range(10)) + ["not a digit", "several digits"] and recognizer.temperature > 0
+    assert recognizer.open_set and 0 < recognizer.not_digit_threshold < 1
     assert recognizer.predict_proba(np.zeros((28, 28), dtype=np.float32)).shape == (1, 10)  # one image
 
 
@@ -114,7 +115,8 @@ def test_temperature_divides_the_logits(recognizer, test_digits):
     saved = recognizer.temperature
     try:
         recognizer.temperature = 3.0
-        np.testing.assert_allclose(recognizer.predict_proba(x[:8]), softmax(logits / 3.0), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(recognizer.probabilities(x[:8]), softmax(logits / 3.0), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(recognizer.predict_proba(x[:8]), softmax(logits / 3.0)[:, :10], rtol=1e-5, atol=1e-6)
     finally:
         recognizer.temperature = saved
 

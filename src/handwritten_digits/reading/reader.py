@@ -26,6 +26,7 @@ from handwritten_digits.runtime import Recognizer
 
 MAX_LINES = 64  # lines read in one image at most (the first, top to bottom): bounds a page's work
 COLUMN_PIECES = 8  # stacked lines of this many ink pieces at most are also read as one number
+UNCUT_BELOW = 0.99  # a cut stroke is made whole again as a mark only when one of its parts reads less surely than this
 
 
 @dataclass(frozen=True)
@@ -167,11 +168,13 @@ class Reader:
                 whole = whole.merge(kept[k][0])
             wholes.append(whole)
         readable = [w for w in wholes if piece_input(w) is not None]
-        self._probabilities(readable)
+        self._probabilities(readable + [p for p, _ in kept])
         dropped, marks = set(), []
         for members, whole in zip(cut, wholes):
             probs = whole.memo.get("probs")
-            if probs is not None and self.recognizer.not_digit(probs=np.asarray(probs)[None])[0] and not dropped & set(members):
+            least = min(float(np.max(kept[k][0].memo["probs"][:10])) for k in members)
+            if (probs is not None and least < UNCUT_BELOW and self.recognizer.not_digit(probs=np.asarray(probs)[None])[0]
+                    and not dropped & set(members)):
                 dropped |= set(members)
                 box = union(kept[k][1] for k in members)
                 marks.append(MarkResult(box, float(probs[10]), whole.memo["input"]))

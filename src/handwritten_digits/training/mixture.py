@@ -23,7 +23,7 @@ import numpy as np
 NOT_DIGIT = 10  # the class index of "not a digit"
 SEVERAL = 11  # the class index of "several digits" in one piece
 CLASSES = list(range(10)) + ["not a digit", "several digits"]
-NEGATIVE_SHARE = 0.2  # of the training set (and of validation), as marks that are not digits
+NEGATIVE_SHARE = 0.25  # of the training set (and of validation): marks that are not digits, and several digits
 COPIES = {"pendigits": 2, "optdigits": 3, "usps": 1}  # renderings per training digit: small sources weigh more
 
 

@@ -312,8 +312,7 @@ function layoutOf(data) {
       return entry;
     }),
   }));
-  // older servers send no marks
-  const marks = (data.marks || []).map((m, i) => ({ ...m, key: `m:${i}`, index: i, mark: true }));
+  const marks = data.marks.map((m, i) => ({ ...m, key: `m:${i}`, index: i, mark: true }));
   return { data, lines: laid, numbers, marks };
 }
 
