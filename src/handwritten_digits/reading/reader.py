@@ -25,7 +25,8 @@ from handwritten_digits.results import DigitResult, LineResult, MarkResult, Numb
 from handwritten_digits.runtime import Recognizer
 
 MAX_LINES = 64  # lines read in one image at most (the first, top to bottom): bounds a page's work
-COLUMN_PIECES = 8  # stacked lines of this many ink pieces at most are also read as one number
+COLUMN_PIECES = 8  # stacked lines of this many ink pieces at most are also read as one number ...
+COLUMN_LINE_PIECES = 2  # ... each line of at most this many (a digit, or a digit's fragment, in one or two strokes)
 UNCUT_BELOW = 0.99  # a cut stroke is made whole again as a mark only when one of its parts reads less surely than this
 
 
@@ -233,4 +234,6 @@ def _one_column(page: layout.Layout) -> bool:
     lines = page.lines
     if not 2 <= len(lines) <= COLUMN_PIECES or sum(len(ln.labels) for ln in lines) > COLUMN_PIECES:
         return False
+    if any(len(ln.numbers) > 1 or len(ln.labels) > COLUMN_LINE_PIECES for ln in lines):
+        return False  # a line of several numbers, or of a number's digits side by side, is no part of a column
     return all(layout.stacked(a.box, b.box) for a, b in zip(lines, lines[1:]))
