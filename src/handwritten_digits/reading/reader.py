@@ -151,7 +151,8 @@ class Reader:
 
         The segmenter cuts wide ink where its parts read best as digits, and a letter or a check mark
         cut into strokes reads as "1"s. Where the model judges the uncut ink not a digit (touching
-        digits it judges "several digits"), the cut is undone. Returns the pieces kept and the marks.
+        digits it judges "several digits") and one part reads less surely than ``UNCUT_BELOW``, the
+        cut is undone. Returns the pieces kept and the marks.
         """
         if not self.recognizer.open_set or len(kept) < 2:
             return kept, []
@@ -159,7 +160,7 @@ class Reader:
         for k, (p, _) in enumerate(kept):
             for label in np.unique(inkmap.labels[p.ys, p.xs]):
                 groups.setdefault(int(label), []).append(k)
-        cut = {tuple(g) for g in groups.values() if len(g) > 1}
+        cut = sorted({tuple(g) for g in groups.values() if len(g) > 1})
         if not cut:
             return kept, []
         wholes = []
