@@ -988,12 +988,16 @@ def test_not_a_digit_and_not_sure_on_a_phone(browser, server, data_dir, tmp_path
 def test_page_asks_for_digits_not_sure_below_one_half(page):
     from urllib.parse import parse_qs, urlparse
 
+    from playwright.sync_api import expect
+
     urls = []
     page.on("request", lambda r: urls.append(r.url) if "/recognize" in r.url else None)
-    with page.expect_response("**/api/v1/recognize**") as reply:
-        for s in seven(0):
-            stroke(page, s)
+    for s in seven(0):
+        stroke(page, s)
     number_shown(page, "7")
+    settled(page)
     assert urls and all(parse_qs(urlparse(u).query).get("min_confidence") == ["0.5"] for u in urls), urls
-    body = reply.value.json()
-    assert body.get("marks") == [] and body["digits"][0]["rejected"] is False  # the real server, today's model
+    # the final reading of the whole 7 (the real server, today's model): a sure digit, no mark
+    # (a live reading of half a stroke may well be "not a digit": part of a digit is none)
+    expect(page.locator("#pad-boxes .box.mark-box")).to_have_count(0)
+    expect(page.locator("#pad-boxes .box.rejected")).to_have_count(0)

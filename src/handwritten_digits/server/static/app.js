@@ -867,7 +867,8 @@ async function loadModel() {
     const info = await (await fetch(`${API}/model`)).json();
     chip.textContent = `model: ${info.name}`;
     const lines = [];
-    const val = info.metrics?.val?.accuracy, test = info.metrics?.test?.accuracy;  // this build's own figures
+    // this build's own figures; a model trained on a mixture names its MNIST part apart
+    const val = (info.metrics?.val_mnist ?? info.metrics?.val)?.accuracy, test = info.metrics?.test?.accuracy;
     if (val != null) lines.push(`MNIST validation accuracy: ${(100 * val).toFixed(2)}%`);
     if (test != null) lines.push(`MNIST test accuracy: ${(100 * test).toFixed(2)}%`);
     lines.push("Measured on MNIST's scanned digits — real handwriting and photos are read less accurately.");
