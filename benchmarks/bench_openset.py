@@ -96,11 +96,11 @@ def score_marks(recognizer, reader, n_inputs: int, n_images: int, digits: np.nda
     """Generated marks that are not digits: as model inputs, and as whole images read by the reader."""
     from tqdm import tqdm
 
-    from handwritten_digits.data.negatives import KINDS, SEVERAL, negative_images, negative_inputs
+    from handwritten_digits.data.negatives import KINDS, SEVERAL, negative_images, negative_inputs, several_digits
     from handwritten_digits.runtime import in_batches
 
     inputs, kinds = negative_inputs(n_inputs, seed=SEED, digits=digits)
-    several = np.isin(kinds, [KINDS.index(k) for k in SEVERAL])
+    several = several_digits(kinds)
     all_probs = in_batches(recognizer.probabilities, inputs)
     probs, names = all_probs[~several], [KINDS[k] for k in kinds[~several]]
     rejected = recognizer.not_digit(probs=probs)

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
     from handwritten_digits.data import load_dataset
-    from handwritten_digits.data.negatives import KINDS, SEVERAL, negative_inputs
+    from handwritten_digits.data.negatives import negative_inputs, several_digits
     from handwritten_digits.data.writers import SOURCES, load_writers
     from handwritten_digits.fileio import atomic_write_json
     from handwritten_digits.synthetic import make_numbers, make_singles
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     numbers = make_numbers(args.numbers, seed=args.seed, digits=digits)
     writers = {name: load_writers(name, "val") for name in SOURCES}
     marks, kinds = negative_inputs(args.marks, seed=MARKS_SEED, digits=digits[0][digits[1] != 1])
-    marks = marks[~np.isin(kinds, [KINDS.index(k) for k in SEVERAL])]  # several digits are for the segmenter to cut
+    marks = marks[~several_digits(kinds)]  # several digits are for the segmenter to cut
     rows = [measure(m, digits, singles, numbers, writers, marks) for m in args.models]
     result = {"benchmark": "choose_on_validation",
               "command": "python -m benchmarks.choose_on_validation " + " ".join(argv if argv is not None else sys.argv[1:]),

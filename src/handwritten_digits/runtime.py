@@ -67,7 +67,8 @@ class Recognizer:
         self._shape = tuple(card["input"]["shape"])
         self._deskew = bool(card["input"].get("deskew", False))
         self.temperature = float(card.get("temperature", 1.0))
-        # an 11th class, "not a digit": marks the model rejects (chosen on validation, see the card)
+        # classes after the digits ("not a digit", "several digits"): marks from the threshold up are
+        # rejected (chosen on validation, see the card)
         self.open_set = len(card.get("classes", range(10))) > 10
         self.not_digit_threshold = float(card.get("not_digit_threshold", 0.5))
 
@@ -107,7 +108,7 @@ class Recognizer:
         return out.astype(np.float32)
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities of every class the model has: (N, 10), or (N, 11) with "not a digit" last."""
+        """Calibrated probabilities of every class the model has: (N, 10), or with "not a digit" (column 10) and "several digits" after the digits."""
         return softmax(self.logits(images) / self.temperature)
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:

@@ -18,8 +18,8 @@ def add_arguments(p) -> None:
     p.add_argument("--data", default="mnist",
                    help="training data: mnist; mnist+photos (plus 20,000 training digits rendered as photos and "
                         "read back by the preprocessing, and the digits cut out of 3,000 photo-like numbers); "
-                        "mixed (mnist+photos plus pendigits, optdigits and USPS train writers, and marks that are "
-                        "not digits as an 11th class); or folder:PATH with PATH/0/*.png ... PATH/9/*.png")
+                        "mixed (mnist+photos plus pendigits, optdigits and USPS train writers, and two more classes: "
+                        "marks that are not digits, and pieces of several digits); or folder:PATH with PATH/0/*.png ... PATH/9/*.png")
     p.add_argument("--init", default=None, help="fine-tune from this model's checkpoint (.pt beside its .onnx)")
     p.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITS_DATA_DIR, then the user cache)")
     p.add_argument("--val-size", type=int, default=5000, help="training images held out for validation")

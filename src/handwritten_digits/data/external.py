@@ -73,12 +73,6 @@ def load_usps_file(folder: Path, name: str = "usps-test") -> tuple[np.ndarray, n
     return to_mnist(ink), labels
 
 
-def load_usps(folder: Path) -> tuple[np.ndarray, np.ndarray]:
-    """zip.train then zip.test (9,298): the old combined set; evaluate on ``usps-test`` instead."""
-    parts = [load_usps_file(folder, name) for name in USPS_FILES]
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-
 def load_semeion(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     rows = _read_lines(folder / "semeion" / "semeion.data")
     values = _parse(rows, folder / "semeion")

@@ -148,6 +148,11 @@ _MAKERS = {  # kind -> f(rng, digits)
 }
 
 
+def several_digits(kinds: np.ndarray) -> np.ndarray:
+    """Which of ``kinds`` (indices into ``KINDS``, as :func:`negative_inputs` returns them) hold several digits."""
+    return np.isin(kinds, [KINDS.index(k) for k in SEVERAL])
+
+
 def negative_ink(kind: str, rng: np.random.Generator, digits: np.ndarray | None = None) -> np.ndarray:
     """One negative of ``kind`` as a soft ink patch (H, W) float32 in [0, 1], ink bright.
 

@@ -30,7 +30,7 @@ from handwritten_digits.training import ddp
 from handwritten_digits.training.augment import augment
 from handwritten_digits.training.checkpoint import load_checkpoint, save_checkpoint
 from handwritten_digits.training.config import OPTIMIZERS, PRECISIONS, TrainConfig, check_choice, load_config
-from handwritten_digits.training.mixture import CLASSES, not_digit_threshold
+from handwritten_digits.training.mixture import CLASSES, fit_on_validation
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -219,7 +219,7 @@ def load_training_data(args, config: TrainConfig):
         pieces = number_piece_inputs(*train, max(2, min(PHOTO_NUMBERS, len(train[1]) // 8)), seed=config.seed)
         train = (np.concatenate([train[0], photos[0], pieces[0]]), np.concatenate([train[1], photos[1], pieces[1]]))
         info["photo_digits"], info["number_pieces"] = len(photos[1]), len(pieces[1])
-    if args.data == "mixed":  # more writers, and marks that are not digits (class 10)
+    if args.data == "mixed":  # more writers, marks that are not digits and pieces of several digits
         from handwritten_digits.training.mixture import add_sources
 
         train, val, sources = add_sources(train, val, seed=config.seed, limit=limit and max(64, limit // 8))
@@ -257,7 +257,7 @@ def train_from_args(args) -> int:
     import json
 
     from handwritten_digits.cli import command_line
-    from handwritten_digits.evaluation.calibration import expected_calibration_error, fit_temperature
+    from handwritten_digits.evaluation.calibration import expected_calibration_error
     from handwritten_digits.training.export import export_model
 
     if args.nproc > 1 and not ddp.launched():
@@ -300,8 +300,9 @@ def train_from_args(args) -> int:
         val_acc = result["best"]["val_accuracy"]
     else:  # resumed after the best epoch
         val_acc, val_logits = evaluate(model, *val, torch.device("cpu"))
-    temperature = fit_temperature(val_logits.numpy(), val[1].numpy())
     val_probs, val_labels = torch.softmax(val_logits, 1).numpy(), val[1].numpy()
+    temperature, threshold, shares = fit_on_validation(val_logits.numpy(), val_labels,
+                                                       data_info.get("val_parts") if classes else None)
     calibrated = torch.softmax(val_logits / temperature, 1).numpy()
     metrics = {"val": {"accuracy": val_acc, "n": len(val[1]), "best_epoch": result["best"]["epoch"],
                        "ece_before": expected_calibration_error(val_probs, val_labels),
@@ -309,9 +310,7 @@ def train_from_args(args) -> int:
     for source, (a, b) in data_info.get("val_parts", {}).items():  # each source of a mixed validation set
         metrics[f"val_{source}"] = {"accuracy": float((calibrated[a:b].argmax(1) == val_labels[a:b]).mean()), "n": b - a,
                                     "ece": expected_calibration_error(calibrated[a:b], val_labels[a:b])}
-    threshold = None
-    if classes and "val_parts" in data_info:
-        threshold, shares = not_digit_threshold(calibrated, val_labels, data_info["val_parts"])
+    if shares is not None:
         metrics["val_rejected"] = shares  # at the threshold: digits per source, and marks
     if test is not None:  # final figure only: nothing above looked at it
         metrics["test"] = {"accuracy": evaluate(model, *test, torch.device("cpu"))[0], "n": len(test[1])}

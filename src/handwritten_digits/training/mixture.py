@@ -43,7 +43,8 @@ def add_sources(train, val, seed: int = 0, limit: int | None = None, external_di
     Returns
     -------
     train, val : (ndarray, ndarray)
-        Digits of every source and the not-a-digit marks, labelled 0-10.
+        Digits of every source (0-9), marks that are not digits (``NOT_DIGIT``) and pieces of several
+        digits (``SEVERAL``).
     info : dict
         Counts per source, and ``val_parts``: each source's ``[start, end)`` in ``val``.
     """
@@ -89,12 +90,10 @@ def _first(data, limit):
 
 def _marks(inputs) -> tuple[np.ndarray, np.ndarray]:
     """Negatives labelled: several digits (pairs, columns) or not a digit (the rest)."""
-    from handwritten_digits.data.negatives import KINDS
-    from handwritten_digits.data.negatives import SEVERAL as SEVERAL_KINDS
+    from handwritten_digits.data.negatives import several_digits
 
     images, kinds = inputs
-    several = np.isin(kinds, [KINDS.index(k) for k in SEVERAL_KINDS])
-    return images, np.where(several, SEVERAL, NOT_DIGIT).astype(np.int64)
+    return images, np.where(several_digits(kinds), SEVERAL, NOT_DIGIT).astype(np.int64)
 
 
 def _append(vals: list, part, name: str, parts: dict) -> None:
@@ -126,8 +125,8 @@ def not_digit_threshold(probs: np.ndarray, labels: np.ndarray, parts: dict) -> t
 
     Parameters
     ----------
-    probs : ndarray (N, 11)
-        Calibrated validation probabilities, "not a digit" last.
+    probs : ndarray (N, classes)
+        Calibrated validation probabilities, "not a digit" in column ``NOT_DIGIT``.
     labels : ndarray (N,)
     parts : dict
         Each source's ``[start, end)`` in the validation set (``"not a digit"`` holds the marks).
@@ -165,17 +164,31 @@ def calibrate(recognizer, val, seed: int = 0) -> dict:
         Card fields: ``temperature``, ``metrics`` (validation accuracy, and the shares rejected per
         source), ``not_digit_threshold`` (open set only).
     """
-    from handwritten_digits.evaluation.calibration import fit_temperature
-    from handwritten_digits.runtime import softmax
-
     images, labels = val
     parts = None
     if recognizer.open_set:
         (images, labels), parts = validation_mixture(val, seed)
     logits = recognizer.logits(images)
-    fields = {"temperature": fit_temperature(logits, labels)}
+    temperature, threshold, shares = fit_on_validation(logits, labels, parts)
+    fields = {"temperature": temperature}
     fields["metrics"] = {"val": {"accuracy": float((logits.argmax(1) == labels).mean()), "n": len(labels)}}
     if parts:
-        fields["not_digit_threshold"], fields["metrics"]["val_rejected"] = not_digit_threshold(
-            softmax(logits / fields["temperature"]), labels, parts)
+        fields["not_digit_threshold"], fields["metrics"]["val_rejected"] = threshold, shares
     return fields
+
+
+def fit_on_validation(logits: np.ndarray, labels: np.ndarray, parts: dict | None = None):
+    """The temperature for validation ``logits`` and, given the validation mixture's ``parts``, the
+    "not a digit" threshold on the calibrated probabilities and the shares it rejects per source
+    (:func:`not_digit_threshold`); ``(temperature, None, None)`` without parts.
+
+    What training (:mod:`handwritten_digits.training.loop`) and :func:`calibrate` both choose.
+    """
+    from handwritten_digits.evaluation.calibration import fit_temperature
+    from handwritten_digits.runtime import softmax
+
+    temperature = fit_temperature(logits, labels)
+    if not parts:
+        return temperature, None, None
+    threshold, shares = not_digit_threshold(softmax(np.asarray(logits) / temperature), labels, parts)
+    return temperature, threshold, shares
