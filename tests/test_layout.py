@@ -95,6 +95,33 @@ def test_evenly_spaced_digits_are_one_number_even_widely_spaced(digits):
     assert _counts(_read(_strip(digits, [0.2, 0.2, 2.0, 0.2, 0.3]))[1]) == [2]  # 123 456: a gap clearly wider
 
 
+def test_a_wide_gap_does_not_hide_the_gap_between_two_numbers(digits):
+    """A lone digit far to the left, then 12 34567: the very wide gap is one split, and the gap clearly
+    wider than the spacing of the digits after it is another."""
+    assert _counts(_read(_strip(digits, [10.0, 0.2, 1.6, 0.2, 0.2, 0.2, 0.2]))[1]) == [3]
+
+
+def _placed(digits, spots, height=40) -> np.ndarray:
+    """Digits k at (x, y) (their top left corner, in heights), dark on white."""
+    images, _ = digits
+    rng = np.random.default_rng(4)
+    width = int((max(x for _, x, _ in spots) + 3) * height)
+    canvas = np.zeros((int((max(y for _, _, y in spots) + 3) * height), width), np.float32)
+    for k, x, y in spots:
+        p = ink_patch(images[k], height, rng)
+        x, y = int(x * height), int(y * height)
+        canvas[y : y + p.shape[0], x : x + p.shape[1]] = np.maximum(canvas[y : y + p.shape[0], x : x + p.shape[1]], p)
+    return (255 * (1 - 0.85 * canvas)).astype(np.uint8)
+
+
+def test_a_lone_digit_far_from_the_next_line_is_a_line_of_its_own(digits):
+    """A digit at the left of one line and a number far to the right, a line lower: two lines, not one
+    line running 10 degrees downhill across the page (the other lines run level)."""
+    spots = [(k, 1 + 0.9 * k, 1) for k in range(8)]  # a full line above ...
+    spots += [(8, 1, 2.6)] + [(9 + k, 11.5 + 0.9 * k, 4.4) for k in range(3)]  # ... a lone digit, a number lower right
+    assert _counts(_read(_placed(digits, spots))[1]) == [1, 1, 1]
+
+
 def test_a_shadow_under_a_number_makes_no_line(digits):
     image, truth = make_page(np.random.default_rng(3), digits, lengths=[[4, 3]], paper="plain", height=40, **CLEAN)
     gray = image.astype(np.float32) / 255
@@ -128,6 +155,22 @@ def test_ruled_paper_lines_are_dropped(digits):
     assert "rules" in found.removed
     assert all(w < 0.5 * inkmap.mask.shape[1] for _, _, w, _, _ in found.inkmap.stats[1:])
     _assert_matches(found, truth)
+
+
+def test_a_stroke_along_a_printed_line_is_kept(digits):
+    """A pen stroke lying on a faint ruled line (the bar of a 7 written on it) is ink, not paper."""
+    image, truth = make_page(np.random.default_rng(4), digits, lengths=[[3, 4], [5]], paper="plain", height=36, **CLEAN)
+    pitch = 1.4 * truth.height
+    gray = np.ascontiguousarray(_ruled(image, pitch, 0.55))
+    rule = int(10 + 2 * pitch)  # a ruled line below the digits
+    x, h = 20, int(truth.height)
+    cv2.line(gray, (x, rule), (x + int(0.7 * h), rule), 0.1, 2)  # a 7 whose bar lies on the line
+    cv2.line(gray, (x + int(0.7 * h), rule), (x + int(0.3 * h), rule + h), 0.1, 3)
+    inkmap, found = _read(gray)
+    assert "rules" in found.removed
+    bar = found.inkmap.mask[rule - 1 : rule + 2, x + 3 : x + int(0.6 * h)]
+    assert bar.any(0).mean() > 0.9  # the bar is whole
+    assert found.inkmap.mask[rule, x + h :].mean() < 0.2  # the line beside it is gone (digits crossing it stay)
 
 
 def test_ruled_and_squared_paper_from_the_generator(digits):

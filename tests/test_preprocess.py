@@ -163,6 +163,20 @@ def test_noise_only_has_no_digit(recognizer):
         assert recognizer.classify(img) is None
 
 
+def test_digits_on_patterned_paper_in_a_tight_crop(mnist_test, recognizer):
+    """A cheque's amount cut out tight: wavy printed pattern all over the paper, the digits filling the
+    crop. The paper's spread is large, but the ink joins into strokes (noise never does)."""
+    rng = np.random.default_rng(2)
+    yy, xx = np.mgrid[0:56, 0:130].astype(np.float32)
+    paper = 0.72 + 0.1 * np.sin(xx / 2.5 + 3 * np.sin(yy / 9)) + rng.normal(0, 0.03, xx.shape)
+    ink = np.zeros_like(paper)
+    for k, x in enumerate((10, 55)):
+        digit = Image.fromarray((mnist_test[0][k] * 255).astype(np.uint8)).resize((50, 50), Image.BICUBIC)
+        ink[3:53, x : x + 50] = np.asarray(digit, np.float32) / 255
+    gray = np.clip(paper * (1 - ink) + 0.12 * ink, 0, 1)
+    assert recognizer.read((gray * 255).astype(np.uint8)).text == "".join(str(int(d)) for d in mnist_test[1][:2])
+
+
 def test_specks_are_dropped_around_a_digit(mnist_test, recognizer):
     img = drawing(mnist_test, 7).copy()
     img[5, 5] = img[190, 10] = img[100, 230] = 0

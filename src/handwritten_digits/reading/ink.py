@@ -22,6 +22,9 @@ QUICK_SIDE = 160  # but first at this one, for pure white or black paper (drawn 
 QUICK_NOISE = 0.002  # the paper's noise is under this (photos and scans lose detail), the strokes are at least ...
 QUICK_STROKE = 4.0  # ... this wide (px) and some piece at least ...
 QUICK_HEIGHT = 32  # ... this tall (px): thick strokes on big digits lose nothing at low resolution
+CLEAR = 8.0  # ink stands this many times the paper's noise above it ...
+STROKED = 5.0  # ... or this many, where the pixels above the noise join into a stroke of at least ...
+STROKE_PIXELS, STROKE_SHARE = 30, 0.002  # ... this many pixels and this share of the image
 
 
 @dataclass
@@ -162,7 +165,7 @@ def _find_ink_at(image: GrayImage, work_side: int, paper: float | None = None) -
     if values.size > 200_000:  # hatching or a checkerboard: a regular sample gives the same percentile
         values = values[:: values.size // 100_000]
     level = float(np.percentile(values, 90)) - center
-    if level < max(0.12, 8 * sigma):
+    if level < max(0.12, CLEAR * sigma) and not (level >= max(0.12, STROKED * sigma) and _stroke_sized(candidates)):
         return _empty(gray, scale, image.shape)  # faint blotches or noise only: no stroke clearly above the paper
     # Hysteresis: weak pixels count when connected to strong ones, so thin or blurred strokes survive.
     strong = resid > center + 0.5 * level
@@ -183,6 +186,14 @@ def _find_ink_at(image: GrayImage, work_side: int, paper: float | None = None) -
     ink = soft * near  # 0 away from the strokes
     np.maximum(ink, mask * np.float32(0.05), out=ink)  # every stroke pixel holds some ink
     return InkMap(ink.astype(np.float32, copy=False), mask, scale, image.shape, labels, stats, sigma)
+
+
+def _stroke_sized(candidates: np.ndarray) -> bool:
+    """Whether the pixels above the noise hold one connected run of a stroke's size (noise leaves
+    isolated pixels): patterned paper (a cheque) is noisy, and digits written on it are less than
+    ``CLEAR`` times its spread above it."""
+    stats = cv2.connectedComponentsWithStats(candidates.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)[2]
+    return int(stats[1:, cv2.CC_STAT_AREA].max(initial=0)) >= max(STROKE_PIXELS, STROKE_SHARE * candidates.size)
 
 
 def _dark_ink(gray: np.ndarray) -> bool:

@@ -37,6 +37,7 @@ MAX_COMPONENTS = 2000  # the largest components considered: bounds the pairwise 
 BODY = 0.45  # a piece this much of the typical digit height or taller makes lines; smaller ones join them
 ALIGN = 0.5  # neighbours on a line: centres within this many heights vertically ...
 SLOPE = float(np.tan(np.radians(8)))  # ... plus this much per pixel of gap, off the page's slope (a line slanted its own way)
+NEAR = 4.0  # ... over gaps of up to this many heights (across a wider gap, _join follows the chains' own fits)
 STEEPEST = 1.0  # the steepest line (a turned page): 45 degrees
 REACH = 12.0  # ... and gaps of at most this many heights
 WEIGHT = 3.0  # a vertical offset costs this many times a horizontal gap
@@ -188,7 +189,7 @@ def _chains(boxes: np.ndarray, slope: float) -> list[np.ndarray]:
     dy = np.abs(cy[None] - cy[:, None] - slope * (cx[None] - cx[:, None]))
     hh = (h[None] + h[:, None]) / 2
     ok = (cx[None] > cx[:, None]) & (gap > -0.5 * np.minimum(w[None], w[:, None])) & (gap < REACH * hh)
-    ok &= dy <= ALIGN * hh + SLOPE * np.maximum(gap, 0)
+    ok &= dy <= ALIGN * hh + SLOPE * np.clip(gap, 0, NEAR * hh)
     cost = np.where(ok, np.maximum(gap, 0) + WEIGHT * dy, np.inf)
     return _links(cost)
 
@@ -248,10 +249,16 @@ def _join(chains: list[np.ndarray], boxes: np.ndarray, slope: float) -> list[np.
     while len(chains) > 1:
         at, tilt, height = np.array([_fit(boxes[c], slope) for c in chains]).T
         (fx, fy), (lx, ly) = (_centres(np.array([boxes[c[k]] for c in chains])) for k in (0, -1))
+        run = np.array([np.ptp(_centres(boxes[c])[0]) for c in chains])
         gap = np.array([boxes[c, 0].min() for c in chains])[None] - np.array([boxes[c, 2].max() for c in chains])[:, None]
         hh = (height[None] + height[:, None]) / 2  # [a, b]: from a's end to b's start
-        off = np.minimum(np.abs(fy[None] - at[:, None] - tilt[:, None] * fx[None]),  # b's start on a's line
-                         np.abs(ly[:, None] - at[None] - tilt[None] * lx[:, None]))  # a's end on b's line
+        dx = fx[None] - lx[:, None]
+        # a chain's own direction is trusted as far as it runs, the page's beyond (a short chain's tilt
+        # carried across a page lands on any line)
+        own_a, own_b = np.clip(dx, 0, run[:, None]), np.clip(dx, 0, run[None])
+        ahead = at[:, None] + tilt[:, None] * (lx[:, None] + own_a) + slope * (dx - own_a)  # a's line at b's start
+        behind = at[None] + tilt[None] * (fx[None] - own_b) - slope * (dx - own_b)  # b's line at a's end
+        off = np.minimum(np.abs(fy[None] - ahead), np.abs(ly[:, None] - behind))
         ok = (gap >= -0.5 * hh) & (gap <= REACH * hh) & (off <= ALIGN * hh) & ~np.eye(len(chains), dtype=bool)
         merged = _links(np.where(ok, np.maximum(gap, 0) + WEIGHT * off, np.inf))
         if len(merged) == len(chains):
@@ -335,7 +342,7 @@ def _splits(gaps: np.ndarray, height: float) -> np.ndarray:
     """Which gaps separate two numbers: clearly wider than the line's digit spacing, or very wide."""
     g = (gaps[:, 1] - gaps[:, 0]) / height
     split = g >= APART
-    real = np.sort(g[g > 0])
+    real = np.sort(g[(g > 0) & ~split])  # the spacing is told among the gaps not already splits
     if len(real) >= 2:
         ratio = (real[1:] + SOFT) / (real[:-1] + SOFT)
         ratio[real[1:] < WIDE] = 0

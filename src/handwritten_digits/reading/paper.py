@@ -22,6 +22,8 @@ FAINT = 0.7  # ... fainter than this (soft ink; a pen's strokes are near 1) or .
 FAT = 0.3  # ... this many digit heights deep: no stroke is that thick
 PEERS = 0.05  # pieces with less than this share of a piece's ink do not measure it
 ALONE = 4.0  # a printed line that holds all the ink must be this many times longer still (a frame, not a long 1)
+PEN_OVER_RULE = 0.3  # a printed line this much fainter than the pen's median ink gives back the strokes along it ...
+RULE_SPREAD = 95  # ... where they are darker than this percentile of the line's ink
 LARGER = 1.5  # a blot is this many times larger than the other pieces' typical height (a bold digit is not)
 
 
@@ -55,6 +57,7 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
         else np.zeros(mask.shape, bool)
     if drop.any():
         drop &= _paper_sized(inkmap, np.unique(inkmap.labels[drop]), RULE, marked=drop, alone=ALONE)[inkmap.labels]
+        drop &= ~_pen_along(inkmap, drop, height)
     removed = ["rules"] if drop.any() else []
     rest = mask & ~drop
     dist = distance(rest)
@@ -105,6 +108,27 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
     near = cv2.dilate(keep.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
     ink = np.where(near, inkmap.ink, np.float32(0)).astype(np.float32)
     return InkMap(ink, keep, inkmap.scale, inkmap.shape, labels, stats, inkmap.noise), removed, stroke
+
+
+def _pen_along(inkmap: InkMap, rule: np.ndarray, height: float) -> np.ndarray:
+    """Pen strokes that lie along a printed line (the base of a 2 on a ruled line): where the line is
+    clearly fainter than the pen, its pixels darker than both the midway level and nearly all of the
+    line itself (light varies along a line), in runs no longer than a digit that touch other ink."""
+    keep = np.zeros(rule.shape, bool)
+    pen = inkmap.ink[inkmap.mask & ~rule]
+    if not rule.any() or pen.size == 0:
+        return keep
+    line, dark = np.percentile(inkmap.ink[rule], [50, RULE_SPREAD]), float(np.median(pen))
+    if dark - line[0] < PEN_OVER_RULE:
+        return keep  # a line printed as dark as the pen: nothing tells them apart
+    along = rule & (inkmap.ink >= max((line[0] + dark) / 2, line[1]))
+    if not along.any():
+        return keep
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(along.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    near = cv2.dilate((inkmap.mask & ~rule).view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+    ok = (np.bincount(labels[along & near], minlength=count) > 0) & (np.maximum(stats[:, 2], stats[:, 3]) <= height)
+    ok[0] = False
+    return ok[labels]
 
 
 def _paper_sized(inkmap: InkMap, labels, factor: float, marked: np.ndarray | None = None,
