@@ -330,9 +330,9 @@ def external_section(results: dict) -> str:
             "| model | MNIST test | USPS | Semeion | source |\n|---|---:|---:|---:|---|\n" + "\n".join(rows))
 
 
-def choice_section(results: dict) -> str:
-    """The last model choice: candidates measured on validation data only, and the one kept."""
-    res = results.get("choice")
+def choice_section(results: dict, name: str = "choice") -> str:
+    """The last model choice recorded in ``name``: candidates measured on validation data only, and the one kept."""
+    res = results.get(name)
     if not res or "_error" in res:
         return ""
     rows = [f"| `{r['model']}` | {pct(r['mnist_val'])} | {pct(r.get('pendigits_val'))} | {pct(r.get('optdigits_val'))} "
@@ -346,7 +346,7 @@ def choice_section(results: dict) -> str:
             f"| marks rejected ({num(sets.get('val_marks'))}) | MNIST digits rejected "
             f"| photo digits ({num(sets.get('val_photo_digits'))}) "
             f"| numbers, exact ({num(sets.get('val_numbers'))}) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows)
-            + "\n\n" + _provenance("choice", res))
+            + "\n\n" + _provenance(name, res))
 
 
 def data_section(results: dict) -> str:
@@ -511,6 +511,8 @@ def render(results: dict, plots: dict[str, Path] | None = None, readme_dir: Path
         external_section(results),
         "### Model choice (validation only)",
         choice_section(results) or "_no choice recorded_ (`python -m benchmarks.choose_on_validation default CANDIDATE...`).",
+        choice_section(results, "choice-accurate") and "The `accurate` ensemble, chosen by the same rule:\n\n"
+        + choice_section(results, "choice-accurate"),
         "### Data",
         data_section(results),
     ]
@@ -518,7 +520,7 @@ def render(results: dict, plots: dict[str, Path] | None = None, readme_dir: Path
         extra = leftover_section(name, results.get(name))
         if extra:
             parts += [f"More from `{name}.json`:", extra]
-    known = (set(ORDER) | {"ensemble", "choice", "reliability"} | set(readme_reading.FILES) | set(readme_pages.FILES)
+    known = (set(ORDER) | {"ensemble", "choice", "choice-accurate", "reliability"} | set(readme_reading.FILES) | set(readme_pages.FILES)
              | set(readme_openset.FILES))
     for name in sorted(set(results) - known):
         if "_error" not in results[name]:

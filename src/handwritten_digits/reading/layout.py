@@ -11,7 +11,8 @@ Works on the ink's connected components (their stats, a few whole-image morpholo
 * units of digit height are chained into lines: each is linked to its best right neighbour when
   that one's best left neighbour is it, offsets measured along the page's slope (a turned sheet: first
   from nearest neighbours, then from the longer chains); a curved line follows its own direction;
-  chains that continue each other are joined the same way; lines are read top to bottom;
+  chains that continue each other are joined the same way, each chain's own direction trusted only as
+  far as it runs; lines are read top to bottom;
 * short chains and smaller units (the dots of a broken stroke) join the line whose band they overlap
   most; a small unit that joins no line is dropped; a line that is only the broken-off part of the
   digits next to it (the bar of a 5 over its bowl) joins their line;

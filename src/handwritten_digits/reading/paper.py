@@ -2,7 +2,8 @@
 
 Printed lines (ruled or squared paper, table borders, a page edge) are long straight runs of ink; a
 shadow, a stain or the desk around a note is ink far thicker than a pen's stroke. :func:`clean` removes
-both, keeps the strokes that cross a printed line, and renumbers the components.
+both, keeps the strokes that cross a printed line (and those along a line printed fainter than the pen),
+and renumbers the components.
 """
 
 from __future__ import annotations
