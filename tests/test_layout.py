@@ -173,6 +173,20 @@ def test_a_stroke_along_a_printed_line_is_kept(digits):
     assert found.inkmap.mask[rule, x + h :].mean() < 0.2  # the line beside it is gone (digits crossing it stay)
 
 
+def test_a_small_sheet_of_dark_squares(digits):
+    """Squares printed as dark as a mid-gray pen on a sheet hardly wider than a line of digits: all the
+    ink is one piece, printed lines and digits. Many lines' worth of printed ink is a sheet (removed like
+    any ruled page), not a frame around a digit or a long 1."""
+    image, truth = make_page(np.random.default_rng(4), digits, lengths=[[3, 4], [5], [2, 2]], paper="plain", height=36, **CLEAN)
+    pitch = 0.8 * truth.height
+    gray = np.ascontiguousarray(_ruled(image, pitch, 0.5))
+    for x in np.arange(0, gray.shape[1], pitch):
+        cv2.line(gray, (int(x), 0), (int(x), gray.shape[0]), 0.5, 1)
+    inkmap, found = _read(gray)
+    assert inkmap.count == 1  # the grid joins everything
+    _assert_matches(found, truth)
+
+
 def test_ruled_and_squared_paper_from_the_generator(digits):
     for paper, seed in (("ruled", 5), ("squared", 6)):
         image, truth = make_page(np.random.default_rng(seed), digits, lengths=[[4, 2], [3], [5, 1]], paper=paper,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from handwritten_digits.reading.ink import InkMap, distance
+from handwritten_digits.reading.ink import InkMap, distance, stroke_width
 
 MIN_SIDE_PX = 6  # segment's: a digit spans at least this many working pixels
 TALLEST = 3.0  # a piece more than this many digit heights tall is no digit (a page edge, a frame)
@@ -22,7 +22,8 @@ STRONG = 0.4  # soft ink at least this dark is a pen's (ink's hysteresis: strong
 FAINT = 0.7  # ... fainter than this (soft ink; a pen's strokes are near 1) or ...
 FAT = 0.3  # ... this many digit heights deep: no stroke is that thick
 PEERS = 0.05  # pieces with less than this share of a piece's ink do not measure it
-ALONE = 4.0  # a printed line that holds all the ink must be this many times longer still (a frame, not a long 1)
+ALONE = 4.0  # a printed line that holds all the ink must be this many times longer still (a frame, not a long 1) ...
+SHEET = 5.0  # ... unless it holds this many lines of its length (a frame has four sides, a sheet more lines)
 PEN_OVER_RULE = 0.3  # a printed line this much fainter than the pen's median ink gives back the strokes along it ...
 RULE_SPREAD = 95  # ... where they are darker than this percentile of the line's ink
 LARGER = 1.5  # a blot is this many times larger than the other pieces' typical height (a bold digit is not)
@@ -138,7 +139,8 @@ def _paper_sized(inkmap: InkMap, labels, factor: float, marked: np.ndarray | Non
     extent is at least ``factor`` times the typical height of the *other* pieces. A piece of digit size
     next to the others (a long 1, a bold 8) is never paper: judged against itself, any digit would look
     like a line or a blot. A piece with no others (all the ink touches a frame) is judged against what
-    is left of it once its ``marked`` pixels go, ``alone`` times as strictly (``None``: never paper)."""
+    is left of it once its ``marked`` pixels go, ``alone`` times as strictly (``None``: never paper), unless
+    those make ``SHEET`` lines or more (ruled or squared paper joining all the digits)."""
     out = np.zeros(inkmap.count + 1, bool)
     stats = inkmap.stats[1:]
     extent = np.maximum(stats[:, 2], stats[:, 3])
@@ -151,10 +153,13 @@ def _paper_sized(inkmap: InkMap, labels, factor: float, marked: np.ndarray | Non
             out[label] = extent[label - 1] >= factor * typical_height(others)
         elif alone is not None:
             x, y, w, h, _ = stats[label - 1]
-            rest = (inkmap.labels[y : y + h, x : x + w] == label) & ~marked[y : y + h, x : x + w]
-            left = cv2.connectedComponentsWithStats(rest.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)[2][1:]
+            mine = inkmap.labels[y : y + h, x : x + w] == label
+            lines = mine & marked[y : y + h, x : x + w]
+            # many lines' worth of printed ink: a ruled or squared sheet, judged like any page, not a frame
+            sheet = lines.sum() >= SHEET * extent[label - 1] * stroke_width(lines)
+            left = cv2.connectedComponentsWithStats((mine & ~lines).view(np.uint8), connectivity=8, ltype=cv2.CV_32S)[2][1:]
             left = left[left[:, 4] >= 0.1 * left[:, 4].max(initial=0)]  # the digits left, not their specks
-            out[label] = len(left) > 0 and extent[label - 1] >= alone * factor * typical_height(left)
+            out[label] = len(left) > 0 and extent[label - 1] >= (1.0 if sheet else alone) * factor * typical_height(left)
     return out
 
 
