@@ -502,7 +502,7 @@ def render(results: dict, plots: dict[str, Path] | None = None, readme_dir: Path
         "### Reading pipeline: speed, bounded work, every core",
         readme_reading.section(results),
         "### Whole pages: lines of numbers, beside general OCR",
-        readme_pages.section(results),
+        readme_pages.section(results, image("page-errors", "digits misread on the page only, beside the MNIST digits they came from")),
         "### Not a digit, and writers beyond MNIST",
         readme_openset.section(results, image("openset", "risk-coverage per source, and the not-a-digit threshold's trade-off")),
         "### Reliability: hostile input",
@@ -539,8 +539,9 @@ def update_readme(readme: Path, results_dir: Path = RESULTS, plots_dir: Path | N
     results = load_results(results_dir)
     plots_dir = plots_dir if plots_dir is not None else Path(results_dir) / "plots"
     plots = write_plots(results, plots_dir)
-    if "openset" in results and (plots_dir / "openset.png").exists():  # drawn by bench_openset itself
-        plots["openset"] = plots_dir / "openset.png"
+    for name in ("openset", "page-errors"):  # drawn by the benchmark itself
+        if name in results and (plots_dir / f"{name}.png").exists():
+            plots[name] = plots_dir / f"{name}.png"
     section = render(results, plots, readme.parent)
     before, rest = text.split(START, 1)
     _, after = rest.split(END, 1)

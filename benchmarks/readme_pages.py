@@ -1,12 +1,13 @@
-"""README section on reading whole pages: ``pages.json`` (``bench_pages``) and the peers beside it
-(``peers.json``, ``bench_peers``, via :mod:`benchmarks.readme_peers`)."""
+"""README section on reading whole pages: ``pages.json`` (``bench_pages``), why lines are wrong
+(``page-errors.json``, ``page_errors``) and the peers beside it (``peers.json``, ``bench_peers``, via
+:mod:`benchmarks.readme_peers`)."""
 
 from __future__ import annotations
 
 from benchmarks import readme_peers
 from benchmarks.readme import _missing, num, pct, usable
 
-FILES = ("pages", "peers")
+FILES = ("pages", "page-errors", "peers")
 
 
 def reading_table(res: dict) -> str:
@@ -28,7 +29,19 @@ def ours(res: dict) -> dict:
             "ms_per_image": {"realdev_median": real.get("ms_median"), "pages_median": res.get("reading", {}).get("ms_median")}}
 
 
-def section(results: dict) -> str:
+def errors_text(res: dict) -> str:
+    """Why lines are wrong, from ``page-errors.json``."""
+    causes, misread = res.get("causes", {}), res.get("misread", {})
+    pairs = ", ".join(f"{k} ({v})" for k, v in list(res.get("pairs", {}).items())[:5])
+    return (f"Why lines are wrong, on {res.get('pages')} pages of {res.get('digits')} digits (`{res.get('command')}`): "
+            f"of {res.get('lines')} lines, {causes.get('lines', 0)} sit on pages read with the wrong number of lines, "
+            f"{causes.get('numbers', 0)} have a number gap missed or invented, {causes.get('digits', 0)} a digit cut in two, "
+            f"merged or lost, and {causes.get('misread', 0)} a digit misread. Of {misread.get('digits', 0)} misread digits, "
+            f"{misread.get('also_alone', 0)} are misread alone too (as the 28×28 MNIST image) and "
+            f"{misread.get('page_only', 0)} only on the page; most often {pairs}.")
+
+
+def section(results: dict, image: str = "") -> str:
     res = usable(results, "pages")
     if not res:
         return "Whole pages: " + _missing("pages")
@@ -46,4 +59,7 @@ def section(results: dict) -> str:
         text += (f"\n\nThe {real.get('all', {}).get('images', '—')} real photos of `../shared/data/realdev` (developed "
                  f"against, never tuned on): exact {kinds}; digits only {real.get('all', {}).get('exact_digits')}/"
                  f"{real.get('all', {}).get('images')}; character accuracy {pct(real.get('all', {}).get('char_accuracy'), 1)}.")
+    errors = usable(results, "page-errors")
+    if errors:
+        text += "\n\n" + errors_text(errors) + image
     return text + "\n\n" + readme_peers.section(results, ours=ours(res) if real else None)

@@ -32,6 +32,14 @@ def test_page_truth_follows_the_lengths_asked(digits):
     assert truth.label == " | ".join(" ".join(line) for line in truth.lines)
 
 
+@pytest.mark.parametrize("options", [dict(lengths=[[3, 1], [4]], show_through=True), dict(grid=(3, 4))])
+def test_the_truth_names_each_digits_source_in_reading_order(digits, options):
+    _, truth = make_page(np.random.default_rng(3), digits, **options)
+    text = "".join(n for line in truth.lines for n in line)
+    assert len(truth.sources) == len(text)
+    assert "".join(str(int(digits[1][k])) for k in truth.sources) == text
+
+
 def test_lines_are_made_top_to_bottom_and_numbers_left_to_right(digits):
     """The truth's order is the reading order: on a straight page, each line's boxes are below the last
     line's, and numbers on a line run left to right without overlapping."""

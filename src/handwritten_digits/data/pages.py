@@ -18,7 +18,7 @@ benchmark.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -36,13 +36,14 @@ GRIDS = 0.1  # share of grid pages by default
 class PageTruth:
     """What a page shows: ``lines`` top to bottom, each its numbers left to right; ``boxes`` the same
     shape, each number's (x0, y0, x1, y1) in image pixels (exclusive); ``height`` the digits' median
-    height (px)."""
+    height (px); ``sources`` each digit's index in the digits the page was built from, in reading order."""
 
     lines: list[list[str]]
     boxes: list[list[tuple[int, int, int, int]]]
     paper: str
     grid: bool
     height: float
+    sources: list[int] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
@@ -110,7 +111,8 @@ def make_page(rng: np.random.Generator, digits, *, lines: int | None = None, num
     truth : PageTruth
     """
     images, labels = digits
-    pick = lambda: int(rng.integers(len(images)))  # noqa: E731
+    picked: list[int] = []
+    pick = lambda: picked.append(int(rng.integers(len(images)))) or picked[-1]  # noqa: E731
     paper = paper or str(rng.choice(PAPERS, p=[0.4, 0.25, 0.15, 0.2]))
     if grid is None and lengths is None and lines is None and numbers is None and rng.random() < GRIDS:
         grid = (int(rng.integers(2, 9)), int(rng.integers(3, 9)))
@@ -175,7 +177,8 @@ def make_page(rng: np.random.Generator, digits, *, lines: int | None = None, num
         out = np.asarray(Image.open(io.BytesIO(buffer.getvalue())))
     boxes = _boxes(idmap, ids.count)
     box_lines = [[boxes[k] for k in line_ids] for line_ids in ids.lines]
-    return out, PageTruth(texts, box_lines, paper, grid is not None, h)
+    digits_drawn = sum(len(number) for line in texts for number in line)  # drawn first, in reading order
+    return out, PageTruth(texts, box_lines, paper, grid is not None, h, picked[:digits_drawn])
 
 
 _LENGTH_P = np.array([6, 6, 5, 5, 4, 3, 2, 2, 1, 1], float) / 35  # 1-10 digits, short numbers more often
