@@ -187,6 +187,25 @@ def test_a_small_sheet_of_dark_squares(digits):
     _assert_matches(found, truth)
 
 
+def test_a_faint_crossing_left_of_a_printed_grid_is_paper():
+    """What is left of faint squared paper after its lines go can be a crossing (a T, a +) of thin, faint
+    ink: a thread, though its bars make it more than a hairline's area for its length."""
+    from handwritten_digits.reading.ink import InkMap
+    from handwritten_digits.reading.paper import clean
+
+    mask = np.zeros((120, 200), bool)
+    ink = np.zeros(mask.shape, np.float32)
+    for k in range(3):  # three bold digit-high strokes, dark
+        mask[30:70, 20 + 30 * k : 25 + 30 * k] = True
+    ink[mask] = 1.0
+    mask[20:90, 160] = mask[20, 140:181] = mask[89, 140:181] = True  # a faint line piece with two crossings
+    ink[mask & (ink == 0)] = 0.15
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    cleaned, removed, _ = clean(InkMap(ink, mask, 1.0, mask.shape, labels, stats))
+    assert "threads" in removed
+    assert not cleaned.mask[:, 140:].any() and cleaned.mask[30:70, 20:25].all()
+
+
 def test_ruled_and_squared_paper_from_the_generator(digits):
     for paper, seed in (("ruled", 5), ("squared", 6)):
         image, truth = make_page(np.random.default_rng(seed), digits, lengths=[[4, 2], [3], [5, 1]], paper=paper,

@@ -83,7 +83,8 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
         if stray.any():
             count, lab, st, _ = cv2.connectedComponentsWithStats(stray.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
             extent = np.maximum(st[:, 2], st[:, 3])
-            long = (extent >= height) & (st[:, 4] <= HAIR * stroke * extent)  # a faint digit is no hairline
+            # thin along its length, measured as width + height: a line's crossing or T (on squared paper) is a thread too
+            long = (extent >= height) & (st[:, 4] <= HAIR * stroke * (st[:, 2] + st[:, 3]))  # a faint digit is no hairline
             long[0] = False
             if long.any():
                 drop |= long[lab]
