@@ -111,8 +111,12 @@ def make_page(rng: np.random.Generator, digits, *, lines: int | None = None, num
     truth : PageTruth
     """
     images, labels = digits
-    picked: list[int] = []
-    pick = lambda: picked.append(int(rng.integers(len(images)))) or picked[-1]  # noqa: E731
+    picked: list[int] = []  # the source of each digit drawn: the page's, in reading order, then the back's
+
+    def pick() -> int:
+        picked.append(int(rng.integers(len(images))))
+        return picked[-1]
+
     paper = paper or str(rng.choice(PAPERS, p=[0.4, 0.25, 0.15, 0.2]))
     if grid is None and lengths is None and lines is None and numbers is None and rng.random() < GRIDS:
         grid = (int(rng.integers(2, 9)), int(rng.integers(3, 9)))
