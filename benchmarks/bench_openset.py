@@ -148,6 +148,8 @@ def plot(res: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from benchmarks.readme import save_png
+
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for name, curve in res["risk_coverage"].items():
         left.plot(curve["coverage"], np.asarray(curve["risk"]) * 100, label=name)
@@ -173,11 +175,8 @@ def plot(res: dict, path: Path) -> None:
         right.text(0.5, 0.5, "this model has no 'not a digit' class", ha="center", va="center")
         right.set_axis_off()
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=100, metadata={"Software": None})
+    save_png(fig, path, dpi=100)
     plt.close(fig)
-    tmp.replace(path)
 
 
 def main(argv: list[str] | None = None) -> int:

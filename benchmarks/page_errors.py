@@ -50,7 +50,7 @@ def run(pages: int, seed: int, split: str, model: str, data_dir=None, examples: 
 
     digits = load_dataset(split, data_dir)
     reader = Reader.load(model, threads=1)
-    causes, by_kind, pairs, tiles = Counter(), {}, Counter(), []
+    by_kind, pairs, tiles = {}, Counter(), []
     misread = {"digits": 0, "also_alone": 0, "page_only": 0}
     total_lines = 0
     for image, truth in tqdm(iter_pages(pages, seed, digits), total=pages, desc="pages", file=sys.stderr):
@@ -58,7 +58,6 @@ def run(pages: int, seed: int, split: str, model: str, data_dir=None, examples: 
         kind = by_kind.setdefault(truth.kind, Counter())
         total_lines += len(truth.lines)
         if len(result.lines) != len(truth.lines):
-            causes["lines"] += len(truth.lines)
             kind["lines"] += len(truth.lines)
             continue
         sources = iter(truth.sources)
@@ -66,7 +65,6 @@ def run(pages: int, seed: int, split: str, model: str, data_dir=None, examples: 
             mine = [next(sources) for number in want for _ in number]
             cause = line_cause(got.numbers, want)
             if cause:
-                causes[cause] += 1
                 kind[cause] += 1
             if cause != "misread":
                 continue
@@ -83,6 +81,7 @@ def run(pages: int, seed: int, split: str, model: str, data_dir=None, examples: 
                     misread["page_only"] += 1
                     if len(tiles) < examples:
                         tiles.append((np.asarray(d.image).reshape(28, 28), digits[0][k], f"{label}>{d.digit}"))
+    causes = sum(by_kind.values(), Counter())
     wrong_lines = sum(causes.values())
     return {
         "pages": pages, "seed": seed, "digits": f"MNIST {split}", "model": model, "lines": total_lines,
@@ -99,6 +98,8 @@ def montage(tiles: list, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from benchmarks.readme import save_png
+
     cols = 10
     rows = max(1, -(-len(tiles) // cols))
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.2, rows * 0.8), squeeze=False)
@@ -109,10 +110,8 @@ def montage(tiles: list, path: Path) -> None:
         ax.set_title(name, fontsize=7)
     fig.suptitle("Misread on the page only: the model's input (left), the MNIST digit it came from (right)", fontsize=8)
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
+    save_png(fig, path, dpi=110)
     plt.close(fig)
-    tmp.replace(path)
 
 
 def main(argv=None) -> int:

@@ -118,7 +118,8 @@ def _pen_along(inkmap: InkMap, rule: np.ndarray, height: float) -> np.ndarray:
     clearly fainter than the pen, its pixels darker than both the midway level and nearly all of the
     line itself (light varies along a line), in runs no longer than a digit that touch other ink."""
     keep = np.zeros(rule.shape, bool)
-    pen = inkmap.ink[inkmap.mask & ~rule]
+    other = inkmap.mask & ~rule
+    pen = inkmap.ink[other]
     if not rule.any() or pen.size == 0:
         return keep
     line, dark = np.percentile(inkmap.ink[rule], [50, RULE_SPREAD]), float(np.median(pen))
@@ -128,7 +129,7 @@ def _pen_along(inkmap: InkMap, rule: np.ndarray, height: float) -> np.ndarray:
     if not along.any():
         return keep
     count, labels, stats, _ = cv2.connectedComponentsWithStats(along.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
-    near = cv2.dilate((inkmap.mask & ~rule).view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+    near = cv2.dilate(other.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
     ok = (np.bincount(labels[along & near], minlength=count) > 0) & (np.maximum(stats[:, 2], stats[:, 3]) <= height)
     ok[0] = False
     return ok[labels]
