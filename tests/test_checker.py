@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from handwritten_digits.data.composites import MIX, make_crops
+from handwritten_digits.data.composites import MIX, cut_crops, make_crops
 
 
 @pytest.fixture(scope="module")
@@ -17,16 +17,18 @@ def mnist_test(data_dir):
     return mnist_test_digits(data_dir)
 
 
-def test_crops_are_deterministic_normalised_and_mixed(mnist_test):
-    crops, whole = make_crops(mnist_test[0][:500], 300, seed=3)
-    again, whole_again = make_crops(mnist_test[0][:500], 300, seed=3)
+# about half of the composites are whole digits; of the cut parts, one per digit found whole, at most as many others
+@pytest.mark.parametrize("make, share", [(make_crops, (MIX[0] - 0.1, MIX[0] + 0.1)), (cut_crops, (0.3, 0.6))])
+def test_crops_are_deterministic_normalised_and_mixed(mnist_test, make, share):
+    crops, whole = make(mnist_test[0][:500], 300, seed=3)
+    again, whole_again = make(mnist_test[0][:500], 300, seed=3)
     np.testing.assert_array_equal(crops, again)
     np.testing.assert_array_equal(whole, whole_again)
     assert crops.shape == (300, 28, 28) and crops.dtype == np.float32
     assert crops.min() >= 0.0 and crops.max() <= 1.0
     assert (crops.reshape(300, -1).max(axis=1) > 0.5).all()  # every crop holds ink
-    assert abs(whole.mean() - MIX[0]) < 0.1  # about half are whole digits
-    assert not np.array_equal(crops, make_crops(mnist_test[0][:500], 300, seed=4)[0])
+    assert share[0] < whole.mean() < share[1]
+    assert not np.array_equal(crops, make(mnist_test[0][:500], 300, seed=4)[0])
 
 
 def test_bundled_checker_tells_whole_digits_from_pairs_and_parts(mnist_test):
@@ -39,7 +41,18 @@ def test_bundled_checker_tells_whole_digits_from_pairs_and_parts(mnist_test):
     p_whole = softmax(session.run(None, {"images": crops[:, None]})[0])[:, 1]
     accuracy = float(((p_whole > 0.5) == whole).mean())
     assert accuracy >= 0.95, accuracy  # validation accuracy is in the card
-    assert read_card(CHECKER)["metrics"]["val"]["accuracy"] >= 0.95
+    assert read_card(CHECKER)["metrics"]["val"]["accuracy"] >= 0.95  # composites and cut parts together
+
+
+def test_bundled_checker_tells_whole_digits_from_the_cut_searchs_near_misses(mnist_test):
+    """Parts of touching MNIST *test* digits as the reader's cut search makes them. Measured: 93.7% for
+    the bundled checker, 79.2% for the one trained on straight-cut composites alone."""
+    from handwritten_digits.modelcard import CHECKER
+    from handwritten_digits.runtime import _session, softmax
+
+    crops, whole = cut_crops(mnist_test[0], 1000, seed=11)
+    p_whole = softmax(_session(CHECKER, threads=1).run(None, {"images": crops[:, None]})[0])[:, 1]
+    assert float(((p_whole > 0.5) == whole).mean()) >= 0.9
 
 
 def test_reader_uses_the_checker(mnist_test):

@@ -173,6 +173,24 @@ def test_a_stroke_along_a_printed_line_is_kept(digits):
     assert found.inkmap.mask[rule, x + h :].mean() < 0.2  # the line beside it is gone (digits crossing it stay)
 
 
+def test_a_stroke_along_a_dark_grid_line_is_kept(digits):
+    """Fine squares printed dark gray, the pen black: in soft ink the lines are only about 0.25 fainter
+    than the pen, and the digits, cut by the grid, measure shorter than they are. The bar of a 7 lying on
+    a line is still the pen's."""
+    image, truth = make_page(np.random.default_rng(4), digits, lengths=[[3, 4], [5]], paper="plain", height=36, **CLEAN)
+    pitch = 0.5 * truth.height
+    gray = np.ascontiguousarray(_ruled(image, pitch, 0.3))
+    for x in np.arange(10, gray.shape[1], pitch):
+        cv2.line(gray, (int(x), 0), (int(x), gray.shape[0]), 0.3, 1)
+    rule, x, h = int(10 + 5 * pitch), int(10 + 13 * pitch), int(truth.height)  # right of the second line
+    cv2.line(gray, (x, rule), (x + int(0.9 * h), rule), 0.05, 2)
+    cv2.line(gray, (x + int(0.9 * h), rule), (x + int(0.4 * h), rule + h), 0.05, 3)
+    _, found = _read(gray)
+    assert "rules" in found.removed
+    assert found.inkmap.mask[rule - 1 : rule + 2, x + 3 : x + int(0.8 * h)].any(0).mean() > 0.9  # the bar is whole
+    assert not found.inkmap.mask[rule, x + int(1.3 * h) :].any()  # the line beside it is gone
+
+
 def test_a_small_sheet_of_dark_squares(digits):
     """Squares printed as dark as a mid-gray pen on a sheet hardly wider than a line of digits: all the
     ink is one piece, printed lines and digits. Many lines' worth of printed ink is a sheet (removed like
@@ -204,6 +222,31 @@ def test_a_faint_crossing_left_of_a_printed_grid_is_paper():
     cleaned, removed, _ = clean(InkMap(ink, mask, 1.0, mask.shape, labels, stats))
     assert "threads" in removed
     assert not cleaned.mask[:, 140:].any() and cleaned.mask[30:70, 20:25].all()
+
+
+@pytest.mark.parametrize("ruled", [True, False])
+def test_a_faded_line_end_is_paper_where_lines_were_printed(ruled):
+    """The end of a printed line that fades out under uneven light is left as a faint stroke two pixels
+    wide, apart from the rest of its line: on printed paper that is a thread (it read as a "1" above the
+    first line). On a blank sheet, the same faint stroke may be a pencil's and is kept."""
+    from handwritten_digits.reading.ink import InkMap
+    from handwritten_digits.reading.paper import clean
+
+    mask = np.zeros((160, 400), bool)
+    ink = np.zeros(mask.shape, np.float32)
+    for k in range(3):  # three bold digit-high strokes, dark
+        mask[60:100, 20 + 30 * k : 25 + 30 * k] = True
+    ink[mask] = 1.0
+    if ruled:
+        mask[120:122, :] = True  # a printed line across the sheet
+        ink[120:122, :] = np.maximum(ink[120:122, :], 0.5)
+    mask[0:60, 300:302] = True  # the faded end of another
+    ink[0:60, 300:302] = 0.2
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    cleaned, removed, _ = clean(InkMap(ink, mask, 1.0, mask.shape, labels, stats))
+    assert cleaned.mask[60:100, 20:25].all()
+    assert cleaned.mask[:, 300:302].any() != ruled
+    assert ("threads" in removed) == ruled
 
 
 def test_ruled_and_squared_paper_from_the_generator(digits):

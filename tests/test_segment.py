@@ -188,3 +188,45 @@ def test_pieces_in_one_pass_equal_the_box_by_box_scan():
         x, y, w, h, _ = inkmap.stats[k]
         ys, xs = np.nonzero(inkmap.labels[y : y + h, x : x + w] == k)
         assert np.array_equal(p.ys, ys + y) and np.array_equal(p.xs, xs + x)
+
+
+def test_the_cut_search_weighs_the_part_that_is_exactly_the_left_digit(mnist_test):
+    """Two digits whose strokes overlap: among the parts :func:`cuts.partitions` offers is the left digit
+    whole, with almost nothing of its neighbour (what the checker learns to call whole)."""
+    from handwritten_digits.data.composites import CUT_FOREIGN, CUT_WHOLE
+    from handwritten_digits.reading.cuts import partitions
+    from handwritten_digits.reading.pieces import Piece
+
+    a, b = ink(mnist_test, first(mnist_test, 5)), ink(mnist_test, first(mnist_test, 7))
+    start = a.shape[1] - 4
+    left, right = np.zeros((80, start + b.shape[1]), np.float32), np.zeros((80, start + b.shape[1]), np.float32)
+    left[:, : a.shape[1]], right[:, start:] = a, b
+    own_left, own = left > 0.35, (left > 0.35) | (right > 0.35)
+    assert (own_left & (right > 0.35)).any()  # the strokes really overlap
+    ys, xs = np.nonzero(own)
+    parts, _ = partitions(Piece(ys, xs, np.maximum(left, right)), line=80.0)
+    held = [(own_left[p.ys, p.xs].sum() / own_left.sum(), (~own_left[p.ys, p.xs]).mean()) for p in parts.values()]
+    assert any(cover >= CUT_WHOLE and foreign <= CUT_FOREIGN for cover, foreign in held)
+
+
+def test_pieces_are_never_joined_into_something_wider_than_a_digit():
+    """A digit close to two touching digits: the pair alone reads as nothing whole, and so does all of it
+    joined, a little less badly. Joining would lose a digit (cuts are searched only inside a piece, with a
+    bounded number of reads); the pair is left to be cut."""
+    from handwritten_digits.reading.cuts import MAX_PART
+    from handwritten_digits.reading.pieces import Piece
+    from handwritten_digits.reading.segment import _group
+
+    line = 30.0
+    mask = np.zeros((40, 120), bool)
+    mask[5:35, 5:25] = True  # one digit
+    mask[5:35, 30:80] = True  # two touching digits, a few pixels to its right
+    ys, xs = np.nonzero(mask)
+    pieces = [Piece(ys[xs < 28], xs[xs < 28], mask.astype(np.float32)), Piece(ys[xs >= 28], xs[xs >= 28], mask.astype(np.float32))]
+
+    def score(batch):
+        return np.array([0.9 if p.width <= line else 1e-4 if p.width > 2 * line else 0.0 for p in batch])
+
+    assert (80 - 5) > MAX_PART * line  # joined, wider than any digit
+    out, _ = _group(pieces, line, score)
+    assert [p.box for p in out] == [(5, 5, 25, 35), (30, 5, 80, 35)]

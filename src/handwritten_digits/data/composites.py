@@ -15,6 +15,7 @@ normalised exactly as the reading pipeline normalises its pieces
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from handwritten_digits.reading.normalize import normalize_digit
@@ -91,6 +92,81 @@ def make_crops(images: np.ndarray, n: int, seed: int = 0) -> tuple[np.ndarray, n
             image, labels[i] = normalize_digit(a), 1
         crops[i] = image
     return crops, labels
+
+
+CUT_WHOLE = 0.95  # a part holding this share of one digit's ink, and ...
+CUT_FOREIGN = 0.05  # ... at most this share of other ink, is that digit whole
+CUT_BROKEN = (0.85, 0.15)  # one holding less of any digit, or more other ink, is not; between: left out
+
+
+def _touching_row(layers: list[np.ndarray], height: int, rng: np.random.Generator) -> np.ndarray:
+    """Digits ``layers`` side by side, touching or overlapping, each on its own canvas: (k, H, W)."""
+    lift = [int(rng.integers(-height // 8, height // 8 + 1)) for _ in layers]
+    tall = max(x.shape[0] for x in layers) + 2 * (height // 8) + 2
+    starts, x = [], 1
+    for a in layers:
+        starts.append(x)
+        x += a.shape[1] + int(round(rng.uniform(-0.3, 0.05) * height))
+        x = max(x, starts[-1] + 1)
+    out = np.zeros((len(layers), tall, max(s + a.shape[1] for s, a in zip(starts, layers)) + 1), np.float32)
+    for k, (a, s, dy) in enumerate(zip(layers, starts, lift)):
+        top = (tall - a.shape[0]) // 2 + dy
+        out[k, top : top + a.shape[0], s : s + a.shape[1]] = a
+    angle = float(rng.uniform(-8, 8))  # lines on a page lean a little
+    m = cv2.getRotationMatrix2D((out.shape[2] / 2, out.shape[1] / 2), angle, 1.0)
+    return np.stack([cv2.warpAffine(layer, m, layer.shape[::-1], flags=cv2.INTER_LINEAR) for layer in out])
+
+
+def cut_crops(images: np.ndarray, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` crops of the parts the reader's cut search weighs in a row of 2-3 touching digits, labelled
+    whole (1) or not (0) by which digit's ink each part holds.
+
+    :func:`make_crops` cuts pairs at straight columns; the reader cuts along paths through the least ink
+    (:func:`handwritten_digits.reading.cuts.partitions`), and its near misses (a 7 that lost its bar to
+    the next digit, a digit holding the stem of its neighbour) are what the checker must tell from whole
+    digits. Each row keeps one whole part per digit found whole and at most as many others, drawn at
+    random (a checker that sees more broken parts than whole ones learns to doubt every part, and joins
+    digits).
+
+    Returns
+    -------
+    crops : ndarray (n, 28, 28) float32
+    whole : ndarray (n,) int64
+    """
+    from handwritten_digits.reading.cuts import partitions
+    from handwritten_digits.reading.pieces import Piece
+
+    rng = np.random.default_rng(seed)
+    crops, labels = [], []
+    while len(crops) < n:
+        height = int(rng.integers(20, 80))
+        layers = [ink_patch(images[rng.integers(len(images))], max(8, int(height * rng.uniform(0.85, 1.1))), rng)
+                  for _ in range(int(rng.integers(2, 4)))]
+        row = _touching_row(layers, height, rng)
+        soft = row.max(axis=0)
+        own = row > 0.35
+        ys, xs = np.nonzero(own.any(axis=0))
+        sizes = own[:, ys, xs].sum(axis=1)
+        if not len(ys) or sizes.min() == 0:
+            continue
+        whole, broken = {}, []
+        for part in partitions(Piece(ys, xs, soft), float(height))[0].values():
+            held = own[:, part.ys, part.xs]
+            cover = held.sum(axis=1) / sizes
+            d = int(cover.argmax())
+            foreign = 1.0 - float(held[d].mean())
+            if cover[d] >= CUT_WHOLE and foreign <= CUT_FOREIGN:
+                whole.setdefault(d, []).append(part)
+            elif cover[d] < CUT_BROKEN[0] or foreign > CUT_BROKEN[1]:
+                broken.append(part)
+        chosen = [(same[int(rng.integers(len(same)))], 1) for same in whole.values()]  # one of each digit's near-copies
+        chosen += [(broken[k], 0) for k in rng.permutation(len(broken))[: max(1, len(whole))]]
+        for part, label in chosen:
+            image = normalize_digit(part.crop())
+            if image is not None:
+                crops.append(image)
+                labels.append(label)
+    return np.stack(crops[:n]).astype(np.float32), np.asarray(labels[:n], dtype=np.int64)
 
 
 def photo_inputs(images: np.ndarray, labels: np.ndarray, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

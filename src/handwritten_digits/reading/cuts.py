@@ -137,6 +137,36 @@ def split(piece: Piece, line: float, depth: int = 0) -> list[Piece]:
     return [q for half in halves for q in split(half, line, depth + 1)]
 
 
+def partitions(piece: Piece, line: float, reads: int = 10**6) -> tuple[dict[tuple[int, int], Piece], int]:
+    """The parts a cut search weighs: ``{(i, j): part}`` between cut boundaries i < j (0 the left edge,
+    ``n - 1`` the right), each at most ``MAX_PART`` line heights wide, the whole piece left out; and ``n``.
+
+    Candidate columns are cut down (keeping the best) until the parts they make fit in ``reads``.
+    """
+    parts = max(2, int(round(piece.width / line / DIGIT_WIDTH)))
+    # they may overlap, so any column may be a join
+    limit = min(MAX_COLUMNS, max(MAX_CUTS, 4 * parts))
+    found = candidates(piece, line, parts, limit=limit, one_stroke=False, anywhere=True)  # best first
+    while len(found) * (len(found) + 3) // 2 > reads and found:  # k columns make at most (k+2)(k+1)/2 - 1 parts
+        found = found[:-1]
+    columns = sorted(found)
+    # boundary k: which pixels lie left of it (none for the left edge, all for the right edge)
+    paths = cut_paths(piece, columns, line) if columns else []
+    bounds = [np.zeros(piece.area, bool)] + [left_of(piece, path) for path in paths]
+    bounds.append(np.ones(piece.area, bool))
+    n = len(bounds)
+    segments: dict[tuple[int, int], Piece] = {}
+    for i in range(n - 1):
+        for j in range(i + 1, n):
+            inside = bounds[j] & ~bounds[i]
+            if (i, j) == (0, n - 1) or not inside.any():
+                continue
+            seg = piece.subset(inside)
+            if 0.1 * line <= seg.width <= MAX_PART * line:
+                segments[i, j] = seg
+    return segments, n
+
+
 def split_scored(piece: Piece, line: float, score, whole: float, reads: int = 10**6,
                  deadline: float | None = None, limits: list[str] | None = None) -> list[Piece]:
     """Cut touching digits where ``score`` reads the parts best (any number of parts).
@@ -154,30 +184,10 @@ def split_scored(piece: Piece, line: float, score, whole: float, reads: int = 10
     if piece.area > MAX_AREA:
         _note(limits, "size")
         return [piece]
-    parts = max(2, int(round(ratio / DIGIT_WIDTH)))
-    # they may overlap, so any column may be a join
-    limit = min(MAX_COLUMNS, max(MAX_CUTS, 4 * parts))
-    found = candidates(piece, line, parts, limit=limit, one_stroke=False, anywhere=True)  # best first
-    while len(found) * (len(found) + 3) // 2 > reads and found:  # k columns make at most (k+2)(k+1)/2 - 1 parts
-        found = found[:-1]
-    columns = sorted(found)
-    # boundary k: which pixels lie left of it (none for the left edge, all for the right edge)
-    paths = cut_paths(piece, columns, line) if columns else []
+    segments, n = partitions(piece, line, reads)
     if deadline is not None and time.monotonic() > deadline:
         _note(limits, "time")
         return [piece]
-    bounds = [np.zeros(piece.area, bool)] + [left_of(piece, path) for path in paths]
-    bounds.append(np.ones(piece.area, bool))
-    n = len(bounds)
-    segments: dict[tuple[int, int], Piece] = {}
-    for i in range(n - 1):
-        for j in range(i + 1, n):
-            inside = bounds[j] & ~bounds[i]
-            if (i, j) == (0, n - 1) or not inside.any():
-                continue
-            seg = piece.subset(inside)
-            if 0.1 * line <= seg.width <= MAX_PART * line:
-                segments[i, j] = seg
     if not segments:
         return [piece]
     scores = np.log(np.maximum(score(list(segments.values())), 1e-6))

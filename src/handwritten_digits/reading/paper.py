@@ -16,6 +16,7 @@ from handwritten_digits.reading.ink import InkMap, distance, stroke_width
 MIN_SIDE_PX = 6  # segment's: a digit spans at least this many working pixels
 TALLEST = 3.0  # a piece more than this many digit heights tall is no digit (a page edge, a frame)
 HAIR = 0.35  # a piece half a digit height long or more, and this thin (area / length, in stroke widths), is a hairline
+THREAD = 0.5  # where printed lines were removed, a faint piece this thin is a thread too (a line fading out)
 RULE = 3.0  # a straight run of ink this many digit heights long is a printed line, not a digit
 BLOB = 1.5  # ink this many stroke widths deep (and a tenth of a digit) is a shadow or stain if ...
 STRONG = 0.4  # soft ink at least this dark is a pen's (ink's hysteresis: strong pixels start near 0.44)
@@ -24,8 +25,10 @@ FAT = 0.3  # ... this many digit heights deep: no stroke is that thick
 PEERS = 0.05  # pieces with less than this share of a piece's ink do not measure it
 ALONE = 4.0  # a printed line that holds all the ink must be this many times longer still (a frame, not a long 1) ...
 SHEET = 5.0  # ... unless it holds this many lines of its length (a frame has four sides, a sheet more lines)
-PEN_OVER_RULE = 0.3  # a printed line this much fainter than the pen's median ink gives back the strokes along it ...
+PEN_OVER_RULE = 0.2  # a printed line this much fainter than the pen's median ink gives back the strokes along it
+# (soft ink saturates at the pen: a dark gray grid under a black pen measures only about 0.22 fainter) ...
 RULE_SPREAD = 95  # ... where they are darker than this percentile of the line's ink
+ALONG = 2.0  # ... in runs no longer than this many digit heights (measured on digits a fine grid has cut: short)
 LARGER = 1.5  # a blot is this many times larger than the other pieces' typical height (a bold digit is not)
 
 
@@ -84,7 +87,9 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
             count, lab, st, _ = cv2.connectedComponentsWithStats(stray.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
             extent = np.maximum(st[:, 2], st[:, 3])
             # thin along its length, measured as width + height: a line's crossing or T (on squared paper) is a thread too
-            long = (extent >= height) & (st[:, 4] <= HAIR * stroke * (st[:, 2] + st[:, 3]))  # a faint digit is no hairline
+            # a faint digit is no hairline; on printed paper, what is left of a line that fades out is a thread
+            thin = (THREAD if drop.any() else HAIR) * stroke
+            long = (extent >= height) & (st[:, 4] <= thin * (st[:, 2] + st[:, 3]))
             long[0] = False
             if long.any():
                 drop |= long[lab]
@@ -116,7 +121,7 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
 def _pen_along(inkmap: InkMap, rule: np.ndarray, height: float) -> np.ndarray:
     """Pen strokes that lie along a printed line (the base of a 2 on a ruled line): where the line is
     clearly fainter than the pen, its pixels darker than both the midway level and nearly all of the
-    line itself (light varies along a line), in runs no longer than a digit that touch other ink."""
+    line itself (light varies along a line), in runs no longer than ``ALONG`` digits that touch other ink."""
     keep = np.zeros(rule.shape, bool)
     other = inkmap.mask & ~rule
     pen = inkmap.ink[other]
@@ -130,7 +135,7 @@ def _pen_along(inkmap: InkMap, rule: np.ndarray, height: float) -> np.ndarray:
         return keep
     count, labels, stats, _ = cv2.connectedComponentsWithStats(along.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
     near = cv2.dilate(other.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
-    ok = (np.bincount(labels[along & near], minlength=count) > 0) & (np.maximum(stats[:, 2], stats[:, 3]) <= height)
+    ok = (np.bincount(labels[along & near], minlength=count) > 0) & (np.maximum(stats[:, 2], stats[:, 3]) <= ALONG * height)
     ok[0] = False
     return ok[labels]
 

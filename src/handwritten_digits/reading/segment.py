@@ -160,8 +160,11 @@ def _group(pieces: list[Piece], line: float, score, max_runs: int = MAX_READS) -
     """
     pieces = sorted(pieces, key=lambda p: (p.box[0] + p.box[2]) / 2)
     n = len(pieces)
+    # a run joins only close pieces, and never into something wider than a digit (touching digits beside a
+    # loose stroke read as nothing whole either way; they are cut later)
     runs = [(i, j) for i in range(n) for j in range(i + 1, min(i + 3, n) + 1)
-            if all(pieces[k].box[0] - max(p.box[2] for p in pieces[i:k]) <= GROUP_GAP * line for k in range(i + 1, j))]
+            if all(pieces[k].box[0] - max(p.box[2] for p in pieces[i:k]) <= GROUP_GAP * line for k in range(i + 1, j))
+            and (j == i + 1 or max(p.box[2] for p in pieces[i:j]) - min(p.box[0] for p in pieces[i:j]) <= cuts.MAX_PART * line)]
     if len(runs) == n or len(runs) > max_runs:
         return pieces, None
     merged = {}

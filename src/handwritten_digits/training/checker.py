@@ -24,6 +24,7 @@ CONFIG = TrainConfig(arch="checker", epochs=4, batch_size=128, optimizer="adamw"
                      label_smoothing=0.05, ema_decay=0.0, augment=0.5, warmup=0.2)
 TRAIN_CROPS = 80_000
 VAL_CROPS = 8_000
+CUT_SHARE = 1.0  # and as many again: parts of touching digits as the reader's cut search makes them
 
 
 def train_from_args(args) -> int:
@@ -32,7 +33,6 @@ def train_from_args(args) -> int:
 
     from handwritten_digits.cli import command_line
     from handwritten_digits.data import load_dataset, mnist_checksums
-    from handwritten_digits.data.composites import make_crops
     from handwritten_digits.models.cnn import build_model
     from handwritten_digits.training.checkpoint import save_checkpoint
     from handwritten_digits.training.export import export_model
@@ -46,11 +46,11 @@ def train_from_args(args) -> int:
     log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     n_train = 512 if args.dry_run else (args.limit or TRAIN_CROPS)
     n_val = 256 if args.dry_run else max(256, min(VAL_CROPS, n_train // 10))
-    log(f"building {n_train:,} training and {n_val:,} validation crops ...")
+    log(f"building {n_train:,} training and {n_val:,} validation crops, and {CUT_SHARE:.0%} more of cut parts ...")
     train_images = load_dataset("train", args.data_dir, config.val_size, seed=0)[0]
     val_images = load_dataset("val", args.data_dir, config.val_size, seed=0)[0]
-    train = _tensors(*make_crops(train_images, n_train, seed=config.seed))
-    val = _tensors(*make_crops(val_images, n_val, seed=config.seed + 1))
+    train = _tensors(*_crops(train_images, n_train, config.seed))
+    val = _tensors(*_crops(val_images, n_val, config.seed + 1))
     out = Path(args.out)
     began = time.perf_counter()
     result = fit(config, train, val, device, out, resume=args.resume, max_steps=3 if args.dry_run else None, log=log)
@@ -61,15 +61,26 @@ def train_from_args(args) -> int:
     card = dict(
         name=out.name or "checker", architecture=result["architecture"], kind="checker",
         task="is the crop exactly one whole digit? output logits [not whole, whole]",
-        training={**dataclasses.asdict(config), "train_crops": n_train, "seconds": round(seconds, 1),
+        training={**dataclasses.asdict(config), "train_crops": len(train[1]), "cut_share": CUT_SHARE, "seconds": round(seconds, 1),
                   "device": str(device), "history": result["history"]},
-        data={"dataset": "mnist composites", "checksums": mnist_checksums(args.data_dir), "val_size": config.val_size},
-        metrics={"val": {"accuracy": accuracy, "n": n_val, "best_epoch": result["best"]["epoch"]}},
+        data={"dataset": "mnist composites and cut parts", "checksums": mnist_checksums(args.data_dir), "val_size": config.val_size},
+        metrics={"val": {"accuracy": accuracy, "n": len(val[1]), "best_epoch": result["best"]["epoch"]}},
         command="digits " + " ".join(command_line(args, "train")),
     )
     path = export_model(model, out / "model.onnx", **card)
     save_checkpoint(path.with_suffix(".pt"), {"architecture": result["architecture"], "model": model.state_dict()})
-    log(f"saved {path} (validation accuracy {accuracy:.2%} on {n_val:,} crops)")
+    log(f"saved {path} (validation accuracy {accuracy:.2%} on {len(val[1]):,} crops)")
     if args.json:
         print(json.dumps(card | {"path": str(path)}, indent=2))
     return 0
+
+
+def _crops(images, n: int, seed: int):
+    """``n`` composite crops (:func:`~handwritten_digits.data.composites.make_crops`) and ``CUT_SHARE * n``
+    parts of touching digits cut by the reader's own search (:func:`~handwritten_digits.data.composites.cut_crops`)."""
+    import numpy as np
+
+    from handwritten_digits.data.composites import cut_crops, make_crops
+
+    made, cut = make_crops(images, n, seed=seed), cut_crops(images, max(1, int(CUT_SHARE * n)), seed=seed)
+    return np.concatenate([made[0], cut[0]]), np.concatenate([made[1], cut[1]])
