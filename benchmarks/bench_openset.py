@@ -148,7 +148,7 @@ def plot(res: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from benchmarks.readme import save_png
+    from handwritten_digits.fileio import atomic_write_png
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for name, curve in res["risk_coverage"].items():
@@ -175,7 +175,7 @@ def plot(res: dict, path: Path) -> None:
         right.text(0.5, 0.5, "this model has no 'not a digit' class", ha="center", va="center")
         right.set_axis_off()
     fig.tight_layout()
-    save_png(fig, path, dpi=100)
+    atomic_write_png(fig, path, dpi=100)
     plt.close(fig)
 
 

@@ -98,7 +98,7 @@ def montage(tiles: list, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from benchmarks.readme import save_png
+    from handwritten_digits.fileio import atomic_write_png
 
     cols = 10
     rows = max(1, -(-len(tiles) // cols))
@@ -110,7 +110,7 @@ def montage(tiles: list, path: Path) -> None:
         ax.set_title(name, fontsize=7)
     fig.suptitle("Misread on the page only: the model's input (left), the MNIST digit it came from (right)", fontsize=8)
     fig.tight_layout()
-    save_png(fig, path, dpi=110)
+    atomic_write_png(fig, path, dpi=110)
     plt.close(fig)
 
 

@@ -391,6 +391,8 @@ def write_plots(results: dict, plots_dir: Path) -> dict[str, Path]:
     """PNG plots from the results (only those whose data exist); returns name -> path."""
     import matplotlib
 
+    from handwritten_digits.fileio import atomic_write_png
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -424,7 +426,7 @@ def write_plots(results: dict, plots_dir: Path) -> dict[str, Path]:
                   title="published (cited, not measured here)", title_fontsize=7)
         ax.invert_yaxis()
         fig.tight_layout()
-        written["accuracy"] = save_png(fig, plots_dir / "accuracy.png")
+        written["accuracy"] = atomic_write_png(fig, plots_dir / "accuracy.png")
         plt.close(fig)
     cnn = results.get("cnn") if results.get("cnn") and "_error" not in results["cnn"] else {}
     tta = {k: v for k, v in (cnn.get("time_to_accuracy") or {}).items() if isinstance(v, dict) and v.get("seconds")}
@@ -445,7 +447,7 @@ def write_plots(results: dict, plots_dir: Path) -> dict[str, Path]:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7, loc="lower right")
         fig.tight_layout()
-        written["time"] = save_png(fig, plots_dir / "time_to_accuracy.png")
+        written["time"] = atomic_write_png(fig, plots_dir / "time_to_accuracy.png")
         plt.close(fig)
     load = results.get("load")
     servers = [s for s in (load or {}).get("servers", []) if isinstance(s.get("rates"), list)]
@@ -459,18 +461,9 @@ def write_plots(results: dict, plots_dir: Path) -> dict[str, Path]:
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7)
         fig.tight_layout()
-        written["serving"] = save_png(fig, plots_dir / "serving.png")
+        written["serving"] = atomic_write_png(fig, plots_dir / "serving.png")
         plt.close(fig)
     return written
-
-
-def save_png(fig, path: Path, dpi: float | None = None) -> Path:
-    """Write ``fig`` to ``path`` atomically, with no version stamp (same results, same bytes)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=dpi, metadata={"Software": None})
-    os.replace(tmp, path)
-    return path
 
 
 # ---------------------------------------------------------------- the section

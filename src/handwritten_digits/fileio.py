@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -36,6 +37,13 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 def atomic_write_json(path: str | os.PathLike, obj) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def atomic_write_png(fig, path: str | os.PathLike, dpi: float | None = None) -> Path:
+    """A Matplotlib figure as PNG, written atomically with no version stamp (same figure, same bytes)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def sha256_bytes(data: bytes) -> str:

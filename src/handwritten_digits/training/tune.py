@@ -28,7 +28,7 @@ import numpy as np
 import optuna
 
 from handwritten_digits.errors import DigitsError
-from handwritten_digits.fileio import atomic_write_json
+from handwritten_digits.fileio import atomic_write_json, atomic_write_png
 
 CLASSIC = ["logreg", "knn", "forest", "svm", "best"]
 MODELS = ["cnn"] + CLASSIC
@@ -332,12 +332,7 @@ def write_plots(study: optuna.Study, out: Path, log=print) -> dict[str, str]:
             fig = (ax.flat[0] if isinstance(ax, np.ndarray) else ax).figure
             fig.set_size_inches(8, 5)
             fig.tight_layout()
-            path = out / f"{name}.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp.png")
-            fig.savefig(tmp, dpi=110)
-            os.replace(tmp, path)
-            written[name] = str(path)
+            written[name] = str(atomic_write_png(fig, out / f"{name}.png", dpi=110))
         except (ValueError, RuntimeError, ZeroDivisionError) as exc:
             log(f"{name} plot skipped: {exc}")
         finally:
