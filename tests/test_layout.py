@@ -249,6 +249,26 @@ def test_a_faded_line_end_is_paper_where_lines_were_printed(ruled):
     assert ("threads" in removed) == ruled
 
 
+def test_a_printed_line_broken_by_a_gap_goes_whole():
+    """A printed line with a gap in its ink (light fading along it): the piece beyond the gap is too short
+    to be a line by itself and read as a "1". It is as thin as the line and runs on where the line does."""
+    from handwritten_digits.reading.ink import InkMap
+    from handwritten_digits.reading.paper import clean
+
+    mask = np.zeros((240, 400), bool)
+    for k in range(3):  # three bold digit-high strokes
+        mask[100:140, 20 + 30 * k : 25 + 30 * k] = True
+    mask[0:36, 300:302] = True  # the piece above the gap ...
+    mask[44:240, 300:302] = True  # ... and the rest of the line
+    ink = np.where(mask, np.float32(0.6), np.float32(0))
+    ink[100:140, :100][mask[100:140, :100]] = 1.0
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    cleaned, removed, _ = clean(InkMap(ink, mask, 1.0, mask.shape, labels, stats))
+    assert removed == ["rules"]
+    assert not cleaned.mask[:, 290:].any()
+    assert cleaned.mask[100:140, 20:25].all()
+
+
 def test_ruled_and_squared_paper_from_the_generator(digits):
     for paper, seed in (("ruled", 5), ("squared", 6)):
         image, truth = make_page(np.random.default_rng(seed), digits, lengths=[[4, 2], [3], [5, 1]], paper=paper,

@@ -29,6 +29,7 @@ PEN_OVER_RULE = 0.2  # a printed line this much fainter than the pen's median in
 # (soft ink saturates at the pen: a dark gray grid under a black pen measures only about 0.22 fainter) ...
 RULE_SPREAD = 95  # ... where they are darker than this percentile of the line's ink
 ALONG = 2.0  # ... in runs no longer than this many digit heights (measured on digits a fine grid has cut: short)
+LINE_GAP = 0.5  # a thin straight piece continued by a removed printed line within this many digit heights is part of it
 LARGER = 1.5  # a blot is this many times larger than the other pieces' typical height (a bold digit is not)
 
 
@@ -63,6 +64,7 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
     if drop.any():
         drop &= _paper_sized(inkmap, np.unique(inkmap.labels[drop]), RULE, marked=drop, alone=ALONE)[inkmap.labels]
         drop &= ~_pen_along(inkmap, drop, height)
+        drop |= _line_pieces(mask & ~drop, drop, height)
     removed = ["rules"] if drop.any() else []
     rest = mask & ~drop
     dist = distance(rest)
@@ -138,6 +140,31 @@ def _pen_along(inkmap: InkMap, rule: np.ndarray, height: float) -> np.ndarray:
     ok = (np.bincount(labels[along & near], minlength=count) > 0) & (np.maximum(stats[:, 2], stats[:, 3]) <= ALONG * height)
     ok[0] = False
     return ok[labels]
+
+
+def _line_pieces(rest: np.ndarray, rule: np.ndarray, height: float) -> np.ndarray:
+    """Pieces of a printed line left where it broke (light fading along it, a gap in its ink): straight,
+    no thicker than the lines removed, and continued by a removed line along their own axis for half a
+    digit height or more within ``LINE_GAP`` digit heights of either end."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(rest.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    part = np.zeros(count, bool)
+    line = stroke_width(rule) + 1  # (a 2-pixel line measures 1)
+    x, y, w, h = (stats[1:, k] for k in range(4))
+    thin, long = np.minimum(w, h), np.maximum(w, h)
+    reach, pad = max(2, int(LINE_GAP * height)), int(2 * line) + 2
+    for k in np.flatnonzero((thin <= line) & (long >= 3 * thin) & (long <= height)):
+        x0, y0, x1, y1 = x[k], y[k], x[k] + w[k], y[k] + h[k]
+        upright = h[k] >= w[k]
+        grid = rule if upright else rule.T  # the piece upright: its line runs on above or below
+        a, b, top, bottom = (x0, x1, y0, y1) if upright else (y0, y1, x0, x1)
+        lo, wide = max(0, a - 1), max(0, a - 1 - pad)
+        for end in (grid[max(0, top - reach) : top], grid[bottom : bottom + reach]):
+            on = end[:, lo : b + 1].any(axis=1)
+            beside = end[:, wide : b + 1 + pad].copy()
+            beside[:, lo - wide : b + 1 - wide] = False
+            # the removed ink runs on in the piece's own columns, and mostly there alone (a line, not a shadow)
+            part[k + 1] |= on.sum() >= reach / 2 and beside.any(axis=1).sum() <= on.sum() / 2
+    return part[labels]
 
 
 def _paper_sized(inkmap: InkMap, labels, factor: float, marked: np.ndarray | None = None,
