@@ -275,26 +275,33 @@ def _centres(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _attach(chains: list[np.ndarray], small: np.ndarray, boxes: np.ndarray, slope: float) -> list[np.ndarray]:
     """Short chains and small pieces join the longest line whose band holds most of their height."""
     chains = sorted(chains, key=lambda c: -(boxes[c, 2].max() - boxes[c, 0].min()))
-    lines, fits = [], []
+    lines = []
+    spans, fits = np.zeros((len(chains), 4)), np.zeros((len(chains), 3))  # each line's box (as parts join) and fit
     for k_chain, part in enumerate([*chains, *([k] for k in small)]):
         part = np.asarray(part)
         b = _union(boxes[part])
-        cx = (b[0] + b[2]) / 2
-        best, share = -1, 0.5
-        for k, (line, (at, tilt, height)) in enumerate(zip(lines, fits)):
-            lb = _union(boxes[line])
-            if cx < lb[0] - 0.5 * height or cx > lb[2] + 0.5 * height:
-                continue
-            mid = at + tilt * cx
-            inside = min(b[3], mid + 0.6 * height) - max(b[1], mid - 0.6 * height)
-            if inside / max(1, b[3] - b[1]) > share:
-                best, share = k, inside / max(1, b[3] - b[1])
+        n = len(lines)
+        best = _best_line(b, spans[:n], fits[:n]) if n else -1
         if best >= 0:
             lines[best] = np.concatenate([lines[best], part])
+            spans[best] = _union(np.array([spans[best], b]))
         elif k_chain < len(chains):  # a piece too small to be a digit makes no line of its own
             lines.append(part)
-            fits.append(_fit(boxes[part], slope))
+            spans[n], fits[n] = b, _fit(boxes[part], slope)
     return lines
+
+
+def _best_line(b: Box, spans: np.ndarray, fits: np.ndarray) -> int:
+    """The first of the lines (boxes ``spans``, ``fits``) whose band holds most, and over half, of box ``b``'s
+    height, among those whose x-range (half a height wider) holds its centre; -1 if none."""
+    cx = (b[0] + b[2]) / 2
+    at, tilt, height = fits.T
+    near = (cx >= spans[:, 0] - 0.5 * height) & (cx <= spans[:, 2] + 0.5 * height)
+    mid = at + tilt * cx
+    inside = np.minimum(b[3], mid + 0.6 * height) - np.maximum(b[1], mid - 0.6 * height)
+    share = np.where(near, inside / max(1, b[3] - b[1]), -np.inf)
+    k = int(np.argmax(share))
+    return k if share[k] > 0.5 else -1
 
 
 def stacked(a: Box, b: Box) -> bool:
