@@ -144,8 +144,9 @@ def _pen_along(inkmap: InkMap, rule: np.ndarray, height: float) -> np.ndarray:
 
 def _line_pieces(rest: np.ndarray, rule: np.ndarray, height: float) -> np.ndarray:
     """Pieces of a printed line left where it broke (light fading along it, a gap in its ink): straight,
-    no thicker than the lines removed, and continued by a removed line along their own axis for half a
-    digit height or more within ``LINE_GAP`` digit heights of either end."""
+    no thicker than the lines removed, no longer than a digit, and continued in their own columns (rows,
+    if flat) by removed line ink over at least half of the ``LINE_GAP`` digit heights beyond one end, with
+    little removed ink beside (a line runs on there, not a shadow)."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(rest.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
     part = np.zeros(count, bool)
     line = stroke_width(rule) + 1  # (a 2-pixel line measures 1)

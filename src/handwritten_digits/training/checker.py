@@ -1,7 +1,8 @@
 """Train the segmentation checker: a small CNN that tells whether a crop is exactly one whole digit.
 
 ``digits train --model checker`` builds crops from MNIST's training split (validation crops from
-the held-out split; see :mod:`handwritten_digits.data.composites`), trains the ``checker``
+the held-out split; see :mod:`handwritten_digits.data.composites`): straight-cut composites, and as
+many parts of touching digits cut by the reader's own search (``CUT_SHARE``); it trains the ``checker``
 architecture with the same loop as the digit CNNs, and exports ONNX + model card. The reader
 multiplies each piece's digit confidence by the checker's "whole" probability, so touching
 digits get cut and loose strokes get joined (:mod:`handwritten_digits.reading.segment`).
