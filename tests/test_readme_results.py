@@ -149,3 +149,20 @@ def test_cnn_and_real_image_results(tmp_path, readme_file):
         assert shown in section, shown
     assert (tmp_path / "plots" / "time_to_accuracy.png").exists()
     assert "More from" not in section  # every block of cnn.json has its place above
+
+
+def test_the_check_agrees_with_the_readme_it_wrote(tmp_path, readme_file):
+    """``--check`` renders the section as the update does (plots by their file names, a benchmark's own plot
+    included) and writes nothing; an edited section fails it."""
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "cnn.json").write_text(json.dumps(CNN))
+    (results / "classic.json").write_text(json.dumps(CLASSIC))
+    readme.update_readme(readme_file, results)
+    plots = sorted(p.name for p in (results / "plots").iterdir())
+    assert "time_to_accuracy.png" in plots
+    check = ["--readme", str(readme_file), "--results", str(results), "--check"]
+    assert readme.main(check) == 0
+    assert sorted(p.name for p in (results / "plots").iterdir()) == plots
+    readme_file.write_text(readme_file.read_text().replace("99.71%", "99.70%"))
+    assert readme.main(check) == 1

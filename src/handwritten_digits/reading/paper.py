@@ -90,7 +90,7 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
             extent = np.maximum(st[:, 2], st[:, 3])
             # thin along its length, measured as width + height: a line's crossing or T (on squared paper) is a thread too
             # a faint digit is no hairline; on printed paper, what is left of a line that fades out is a thread
-            thin = (THREAD if drop.any() else HAIR) * stroke
+            thin = (THREAD if "rules" in removed else HAIR) * stroke
             long = (extent >= height) & (st[:, 4] <= thin * (st[:, 2] + st[:, 3]))
             long[0] = False
             if long.any():
