@@ -35,17 +35,10 @@ RESULTS = Path(__file__).parent / "results" / "pages.json"
 MODEL = "default-int8"  # what the server serves
 
 
-def iou(a, b) -> float:
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def score(found, truth, inkmap) -> dict:
     """Compare a :class:`Layout` with a :class:`PageTruth` (boxes mapped to image pixels)."""
     from handwritten_digits.reading.segment import to_input_box
+    from handwritten_digits.results import iou
 
     counts = [len(line.numbers) for line in found.lines]
     want = [len(line) for line in truth.lines]

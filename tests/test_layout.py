@@ -17,6 +17,7 @@ from handwritten_digits.reading.decode import decode
 from handwritten_digits.reading.ink import find_ink
 from handwritten_digits.reading.layout import layout, restrict
 from handwritten_digits.reading.segment import segment, to_input_box
+from handwritten_digits.results import iou
 from handwritten_digits.synthetic import ink_patch
 
 CLEAN = dict(shadow=False, show_through=False, perspective=False, degrade=False, color=False, slant=0.0)
@@ -27,13 +28,6 @@ def digits(data_dir):
     from handwritten_digits.data import load_dataset
 
     return load_dataset("val", data_dir)
-
-
-def _iou(a, b) -> float:
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
-    return ix * iy / union
 
 
 def _read(image):
@@ -50,7 +44,7 @@ def _assert_matches(found, truth):
     assert _counts(found) == [len(line) for line in truth.lines]
     for line, boxes in zip(found.lines, truth.boxes):
         for region, box in zip(line.numbers, boxes):
-            assert _iou(to_input_box(region.box, found.inkmap), box) >= 0.5, (region.box, box)
+            assert iou(to_input_box(region.box, found.inkmap), box) >= 0.5, (region.box, box)
 
 
 def test_rows_of_numbers(digits):

@@ -7,6 +7,7 @@ the digits are real handwriting, so a misread digit is possible; the structure m
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -76,6 +77,45 @@ def test_a_shadow_is_no_digit(reader, digits):
 def test_ruled_paper(reader, digits):
     image, truth = make_page(np.random.default_rng(5), digits, lengths=[[4], [3, 2], [6]], paper="ruled", **CLEAN)
     _check(reader.read(image), truth)
+
+
+def _boxed(digits, picks, box=56, touching=(), seed=0) -> np.ndarray:
+    """A form's row of boxes, one digit written in each (``touching``: boxes whose digit runs into the
+    wall on its left), the print as dark as the pen."""
+    from handwritten_digits.synthetic import ink_patch
+
+    images, _ = digits
+    rng = np.random.default_rng(seed)
+    ink = np.zeros((box + 40, box * len(picks) + 40), np.float32)
+    for k, i in enumerate(picks):
+        p = ink_patch(images[i], int(0.7 * box), rng)
+        x = 20 + k * box + (1 if k in touching else (box - p.shape[1]) // 2)
+        y = 20 + int(rng.integers(4, box - p.shape[0] - 3))
+        ink[y : y + p.shape[0], x : x + p.shape[1]] = np.maximum(ink[y : y + p.shape[0], x : x + p.shape[1]], p)
+    for k in range(len(picks) + 1):
+        cv2.line(ink, (20 + k * box, 20), (20 + k * box, 20 + box), 1.0, 2)
+    for y in (20, 20 + box):
+        cv2.line(ink, (20, y), (20 + box * len(picks), y), 1.0, 2)
+    return (255 * (1 - 0.9 * ink)).astype(np.uint8)
+
+
+def test_digits_in_a_row_of_boxes(reader, digits):
+    """A form's comb: the walls between the boxes are paper, not 1s, also where a digit runs into one."""
+    picks = np.flatnonzero(digits[1] != 1)[:9]  # no 1s: a wall left standing reads as one
+    result = reader.read(_boxed(digits, picks, touching=(2, 6)))
+    want = "".join(str(digits[1][i]) for i in picks)
+    assert len(result.text) == len(want) and "1" not in result.text, (result.text, want)
+    assert np.mean([a == b for a, b in zip(result.text, want)]) >= 0.85, (result.text, want)
+
+
+def test_a_number_of_upright_1s_on_ruled_paper_stays(reader):
+    """Straight 1s from one ruled line to the next, as a number's digits are spaced, are no boxes' walls."""
+    gray = np.full((400, 500), 235, np.uint8)
+    for y in range(40, 400, 60):
+        cv2.line(gray, (0, y), (499, y), 60, 2)
+    for k in range(5):
+        cv2.line(gray, (60 + 26 * k, 101), (60 + 26 * k, 159), 20, 3)
+    assert reader.read(gray).text == "11111"
 
 
 def test_a_coloured_note(reader, digits):

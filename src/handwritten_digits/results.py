@@ -125,6 +125,14 @@ def union(boxes) -> Box:
     return min(x0), min(y0), max(x1), max(y1)
 
 
+def iou(a, b) -> float:
+    """Intersection over union of two boxes (x0, y0, x1, y1, exclusive): how well one box finds another."""
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    joined = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
+    return ix * iy / joined if joined > 0 else 0.0
+
+
 def _box(box) -> list[int]:
     return [int(v) for v in box]
 

@@ -1,8 +1,8 @@
 """Part of the layout stage: what on a page is paper, not ink.
 
-Printed lines (ruled or squared paper, table borders, a page edge) are long straight runs of ink; a
-shadow, a stain or the desk around a note is ink far thicker than a pen's stroke. :func:`clean` removes
-both, keeps the strokes that cross a printed line (and those along a line printed fainter than the pen),
+Printed lines (ruled or squared paper, table borders, a page edge) are long straight runs of ink, and
+the walls between a form's boxes short upright ones in a row between two of them; a shadow, a stain or
+the desk around a note is ink far thicker than a pen's stroke. :func:`clean` removes them all, keeps the strokes that cross a printed line (and those along a line printed fainter than the pen),
 and renumbers the components.
 """
 
@@ -30,6 +30,11 @@ PEN_OVER_RULE = 0.2  # a printed line this much fainter than the pen's median in
 RULE_SPREAD = 95  # ... where they are darker than this percentile of the line's ink
 ALONG = 2.0  # ... in runs no longer than this many digit heights (measured on digits a fine grid has cut: short)
 LINE_GAP = 0.5  # a thin straight piece continued by a removed printed line within this many digit heights is part of it
+WALL = 0.6  # a straight upright run this many digit heights long, from one removed printed line to another, ...
+WALLS = 3  # ... with as many others between the same two lines, is a wall of a row of boxes (a form's comb)
+WALL_INK = 0.8  # ... inked along a straight line over this share of its height (print breaks a little; a grid's
+# leftover bits, a lot), a quarter of it no wider than the print
+BOX_WIDTH = (0.6, 3.0)  # walls of one row of boxes are this many digit heights apart (a box holds a digit)
 LARGER = 1.5  # a blot is this many times larger than the other pieces' typical height (a bold digit is not)
 
 
@@ -65,6 +70,7 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
         drop &= _paper_sized(inkmap, np.unique(inkmap.labels[drop]), RULE, marked=drop, alone=ALONE)[inkmap.labels]
         drop &= ~_pen_along(inkmap, drop, height)
         drop |= _line_pieces(mask & ~drop, drop, height)
+        drop |= _walls(mask & ~drop, drop, height)
     removed = ["rules"] if drop.any() else []
     rest = mask & ~drop
     dist = distance(rest)
@@ -168,6 +174,87 @@ def _line_pieces(rest: np.ndarray, rule: np.ndarray, height: float) -> np.ndarra
     return part[labels]
 
 
+def _walls(rest: np.ndarray, rule: np.ndarray, height: float) -> np.ndarray:
+    """The walls of a row of boxes (a form's comb of one box per digit): straight upright runs of ink
+    as thin as the lines removed, from one removed printed line to the next, ``WALLS`` or more between
+    the same two lines. Too short for printed lines themselves, they would read as 1s. A digit that
+    runs into a wall keeps its strokes beside it. A handwritten 1 is seldom upright, as thin as print
+    and touching both lines, and its neighbours are closer than boxes."""
+    line = stroke_width(rule) + 1
+    # upright runs (slanted a little, broken a little), with any stroke that runs along them: the
+    # straight band of each keeps the wall alone
+    wide = cv2.dilate(rest.view(np.uint8), np.ones((1, 3), np.uint8))
+    wide = cv2.morphologyEx(wide, cv2.MORPH_CLOSE, np.ones((max(1, int(0.15 * height)), 1), np.uint8))
+    upright = cv2.morphologyEx(wide, cv2.MORPH_OPEN, np.ones((max(6, int(WALL * height)), 1), np.uint8)).view(bool) & rest
+    if not upright.any():
+        return upright
+    # a wall broken where a stroke crosses it or the print is thick is still one wall
+    joined = cv2.morphologyEx(upright.view(np.uint8), cv2.MORPH_CLOSE, np.ones((max(3, int(0.3 * height)), 1), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8, ltype=cv2.CV_32S)
+    pad = int(line) + 2
+    found = []  # (x, top, bottom, its pixels) of each straight upright run between two printed lines
+    for k in range(1, count):
+        x, y, w, h = stats[k, :4]
+        if h < WALL * height:
+            continue  # what the opening left beside a run: a stub
+        cols = slice(max(0, x - pad), x + w + pad)
+        if not (rule[max(0, y - pad) : y + pad, cols].any() and rule[max(0, y + h - pad) : y + h + pad, cols].any()):
+            continue
+        # on squared paper a printed line runs on past the lines it meets; a box's wall ends there
+        beyond = max(pad + 2, int(0.5 * height))
+        if any(rule[a:b, cols].any(axis=1).mean() > 0.5 for a, b in
+               ((max(0, y - beyond), max(0, y - pad)), (y + h + pad, min(len(rule), y + h + beyond))) if b > a):
+            continue
+        band = _straight_band(upright[y : y + h, x : x + w] & (labels[y : y + h, x : x + w] == k), line)
+        if band is not None:
+            found.append((x, y, y + h, band))
+    found.sort(key=lambda run: run[:3])
+    row = list(range(len(found)))  # each run's row of boxes: the first run of the row
+    for i, (x, top, bottom, _) in enumerate(found):
+        for j in range(i - 1, -1, -1):  # the nearest run to the left between the same two lines
+            if x - found[j][0] > BOX_WIDTH[1] * height:
+                break
+            if abs(found[j][1] - top) <= pad and abs(found[j][2] - bottom) <= pad:
+                if x - found[j][0] >= BOX_WIDTH[0] * height:  # (closer: strokes of one mark, 1s of one number)
+                    row[i] = row[j]
+                break
+    sizes = np.bincount(row, minlength=len(found)) if found else np.zeros(0, int)
+    wall = np.zeros(rest.shape, bool)
+    for (x, top, bottom, band), first in zip(found, row):
+        if sizes[first] >= WALLS:
+            wall[top:bottom, x : x + band.shape[1]] |= band
+    return _with_stubs(rest, wall, 2 * int(line) + 1)
+
+
+def _straight_band(run: np.ndarray, line: float) -> np.ndarray | None:
+    """The pixels of ``run`` (a crop of upright ink) along one straight line within about 14 degrees
+    of upright, or ``None``: the line must be inked over ``WALL_INK`` of the rows, and as thin as print
+    over a quarter of them at least (elsewhere a digit may run along it)."""
+    h, w = run.shape
+    ys = np.arange(h)[:, None]
+    best = (0, 0.0, 0)
+    for slope in np.linspace(-0.25, 0.25, 11):
+        xs = np.arange(w)[None, :] + np.round(slope * (ys - h / 2)).astype(int)
+        cover = (run[ys, np.clip(xs, 0, w - 1)] & (xs >= 0) & (xs < w)).sum(axis=0)
+        if cover.max() > best[0]:
+            best = (int(cover.max()), float(slope), int(cover.argmax()))
+    cover, slope, start = best
+    if cover < WALL_INK * h:
+        return None
+    centre = start + slope * (np.arange(h) - h / 2)
+    at = np.clip(np.round(centre).astype(int), 0, w - 1)
+    # each row's run of ink through the line: from the last blank before it to the first after
+    cols = np.arange(w)
+    last_blank = np.maximum.accumulate(np.where(run, -1, cols), axis=1)
+    next_blank = np.minimum.accumulate(np.where(run, w, cols)[:, ::-1], axis=1)[:, ::-1]
+    rows = np.arange(h)
+    on = run[rows, at]
+    thin = float(np.quantile((next_blank - last_blank - 1)[rows, at][on], 0.25))
+    if thin > line + 2:
+        return None
+    return run & (np.abs(np.arange(w)[None, :] - centre[:, None]) <= max(line, thin) / 2 + 1.5)
+
+
 def _paper_sized(inkmap: InkMap, labels, factor: float, marked: np.ndarray | None = None,
                  alone: float | None = None) -> np.ndarray:
     """Which components (a bool per label) may hold paper: of the candidate ``labels``, those whose
@@ -219,11 +306,17 @@ def _rules(mask: np.ndarray, run: int, k: int, bridge: int) -> np.ndarray:
         thick = max(thick, thin)
         tall = cv2.morphologyEx(m8, cv2.MORPH_OPEN, np.ones((thin, 1) if along[0] == 1 else (1, thin), np.uint8))
         out |= on & ~tall.view(bool)
-    if out.any():
-        rest = mask & ~out
-        count, labels = cv2.connectedComponents(rest.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
-        near = cv2.dilate(out.view(np.uint8), np.ones((thick, thick), np.uint8)).view(bool)
-        stub = np.bincount(labels[rest & ~near], minlength=count) == 0
-        stub[0] = False
-        out |= stub[labels]
-    return out
+    return _with_stubs(mask, out, thick)
+
+
+def _with_stubs(mask: np.ndarray, lines: np.ndarray, thick: int) -> np.ndarray:
+    """``lines`` and the pieces of the rest of ``mask`` wholly within ``thick`` pixels of them (a
+    line's bumps, a thicker end, where lines cross)."""
+    if not lines.any():
+        return lines
+    rest = mask & ~lines
+    count, labels = cv2.connectedComponents(rest.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    near = cv2.dilate(lines.view(np.uint8), np.ones((thick, thick), np.uint8)).view(bool)
+    stub = np.bincount(labels[rest & ~near], minlength=count) == 0
+    stub[0] = False
+    return lines | stub[labels]
