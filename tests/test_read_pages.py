@@ -108,6 +108,31 @@ def test_digits_in_a_row_of_boxes(reader, digits):
     assert np.mean([a == b for a, b in zip(result.text, want)]) >= 0.85, (result.text, want)
 
 
+def test_a_number_cropped_from_its_box(reader, digits):
+    """A field cut out of a form with the edges of its box along the image's edges (an L where the crop
+    cut the rest off): the box's edges are paper, also where they run under a digit."""
+    from handwritten_digits.synthetic import ink_patch
+
+    images, labels = digits
+    picks = np.flatnonzero(labels != 1)[20:23]
+    rng = np.random.default_rng(1)
+    ink = np.zeros((36, 60), np.float32)
+    for k, i in enumerate(picks):
+        p = ink_patch(images[i], 20, rng)
+        ink[7 : 7 + p.shape[0], 6 + 17 * k : 6 + 17 * k + p.shape[1]] = p[:, : 60 - 6 - 17 * k]
+    ink[34, 25:], ink[:, 57] = 1.0, 1.0  # the bottom and right edges of the box, under the last digits
+    result = reader.read((255 * (1 - 0.9 * ink)).astype(np.uint8))
+    assert result.text == "".join(str(labels[i]) for i in picks) and not result.marks
+
+
+def test_a_digit_touching_the_edge_of_a_tight_crop_keeps_its_strokes(reader, digits):
+    images, labels = digits
+    i = int(np.flatnonzero(labels == 7)[0])
+    crop = (255 * (1 - images[i][4:24, 3:25])).astype(np.uint8)  # the 7's bar along the top edge
+    result = reader.read(crop)
+    assert result.text == "7" and result.digits[0].box[1] <= 1
+
+
 def test_a_number_of_upright_1s_on_ruled_paper_stays(reader):
     """Straight 1s from one ruled line to the next, as a number's digits are spaced, are no boxes' walls."""
     gray = np.full((400, 500), 235, np.uint8)

@@ -1,7 +1,8 @@
 """Part of the layout stage: what on a page is paper, not ink.
 
-Printed lines (ruled or squared paper, table borders, a page edge) are long straight runs of ink, and
-the walls between a form's boxes short upright ones in a row between two of them; a shadow, a stain or
+Printed lines (ruled or squared paper, table borders, a page edge) are long straight runs of ink, the
+walls between a form's boxes short upright ones in a row between two of them, and the edges of the box
+an image was cropped from long pieces lying along the image's edge; a shadow, a stain or
 the desk around a note is ink far thicker than a pen's stroke. :func:`clean` removes them all, keeps the strokes that cross a printed line (and those along a line printed fainter than the pen),
 and renumbers the components.
 """
@@ -35,6 +36,9 @@ WALLS = 3  # ... with as many others between the same two lines, is a wall of a 
 WALL_INK = 0.8  # ... inked along a straight line over this share of its height (print breaks a little; a grid's
 # leftover bits, a lot), a quarter of it no wider than the print
 BOX_WIDTH = (0.6, 3.0)  # walls of one row of boxes are this many digit heights apart (a box holds a digit)
+EDGE = 0.15  # a piece of ink within this many digit heights of the image's edge ...
+EDGE_OUT = 0.05  # ... all but this share of it ...
+EDGE_RUN = 1.2  # ... and this many digit heights long, is the edge of the box the image was cropped from
 LARGER = 1.5  # a blot is this many times larger than the other pieces' typical height (a bold digit is not)
 
 
@@ -71,6 +75,7 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
         drop &= ~_pen_along(inkmap, drop, height)
         drop |= _line_pieces(mask & ~drop, drop, height)
         drop |= _walls(mask & ~drop, drop, height)
+    drop |= _frame(inkmap, height)
     removed = ["rules"] if drop.any() else []
     rest = mask & ~drop
     dist = distance(rest)
@@ -172,6 +177,21 @@ def _line_pieces(rest: np.ndarray, rule: np.ndarray, height: float) -> np.ndarra
             # the removed ink runs on in the piece's own columns, and mostly there alone (a line, not a shadow)
             part[k + 1] |= on.sum() >= reach / 2 and beside.any(axis=1).sum() <= on.sum() / 2
     return part[labels]
+
+
+def _frame(inkmap: InkMap, height: float) -> np.ndarray:
+    """The edges of a box the image was cropped from (a form's field, a cheque's amount): pieces of ink
+    lying (all but ``EDGE_OUT`` of them) within ``EDGE`` digit heights of the image's edge, and at least
+    ``EDGE_RUN`` digit heights long. Too short for printed lines, they would join the digits near them; a
+    digit touching the edge of a tight crop reaches far past it."""
+    band = max(3, int(EDGE * height))
+    near = np.zeros(inkmap.mask.shape, bool)
+    near[:band], near[-band:], near[:, :band], near[:, -band:] = True, True, True, True
+    inside = np.bincount(inkmap.labels[inkmap.mask & near], minlength=inkmap.count + 1)
+    extent = np.maximum(inkmap.stats[:, 2], inkmap.stats[:, 3])
+    frame = (inside >= (1 - EDGE_OUT) * inkmap.stats[:, 4]) & (extent >= EDGE_RUN * height)
+    frame[0] = False
+    return frame[inkmap.labels]
 
 
 def _walls(rest: np.ndarray, rule: np.ndarray, height: float) -> np.ndarray:
