@@ -2,8 +2,9 @@
 
 Printed lines (ruled or squared paper, table borders, a page edge) are long straight runs of ink, the
 walls between a form's boxes short upright ones in a row between two of them, and the edges of the box
-an image was cropped from long pieces lying along the image's edge; a shadow, a stain or
-the desk around a note is ink far thicker than a pen's stroke. :func:`clean` removes them all, keeps the strokes that cross a printed line (and those along a line printed fainter than the pen),
+an image was cropped from long pieces lying along the image's edge; a shadow, a stain or the desk
+around a note is ink far thicker than a pen's stroke. :func:`clean` removes them all, keeps the strokes
+that cross a printed line (and those along a line printed fainter than the pen),
 and renumbers the components.
 """
 
