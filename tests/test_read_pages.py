@@ -108,6 +108,34 @@ def test_digits_in_a_row_of_boxes(reader, digits):
     assert np.mean([a == b for a, b in zip(result.text, want)]) >= 0.85, (result.text, want)
 
 
+def test_digits_in_the_cells_of_a_printed_grid_are_numbers_of_their_own(reader, digits):
+    """A sudoku: digits in neighbouring cells (a thin wall between them, or a thick one) are two numbers,
+    however close; the walls run on past the row, unlike a form's row of boxes."""
+    from handwritten_digits.synthetic import ink_patch
+
+    images, labels = digits
+    rng = np.random.default_rng(2)
+    cell, rows, cols = 60, 3, 6
+    ink = np.zeros((rows * cell + 40, cols * cell + 40), np.float32)
+    filled = {0: [1, 2, 3], 1: [0, 4], 2: [2, 3, 5]}  # (row: columns with a digit) neighbours side by side
+    picks = iter(np.flatnonzero(labels != 1))
+    want = []
+    for r, columns in filled.items():
+        want.append([])
+        for c in columns:
+            i = next(picks)
+            p = ink_patch(images[i], 40, rng)
+            x, y = 20 + c * cell + (cell - p.shape[1]) // 2, 20 + r * cell + 10
+            ink[y : y + p.shape[0], x : x + p.shape[1]] = np.maximum(ink[y : y + p.shape[0], x : x + p.shape[1]], p)
+            want[-1].append(str(labels[i]))
+    for k in range(cols + 1):
+        cv2.line(ink, (20 + k * cell, 20), (20 + k * cell, 20 + rows * cell), 1.0, 5 if k % 3 == 0 else 2)
+    for k in range(rows + 1):
+        cv2.line(ink, (20, 20 + k * cell), (20 + cols * cell, 20 + k * cell), 1.0, 5 if k % 3 == 0 else 2)
+    result = reader.read((255 * (1 - 0.9 * ink)).astype(np.uint8))
+    assert [line.split(" ") for line in result.text.split("\n")] == want
+
+
 def test_a_number_cropped_from_its_box(reader, digits):
     """A field cut out of a form with the edges of its box along the image's edges (an L where the crop
     cut the rest off): the box's edges are paper, also where they run under a digit."""

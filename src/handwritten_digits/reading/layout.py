@@ -16,8 +16,8 @@ Works on the ink's connected components (their stats, a few whole-image morpholo
 * short chains and smaller units (the dots of a broken stroke) join the line whose band they overlap
   most; a small unit that joins no line is dropped; a line that is only the broken-off part of the
   digits next to it (the bar of a 5 over its bowl) joins their line;
-* a gap clearly wider than the line's digit spacing, or wider than ``APART`` heights, separates two
-  numbers; so do gaps that line up with gaps in the line above or below (the columns of a table).
+* gaps that separate two numbers are told by :mod:`.gaps` (clearly wider than the digit spacing, the
+  columns of a table, the printed walls of a grid's cells).
 
 Work is bounded: at most ``MAX_COMPONENTS`` components (the largest) are considered.
 """
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from handwritten_digits.reading import gaps
 from handwritten_digits.reading.ink import InkMap
 from handwritten_digits.reading.paper import HAIR, MIN_SIDE_PX, TALLEST, clean, typical_height
 
@@ -42,11 +43,6 @@ NEAR = 4.0  # ... over gaps of up to this many heights (across a wider gap, _joi
 STEEPEST = 1.0  # the steepest line (a turned page): 45 degrees
 REACH = 12.0  # ... and gaps of at most this many heights
 WEIGHT = 3.0  # a vertical offset costs this many times a horizontal gap
-SOFT = 0.15  # gaps (in line heights) are compared as gap + SOFT: tiny gaps vary a lot
-JUMP = 2.0  # a gap this many times the next smaller one ...
-WIDE = 0.8  # ... and at least this many heights wide separates two numbers
-APART = 2.5  # so does any gap this many heights wide
-GUTTER = 0.5  # a strip this wide (in heights), empty in two lines in a row, is a column of a table
 TOUCH = 0.35  # a line this close (in heights) under or over another, within its x-range, ...
 CAP = 1.6  # ... and no taller together than this many of the taller's heights is part of it (a broken digit)
 TIGHT = 0.12  # one piece this close (in heights) over another, each a line alone, is one digit broken across
@@ -91,7 +87,9 @@ def layout(inkmap: InkMap) -> Layout:
     """The lines of text in ``inkmap``, top to bottom, and the numbers on each, left to right."""
     if inkmap.count == 0:
         return Layout([], None, inkmap)
+    printed = inkmap.mask
     inkmap, removed, stroke = clean(inkmap)
+    printed = printed & ~inkmap.mask  # what cleaning took for paper
     labels = np.arange(1, inkmap.count + 1)
     st = inkmap.stats[1:].astype(np.float64)
     if len(st) > MAX_COMPONENTS:
@@ -135,8 +133,13 @@ def layout(inkmap: InkMap) -> Layout:
     order = sorted(range(len(lines)), key=functools.cmp_to_key(lambda a, b: _above(spans[a], spans[b])))
     lines = _merge_stacked([lines[k] for k in order], boxes, body, slope)
     rows = [_row(members, boxes, body, slope) for members in lines]
-    cuts = _gutters(rows)
-    lines = [np.split(row[0], np.flatnonzero(_splits(row[1], row[2]) | cut) + 1) for row, cut in zip(rows, cuts)]
+    far = labels[h > TALLEST * height]  # a frame or a grid's thick lines, too thick to be removed as printed lines
+    if "rules" in removed or len(far):
+        printed |= np.isin(inkmap.labels, far)
+    else:
+        printed = None  # no printed walls to look for
+    breaks = gaps.number_breaks(rows, boxes, printed, stroke)
+    lines = [np.split(row[0], np.flatnonzero(cut) + 1) for row, cut in zip(rows, breaks)]
     out = []
     for groups, row in zip(lines, rows):
         regions = [Region(labels[comp[np.isin(unit, g)]], _union(boxes[g])) for g in groups]
@@ -344,48 +347,6 @@ def _row(members: np.ndarray, boxes: np.ndarray, body: np.ndarray, slope: float)
     order = members[np.argsort(boxes[members, 0], kind="stable")]
     x1 = np.maximum.accumulate(boxes[order, 2])  # a piece inside another's x-range leaves no gap
     return order, np.stack([x1[:-1], boxes[order[1:], 0]], 1), _fit(boxes[members[body[members]]], slope)[2]
-
-
-def _splits(gaps: np.ndarray, height: float) -> np.ndarray:
-    """Which gaps separate two numbers: clearly wider than the line's digit spacing, or very wide."""
-    g = (gaps[:, 1] - gaps[:, 0]) / height
-    split = g >= APART
-    real = np.sort(g[(g > 0) & ~split])  # the spacing is told among the gaps not already splits
-    if len(real) >= 2:
-        ratio = (real[1:] + SOFT) / (real[:-1] + SOFT)
-        ratio[real[1:] < WIDE] = 0
-        k = int(ratio.argmax())
-        if ratio[k] >= JUMP:
-            split |= g >= real[k + 1]
-    return split
-
-
-def _gutters(rows: list) -> list[np.ndarray]:
-    """Which gaps are columns of a table: two lines in a row whose wide gaps mostly pair up, one to one,
-    sharing a strip (at least 3 such, or 2 in three lines in a row; text lines meet a chance one or
-    two). A line next to a table row, whose gaps line up with its columns, is one too (a short last row)."""
-    n = len(rows)
-    wide = [int((r[1][:, 1] - r[1][:, 0] >= GUTTER * r[2]).sum()) for r in rows]
-    shared = []  # shared[k]: (gaps of line k, gaps of line k + 1) that pair up
-    for k in range(n - 1):
-        (_, upper, h1), (_, lower, h2) = rows[k], rows[k + 1]
-        inter = np.minimum(upper[:, None, 1], lower[None, :, 1]) - np.maximum(upper[:, None, 0], lower[None, :, 0])
-        if inter.size:  # one to one: a wide gap above, spanning several narrow ones below, is one column at most
-            inter = np.where((inter >= inter.max(1, keepdims=True)) & (inter >= inter.max(0, keepdims=True)), inter, 0)
-        shared.append(inter >= GUTTER * min(h1, h2))
-    count = [int(m.sum()) for m in shared]
-    agree = [c >= 0.6 * max(wide[k], wide[k + 1]) for k, c in enumerate(count)]
-    strong = [a and c >= 3 for a, c in zip(agree, count)]
-    weak = [a and c >= 2 for a, c in zip(agree, count)]
-    table = [(k > 0 and strong[k - 1]) or (k < n - 1 and strong[k]) or (0 < k < n - 1 and weak[k - 1] and weak[k])
-             for k in range(n)]
-    cut = [np.zeros(len(r[1]), bool) for r in rows]
-    for k in range(n - 1):
-        for j, other, side in ((k, k + 1, 1), (k + 1, k, 0)):
-            mine = shared[k].any(side)
-            if table[other] and (table[j] or mine.sum() >= 0.6 * wide[j]):
-                cut[j] |= mine
-    return cut
 
 
 def _union(boxes: np.ndarray) -> Box:

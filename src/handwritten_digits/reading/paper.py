@@ -283,7 +283,8 @@ def _paper_sized(inkmap: InkMap, labels, factor: float, marked: np.ndarray | Non
     next to the others (a long 1, a bold 8) is never paper: judged against itself, any digit would look
     like a line or a blot. A piece with no others (all the ink touches a frame) is judged against what
     is left of it once its ``marked`` pixels go, ``alone`` times as strictly (``None``: never paper), unless
-    those make ``SHEET`` lines or more (ruled or squared paper joining all the digits)."""
+    those make ``SHEET`` lines or more (ruled or squared paper joining all the digits; or a grid with a
+    digit in some of its cells, judged against those digits)."""
     out = np.zeros(inkmap.count + 1, bool)
     stats = inkmap.stats[1:]
     extent = np.maximum(stats[:, 2], stats[:, 3])
@@ -291,15 +292,19 @@ def _paper_sized(inkmap: InkMap, labels, factor: float, marked: np.ndarray | Non
         if label == 0:
             continue
         others = np.delete(stats, label - 1, axis=0)
-        others = others[others[:, 4] >= PEERS * stats[label - 1, 4]]  # a speck tells no digit height
-        if len(others):
-            out[label] = extent[label - 1] >= factor * typical_height(others)
+        peers = others[others[:, 4] >= PEERS * stats[label - 1, 4]]  # a speck tells no digit height
+        if len(peers):
+            out[label] = extent[label - 1] >= factor * typical_height(peers)
         elif alone is not None:
             x, y, w, h, _ = stats[label - 1]
             mine = inkmap.labels[y : y + h, x : x + w] == label
             lines = mine & marked[y : y + h, x : x + w]
             # many lines' worth of printed ink: a ruled or squared sheet, judged like any page, not a frame
             sheet = lines.sum() >= SHEET * extent[label - 1] * stroke_width(lines)
+            if sheet and len(others):  # the digits in its cells: all small next to a whole sheet's grid
+                peers = others[others[:, 4] >= PEERS * others[:, 4].max()]
+                out[label] = extent[label - 1] >= factor * typical_height(peers)
+                continue
             left = cv2.connectedComponentsWithStats((mine & ~lines).view(np.uint8), connectivity=8, ltype=cv2.CV_32S)[2][1:]
             left = left[left[:, 4] >= 0.1 * left[:, 4].max(initial=0)]  # the digits left, not their specks
             out[label] = len(left) > 0 and extent[label - 1] >= (1.0 if sheet else alone) * factor * typical_height(left)
