@@ -87,9 +87,8 @@ def layout(inkmap: InkMap) -> Layout:
     """The lines of text in ``inkmap``, top to bottom, and the numbers on each, left to right."""
     if inkmap.count == 0:
         return Layout([], None, inkmap)
-    printed = inkmap.mask
+    raw = inkmap  # before cleaning
     inkmap, removed, stroke = clean(inkmap)
-    printed = printed & ~inkmap.mask  # what cleaning took for paper
     labels = np.arange(1, inkmap.count + 1)
     st = inkmap.stats[1:].astype(np.float64)
     if len(st) > MAX_COMPONENTS:
@@ -133,11 +132,11 @@ def layout(inkmap: InkMap) -> Layout:
     order = sorted(range(len(lines)), key=functools.cmp_to_key(lambda a, b: _above(spans[a], spans[b])))
     lines = _merge_stacked([lines[k] for k in order], boxes, body, slope)
     rows = [_row(members, boxes, body, slope) for members in lines]
-    far = labels[h > TALLEST * height]  # a frame or a grid's thick lines, too thick to be removed as printed lines
-    if "rules" in removed or len(far):
-        printed |= np.isin(inkmap.labels, far)
-    else:
-        printed = None  # no printed walls to look for
+    far = np.zeros(inkmap.count + 1, bool)  # a frame or a grid's thick lines, too thick to be removed as printed lines
+    far[labels[h > TALLEST * height]] = True
+    printed = None  # where printed walls may stand: what cleaning took for paper, and those
+    if "rules" in removed or far.any():
+        printed = (raw.mask & ~inkmap.mask) | far[inkmap.labels]
     breaks = gaps.number_breaks(rows, boxes, printed, stroke)
     lines = [np.split(row[0], np.flatnonzero(cut) + 1) for row, cut in zip(rows, breaks)]
     out = []
