@@ -171,6 +171,46 @@ def test_a_number_of_upright_1s_on_ruled_paper_stays(reader):
     assert reader.read(gray).text == "11111"
 
 
+def test_the_edges_of_a_note_do_not_measure_the_digits(reader, digits):
+    """A note photographed on a desk: its top and bottom edges run across the image as thick lines,
+    too short to be printed lines; thin and long, they are no digit height (else both digits are far
+    taller than "the digits" and dropped)."""
+    from handwritten_digits.synthetic import ink_patch
+
+    images, labels = digits
+    picks = np.flatnonzero(labels != 1)[:2]
+    rng = np.random.default_rng(0)
+    ink = np.zeros((220, 140), np.float32)
+    for k, i in enumerate(picks):
+        p = ink_patch(images[i], 50, rng)
+        ink[85 : 85 + p.shape[0], 20 + 45 * k : 20 + 45 * k + p.shape[1]] = p
+    ink[30:39], ink[185:194] = 1.0, 1.0
+    result = reader.read((255 * (1 - 0.9 * ink)).astype(np.uint8))
+    assert result.text == "".join(str(labels[i]) for i in picks) and not result.marks
+
+
+def test_squared_paper_in_two_pieces(reader, digits):
+    """Squared paper whose print breaks into two pieces (a blank strip, a fold): each is paper, and one
+    does not measure the other as if it were a digit (every digit touches the larger one)."""
+    from handwritten_digits.synthetic import ink_patch
+
+    images, labels = digits
+    picks = np.flatnonzero(labels != 1)[:3]
+    gray = np.full((300, 700), 235, np.uint8)
+    for x in [*range(10, 140, 22), *range(160, 700, 22)]:
+        cv2.line(gray, (x, 0), (x, 299), 150, 1)
+    for y in range(5, 300, 22):
+        cv2.line(gray, (0, y), (139, y), 150, 1)
+        cv2.line(gray, (160, y), (699, y), 150, 1)
+    ink = np.zeros(gray.shape, np.float32)
+    rng = np.random.default_rng(1)
+    for k, i in enumerate(picks):
+        p = ink_patch(images[i], 40, rng)
+        ink[120 : 120 + p.shape[0], 250 + 40 * k : 250 + 40 * k + p.shape[1]] = p
+    result = reader.read(np.minimum(gray, (255 * (1 - 0.9 * ink)).astype(np.uint8)))
+    assert result.text == "".join(str(labels[i]) for i in picks) and not result.marks
+
+
 def test_a_coloured_note(reader, digits):
     image, truth = make_page(np.random.default_rng(6), digits, lengths=[[3], [7], [2, 4], [5]], paper="note",
                              **{**CLEAN, "color": True})

@@ -45,6 +45,7 @@ REACH = 12.0  # ... and gaps of at most this many heights
 WEIGHT = 3.0  # a vertical offset costs this many times a horizontal gap
 TOUCH = 0.35  # a line this close (in heights) under or over another, within its x-range, ...
 CAP = 1.6  # ... and no taller together than this many of the taller's heights is part of it (a broken digit)
+LONG, THIN = 4, 8  # a piece a quarter of the image long and this many times longer than wide is a line
 TIGHT = 0.12  # one piece this close (in heights) over another, each a line alone, is one digit broken across
 
 Box = tuple[int, int, int, int]
@@ -96,15 +97,17 @@ def layout(inkmap: InkMap) -> Layout:
         labels, st = labels[top], st[top]
     if len(st) == 0:
         return Layout([], None, inkmap, removed)
-    height = typical_height(st)
     x0, y0, w, h, area = st.T
     side = np.maximum(w, h)
+    ih, iw = inkmap.mask.shape
+    # a long thin line across the image (a note's edge, shorter than a printed line) measures no digit
+    line_like = (side >= max(ih, iw) / LONG) & (side >= THIN * np.minimum(w, h))
+    height = typical_height(st[~line_like] if not line_like.all() else st)
     tall = h >= BODY * height
     ref_area = float(np.median(area[tall])) if tall.any() else float(area.max())
     speck = (side < SPECK_SIDE * height) & (area < SPECK_AREA * ref_area) | (area < 3)
     # not digits: a piece far taller than the digits or long along the image's edge (a page edge, a desk),
     # a long hairline (what is left of a printed line), a long thin piece lying flat
-    ih, iw = inkmap.mask.shape
     edge = (x0 <= 0) | (y0 <= 0) | (x0 + w >= iw) | (y0 + h >= ih)
     other = (h > TALLEST * height) | (edge & (w > TALLEST * height)) | (~tall & (w > 1.2 * height))
     other |= (side >= 0.5 * height) & (area <= HAIR * stroke * side)

@@ -24,6 +24,7 @@ BLOB = 1.5  # ink this many stroke widths deep (and a tenth of a digit) is a sha
 STRONG = 0.4  # soft ink at least this dark is a pen's (ink's hysteresis: strong pixels start near 0.44)
 FAINT = 0.7  # ... fainter than this (soft ink; a pen's strokes are near 1) or ...
 FAT = 0.3  # ... this many digit heights deep: no stroke is that thick
+PRINTED = 0.5  # a piece with this share of its ink on printed lines measures no digit height
 PEERS = 0.05  # pieces with less than this share of a piece's ink do not measure it
 ALONE = 4.0  # a printed line that holds all the ink must be this many times longer still (a frame, not a long 1) ...
 SHEET = 5.0  # ... unless it holds this many lines of its length (a frame has four sides, a sheet more lines)
@@ -281,33 +282,45 @@ def _paper_sized(inkmap: InkMap, labels, factor: float, marked: np.ndarray | Non
     """Which components (a bool per label) may hold paper: of the candidate ``labels``, those whose
     extent is at least ``factor`` times the typical height of the *other* pieces. A piece of digit size
     next to the others (a long 1, a bold 8) is never paper: judged against itself, any digit would look
-    like a line or a blot. A piece with no others (all the ink touches a frame) is judged against what
-    is left of it once its ``marked`` pixels go, ``alone`` times as strictly (``None``: never paper), unless
-    those make ``SHEET`` lines or more (ruled or squared paper joining all the digits; or a grid with a
-    digit in some of its cells, judged against those digits)."""
+    like a line or a blot. Pieces mostly of ``marked`` (printed) ink measure no digits while others do (a
+    grid cut in two; a ruled line per piece, each with digits resting on it, measure each other). A piece
+    with no peers (all the ink touches a frame), or a sheet with none but printed ones (``SHEET`` lines'
+    worth of print: ruled or squared paper joining all the digits), is judged against the digits apart
+    from it, or else against what is left of it once its ``marked`` pixels go, ``alone`` times as strictly
+    for a frame (``None``: never paper); a sheet with nothing left is all paper."""
     out = np.zeros(inkmap.count + 1, bool)
     stats = inkmap.stats[1:]
     extent = np.maximum(stats[:, 2], stats[:, 3])
+    printed = np.zeros(len(stats), bool)
+    if marked is not None:
+        printed = np.bincount(inkmap.labels[marked], minlength=len(stats) + 1)[1:] >= PRINTED * stats[:, 4]
     for label in labels:
         if label == 0:
             continue
-        others = np.delete(stats, label - 1, axis=0)
-        peers = others[others[:, 4] >= PEERS * stats[label - 1, 4]]  # a speck tells no digit height
-        if len(peers):
-            out[label] = extent[label - 1] >= factor * typical_height(peers)
-        elif alone is not None:
+        others, print_others = np.delete(stats, label - 1, axis=0), np.delete(printed, label - 1)
+        big = others[:, 4] >= PEERS * stats[label - 1, 4]  # a speck tells no digit height
+        apart = big & ~print_others
+        sheet = False
+        if marked is not None:
             x, y, w, h, _ = stats[label - 1]
             mine = inkmap.labels[y : y + h, x : x + w] == label
             lines = mine & marked[y : y + h, x : x + w]
             # many lines' worth of printed ink: a ruled or squared sheet, judged like any page, not a frame
             sheet = lines.sum() >= SHEET * extent[label - 1] * stroke_width(lines)
-            if sheet and len(others):  # the digits in its cells: all small next to a whole sheet's grid
-                peers = others[others[:, 4] >= PEERS * others[:, 4].max()]
+        if apart.any() or (big.any() and not sheet):
+            out[label] = extent[label - 1] >= factor * typical_height(others[apart if apart.any() else big])
+        elif alone is not None:
+            digits = others[~print_others]
+            if sheet and len(digits):  # the digits in its cells: all small next to a whole sheet's grid
+                peers = digits[digits[:, 4] >= PEERS * digits[:, 4].max()]
                 out[label] = extent[label - 1] >= factor * typical_height(peers)
                 continue
             left = cv2.connectedComponentsWithStats((mine & ~lines).view(np.uint8), connectivity=8, ltype=cv2.CV_32S)[2][1:]
             left = left[left[:, 4] >= 0.1 * left[:, 4].max(initial=0)]  # the digits left, not their specks
-            out[label] = len(left) > 0 and extent[label - 1] >= (1.0 if sheet else alone) * factor * typical_height(left)
+            if len(left):
+                out[label] = extent[label - 1] >= (1.0 if sheet else alone) * factor * typical_height(left)
+            else:
+                out[label] = sheet
     return out
 
 
