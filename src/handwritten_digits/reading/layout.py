@@ -45,7 +45,7 @@ REACH = 12.0  # ... and gaps of at most this many heights
 WEIGHT = 3.0  # a vertical offset costs this many times a horizontal gap
 TOUCH = 0.35  # a line this close (in heights) under or over another, within its x-range, ...
 CAP = 1.6  # ... and no taller together than this many of the taller's heights is part of it (a broken digit)
-LONG, THIN = 4, 8  # a piece a quarter of the image long and this many times longer than wide is a line
+THIN = 8  # a piece across the image this many times longer than wide is a line
 TIGHT = 0.12  # one piece this close (in heights) over another, each a line alone, is one digit broken across
 
 Box = tuple[int, int, int, int]
@@ -100,9 +100,13 @@ def layout(inkmap: InkMap) -> Layout:
     x0, y0, w, h, area = st.T
     side = np.maximum(w, h)
     ih, iw = inkmap.mask.shape
-    # a long thin line across the image (a note's edge, shorter than a printed line) measures no digit
-    line_like = (side >= max(ih, iw) / LONG) & (side >= THIN * np.minimum(w, h))
-    height = typical_height(st[~line_like] if not line_like.all() else st)
+    height = typical_height(st)
+    # thin lines across the whole image (a note's edges, too short for printed lines) measure no digit,
+    # unless what is left is no taller than they are thick (a tight crop of a 1 and its specks)
+    across = (((x0 <= 0) & (x0 + w >= iw)) | ((y0 <= 0) & (y0 + h >= ih))) & (side >= THIN * np.minimum(w, h))
+    if across.any() and not across.all():
+        rest = typical_height(st[~across])
+        height = rest if rest > np.minimum(w, h)[across].max() else height
     tall = h >= BODY * height
     ref_area = float(np.median(area[tall])) if tall.any() else float(area.max())
     speck = (side < SPECK_SIDE * height) & (area < SPECK_AREA * ref_area) | (area < 3)
