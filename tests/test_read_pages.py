@@ -211,6 +211,26 @@ def test_squared_paper_in_two_pieces(reader, digits):
     assert result.text == "".join(str(labels[i]) for i in picks) and not result.marks
 
 
+@pytest.mark.parametrize("back", [123, 500])
+def test_show_through_joined_to_a_digit_is_paper(reader, digits, back):
+    """A faint mirrored digit from the back of the sheet runs into the first digit: ink's hysteresis
+    joins its faint pixels to the pen's, yet it is neither read as a digit nor merged with the 3."""
+    from handwritten_digits.synthetic import ink_patch
+
+    images, labels = digits
+    picks = np.flatnonzero(labels != 1)[:3]
+    rng = np.random.default_rng(0)
+    ink = np.zeros((120, 200), np.float32)
+    for k, i in enumerate(picks):
+        p = ink_patch(images[i], 44, rng)
+        ink[40 : 40 + p.shape[0], 30 + 48 * k : 30 + 48 * k + p.shape[1]] = p
+    shown = ink_patch(images[back][:, ::-1], 60, rng)
+    shade = np.zeros_like(ink)
+    shade[50 : 50 + shown.shape[0], 5 : 5 + shown.shape[1]] = 0.3 * shown
+    result = reader.read((255 * (1 - 0.9 * np.maximum(ink, shade))).astype(np.uint8))
+    assert result.text == "".join(str(labels[i]) for i in picks) and not result.marks
+
+
 def test_a_coloured_note(reader, digits):
     image, truth = make_page(np.random.default_rng(6), digits, lengths=[[3], [7], [2, 4], [5]], paper="note",
                              **{**CLEAN, "color": True})

@@ -42,8 +42,22 @@ def test_every_worst_image_is_a_png_the_reader_accepts():
 
 
 def test_a_piece_too_large_to_cut_is_read_whole_and_says_so(reader):
-    """The benchmark's 1-px checkerboard is one 8-connected piece of 500,000 pixels: no cut search, 'size'."""
+    """A scribble of one thick stroke across the image is one piece of about 100,000 pixels: no cut search, 'size'."""
+    import cv2
+    import numpy as np
+
+    from handwritten_digits.reading import cuts
+
+    gray = np.full((600, 900), 255, np.uint8)
+    walk = np.cumsum(np.random.default_rng(0).normal(0, 60, (400, 2)), axis=0)
+    walk = (walk - walk.min(0)) / np.ptp(walk, axis=0) * [860, 560] + 20
+    cv2.polylines(gray, [walk.astype(np.int32)], False, 0, 9)
+    assert np.count_nonzero(gray < 128) > cuts.MAX_AREA
+    assert "size" in reader.read(gray).limits
+
+
+def test_a_checkerboard_is_no_digit(reader):
+    """The benchmark's 1-px checkerboard is one piece of printed-looking lines through the whole image: paper."""
     images = bench_worst.worst_images()
-    name = next(k for k in images if k.startswith("checkerboard"))
-    result = reader.read(images[name])
-    assert "size" in result.limits
+    result = reader.read(images[next(k for k in images if k.startswith("checkerboard"))])
+    assert result.text == "" and not result.digits

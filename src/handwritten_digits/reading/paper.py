@@ -3,9 +3,9 @@
 Printed lines (ruled or squared paper, table borders, a page edge) are long straight runs of ink, the
 walls between a form's boxes short upright ones in a row between two of them, and the edges of the box
 an image was cropped from long pieces lying along the image's edge; a shadow, a stain or the desk
-around a note is ink far thicker than a pen's stroke. :func:`clean` removes them all, keeps the strokes
-that cross a printed line (and those along a line printed fainter than the pen),
-and renumbers the components.
+around a note is ink far thicker than a pen's stroke; show-through joined to a digit is faint ink far
+from any dark stroke. :func:`clean` removes them all, keeps the strokes that cross a printed line (and
+those along a line printed fainter than the pen), and renumbers the components.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from handwritten_digits.reading.ink import InkMap, distance, stroke_width
 MIN_SIDE_PX = 6  # segment's: a digit spans at least this many working pixels
 TALLEST = 3.0  # a piece more than this many digit heights tall is no digit (a page edge, a frame)
 HAIR = 0.35  # a piece half a digit height long or more, and this thin (area / length, in stroke widths), is a hairline
-THREAD = 0.5  # where printed lines were removed, a faint piece this thin is a thread too (a line fading out)
 RULE = 3.0  # a straight run of ink this many digit heights long is a printed line, not a digit
 BLOB = 1.5  # ink this many stroke widths deep (and a tenth of a digit) is a shadow or stain if ...
 STRONG = 0.4  # soft ink at least this dark is a pen's (ink's hysteresis: strong pixels start near 0.44)
@@ -94,21 +93,14 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
         width = 2 * total / np.maximum(np.bincount(lab, minlength=inkmap.count + 1)[1:], 1) - 1
         order = np.argsort(width)
         stroke = max(1.0, float(width[order][np.searchsorted(np.cumsum(total[order]), total.sum() / 2)]))
-        # faint threads far from any dark stroke: the rest of a printed line that a digit touches
-        # (ink keeps faint pixels joined to dark ones), too broken for a straight band
-        reach = cv2.dilate((rest & (inkmap.ink >= STRONG)).view(np.uint8), np.ones((2 * int(stroke) + 3,) * 2, np.uint8))
+        # faint ink beyond a stroke's reach of any dark ink is paper: show-through or shade joined to a
+        # digit, the rest of a printed line a digit touches (ink's hysteresis keeps faint pixels joined
+        # to dark ones; faint ink apart from them it drops already). A pen's stroke is dark along its length.
+        reach = cv2.dilate((rest & (inkmap.ink >= STRONG)).view(np.uint8), np.ones((int(stroke) + 3,) * 2, np.uint8))
         stray = rest & ~reach.view(bool)
         if stray.any():
-            count, lab, st, _ = cv2.connectedComponentsWithStats(stray.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
-            extent = np.maximum(st[:, 2], st[:, 3])
-            # thin along its length, measured as width + height: a line's crossing or T (on squared paper) is a thread too
-            # a faint digit is no hairline; on printed paper, what is left of a line that fades out is a thread
-            thin = (THREAD if "rules" in removed else HAIR) * stroke
-            long = (extent >= height) & (st[:, 4] <= thin * (st[:, 2] + st[:, 3]))
-            long[0] = False
-            if long.any():
-                drop |= long[lab]
-                removed.append("threads")
+            drop |= stray
+            removed.append("faint")
         depth = max(BLOB * stroke, 0.1 * height)
         core = dist > depth
         lab = inkmap.labels[core]
