@@ -231,6 +231,23 @@ def test_show_through_joined_to_a_digit_is_paper(reader, digits, back):
     assert result.text == "".join(str(labels[i]) for i in picks) and not result.marks
 
 
+def test_two_numbers_far_apart_under_a_short_line_stay_on_their_line(reader, digits):
+    """A short line over two one-digit numbers far apart: the first digit's nearest neighbour on the
+    right is on the line above, which must not tilt the page (the two numbers read as two lines)."""
+    from handwritten_digits.synthetic import ink_patch
+
+    images, labels = digits
+    picks = np.flatnonzero(labels != 1)[:4]
+    rng = np.random.default_rng(3)
+    ink = np.zeros((380, 560), np.float32)
+    for i, (x, y) in zip(picks, [(270, 100), (330, 100), (100, 250), (440, 250)]):
+        p = ink_patch(images[i], 64, rng)
+        ink[y : y + p.shape[0], x : x + p.shape[1]] = p
+    result = reader.read((255 * (1 - 0.9 * ink)).astype(np.uint8))
+    first, second, third, fourth = (str(labels[i]) for i in picks)
+    assert result.text == f"{first}{second}\n{third} {fourth}"
+
+
 def test_a_coloured_note(reader, digits):
     image, truth = make_page(np.random.default_rng(6), digits, lengths=[[3], [7], [2, 4], [5]], paper="note",
                              **{**CLEAN, "color": True})

@@ -40,6 +40,7 @@ BODY = 0.45  # a piece this much of the typical digit height or taller makes lin
 ALIGN = 0.5  # neighbours on a line: centres within this many heights vertically ...
 SLOPE = float(np.tan(np.radians(8)))  # ... plus this much per pixel of gap, off the page's slope (a line slanted its own way)
 NEAR = 4.0  # ... over gaps of up to this many heights (across a wider gap, _join follows the chains' own fits)
+NEIGHBOUR = 2.0  # the first slope guess counts neighbours this many digit heights apart at most
 STEEPEST = 1.0  # the steepest line (a turned page): 45 degrees
 REACH = 12.0  # ... and gaps of at most this many heights
 WEIGHT = 3.0  # a vertical offset costs this many times a horizontal gap
@@ -236,7 +237,9 @@ def _direction(boxes: np.ndarray) -> float:
     right, within 45 degrees (neighbours on a line are closer than neighbours across lines)."""
     cx, cy = _centres(boxes)
     dx, dy = cx[None] - cx[:, None], cy[None] - cy[:, None]
-    d = np.where((dx > 0) & (np.abs(dy) <= dx), np.hypot(dx, dy), np.inf)
+    d = np.hypot(dx, dy)
+    # a neighbour farther than a number's digits are apart may be on the next line (a wide gap before it)
+    d = np.where((dx > 0) & (np.abs(dy) <= dx) & (d <= NEIGHBOUR * np.median(boxes[:, 3] - boxes[:, 1])), d, np.inf)
     j = d.argmin(1)
     has = np.isfinite(d[np.arange(len(d)), j])
     if has.sum() < 2:
