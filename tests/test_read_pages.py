@@ -171,31 +171,36 @@ def test_a_number_of_upright_1s_on_ruled_paper_stays(reader):
     assert reader.read(gray).text == "11111"
 
 
+def _write(ink: np.ndarray, digits, picks, size: int, x: int, y: int, step: int, rng) -> str:
+    """Write the digits ``picks`` in a row onto ``ink`` (``size`` px tall, the first at (x, y), each ``step``
+    px right of the one before); their text."""
+    from handwritten_digits.synthetic import ink_patch
+
+    images, labels = digits
+    for k, i in enumerate(picks):
+        p = ink_patch(images[i], size, rng)
+        ink[y : y + p.shape[0], x + step * k : x + step * k + p.shape[1]] = p
+    return "".join(str(labels[i]) for i in picks)
+
+
+def _on_paper(ink: np.ndarray) -> np.ndarray:
+    return (255 * (1 - 0.9 * ink)).astype(np.uint8)
+
+
 def test_the_edges_of_a_note_do_not_measure_the_digits(reader, digits):
     """A note photographed on a desk: its top and bottom edges run across the image as thick lines,
     too short to be printed lines; thin and long, they are no digit height (else both digits are far
     taller than "the digits" and dropped)."""
-    from handwritten_digits.synthetic import ink_patch
-
-    images, labels = digits
-    picks = np.flatnonzero(labels != 1)[:2]
-    rng = np.random.default_rng(0)
     ink = np.zeros((220, 140), np.float32)
-    for k, i in enumerate(picks):
-        p = ink_patch(images[i], 50, rng)
-        ink[85 : 85 + p.shape[0], 20 + 45 * k : 20 + 45 * k + p.shape[1]] = p
+    want = _write(ink, digits, np.flatnonzero(digits[1] != 1)[:2], 50, 20, 85, 45, np.random.default_rng(0))
     ink[30:39], ink[185:194] = 1.0, 1.0
-    result = reader.read((255 * (1 - 0.9 * ink)).astype(np.uint8))
-    assert result.text == "".join(str(labels[i]) for i in picks) and not result.marks
+    result = reader.read(_on_paper(ink))
+    assert result.text == want and not result.marks
 
 
 def test_squared_paper_in_two_pieces(reader, digits):
     """Squared paper whose print breaks into two pieces (a blank strip, a fold): each is paper, and one
     does not measure the other as if it were a digit (every digit touches the larger one)."""
-    from handwritten_digits.synthetic import ink_patch
-
-    images, labels = digits
-    picks = np.flatnonzero(labels != 1)[:3]
     gray = np.full((300, 700), 235, np.uint8)
     for x in [*range(10, 140, 22), *range(160, 700, 22)]:
         cv2.line(gray, (x, 0), (x, 299), 150, 1)
@@ -203,12 +208,9 @@ def test_squared_paper_in_two_pieces(reader, digits):
         cv2.line(gray, (0, y), (139, y), 150, 1)
         cv2.line(gray, (160, y), (699, y), 150, 1)
     ink = np.zeros(gray.shape, np.float32)
-    rng = np.random.default_rng(1)
-    for k, i in enumerate(picks):
-        p = ink_patch(images[i], 40, rng)
-        ink[120 : 120 + p.shape[0], 250 + 40 * k : 250 + 40 * k + p.shape[1]] = p
-    result = reader.read(np.minimum(gray, (255 * (1 - 0.9 * ink)).astype(np.uint8)))
-    assert result.text == "".join(str(labels[i]) for i in picks) and not result.marks
+    want = _write(ink, digits, np.flatnonzero(digits[1] != 1)[:3], 40, 250, 120, 40, np.random.default_rng(1))
+    result = reader.read(np.minimum(gray, _on_paper(ink)))
+    assert result.text == want and not result.marks
 
 
 @pytest.mark.parametrize("back", [123, 500])
@@ -217,35 +219,24 @@ def test_show_through_joined_to_a_digit_is_paper(reader, digits, back):
     joins its faint pixels to the pen's, yet it is neither read as a digit nor merged with the 3."""
     from handwritten_digits.synthetic import ink_patch
 
-    images, labels = digits
-    picks = np.flatnonzero(labels != 1)[:3]
     rng = np.random.default_rng(0)
     ink = np.zeros((120, 200), np.float32)
-    for k, i in enumerate(picks):
-        p = ink_patch(images[i], 44, rng)
-        ink[40 : 40 + p.shape[0], 30 + 48 * k : 30 + 48 * k + p.shape[1]] = p
-    shown = ink_patch(images[back][:, ::-1], 60, rng)
+    want = _write(ink, digits, np.flatnonzero(digits[1] != 1)[:3], 44, 30, 40, 48, rng)
+    shown = ink_patch(digits[0][back][:, ::-1], 60, rng)
     shade = np.zeros_like(ink)
     shade[50 : 50 + shown.shape[0], 5 : 5 + shown.shape[1]] = 0.3 * shown
-    result = reader.read((255 * (1 - 0.9 * np.maximum(ink, shade))).astype(np.uint8))
-    assert result.text == "".join(str(labels[i]) for i in picks) and not result.marks
+    result = reader.read(_on_paper(np.maximum(ink, shade)))
+    assert result.text == want and not result.marks
 
 
 def test_two_numbers_far_apart_under_a_short_line_stay_on_their_line(reader, digits):
     """A short line over two one-digit numbers far apart: the first digit's nearest neighbour on the
     right is on the line above, which must not tilt the page (the two numbers read as two lines)."""
-    from handwritten_digits.synthetic import ink_patch
-
-    images, labels = digits
-    picks = np.flatnonzero(labels != 1)[:4]
-    rng = np.random.default_rng(3)
+    picks, rng = np.flatnonzero(digits[1] != 1)[:4], np.random.default_rng(3)
     ink = np.zeros((380, 560), np.float32)
-    for i, (x, y) in zip(picks, [(270, 100), (330, 100), (100, 250), (440, 250)]):
-        p = ink_patch(images[i], 64, rng)
-        ink[y : y + p.shape[0], x : x + p.shape[1]] = p
-    result = reader.read((255 * (1 - 0.9 * ink)).astype(np.uint8))
-    first, second, third, fourth = (str(labels[i]) for i in picks)
-    assert result.text == f"{first}{second}\n{third} {fourth}"
+    above = _write(ink, digits, picks[:2], 64, 270, 100, 60, rng)
+    below = _write(ink, digits, picks[2:], 64, 100, 250, 340, rng)
+    assert reader.read(_on_paper(ink)).text == f"{above}\n{below[0]} {below[1]}"
 
 
 def test_a_coloured_note(reader, digits):
