@@ -292,6 +292,9 @@ def _paper_sized(inkmap: InkMap, labels, factor: float, marked: np.ndarray | Non
         others, print_others = np.delete(stats, label - 1, axis=0), np.delete(printed, label - 1)
         big = others[:, 4] >= PEERS * stats[label - 1, 4]  # a speck tells no digit height
         apart = big & ~print_others
+        if apart.any():
+            out[label] = extent[label - 1] >= factor * typical_height(others[apart])
+            continue
         sheet = False
         if marked is not None:
             x, y, w, h, _ = stats[label - 1]
@@ -299,8 +302,8 @@ def _paper_sized(inkmap: InkMap, labels, factor: float, marked: np.ndarray | Non
             lines = mine & marked[y : y + h, x : x + w]
             # many lines' worth of printed ink: a ruled or squared sheet, judged like any page, not a frame
             sheet = lines.sum() >= SHEET * extent[label - 1] * stroke_width(lines)
-        if apart.any() or (big.any() and not sheet):
-            out[label] = extent[label - 1] >= factor * typical_height(others[apart if apart.any() else big])
+        if big.any() and not sheet:
+            out[label] = extent[label - 1] >= factor * typical_height(others[big])
         elif alone is not None:
             digits = others[~print_others]
             if sheet and len(digits):  # the digits in its cells: all small next to a whole sheet's grid
