@@ -239,6 +239,16 @@ def test_two_numbers_far_apart_under_a_short_line_stay_on_their_line(reader, dig
     assert reader.read(_on_paper(ink)).text == f"{above}\n{below[0]} {below[1]}"
 
 
+def test_a_pale_stroke_of_print_is_no_digit(reader, digits):
+    """What is left of a printed line (a margin line below the last rule, the edge of the sheet) is far
+    paler than the pen, though dotted with pixels dark enough to be ink: no "1" on a line of its own."""
+    ink = np.zeros((260, 300), np.float32)
+    want = _write(ink, digits, np.flatnonzero(digits[1] != 1)[:3], 50, 60, 40, 55, np.random.default_rng(2))
+    ink[150:230, 40:43] = 0.3
+    ink[150:230:4, 40:43] = 0.6
+    assert reader.read(_on_paper(ink)).text == want
+
+
 def test_a_coloured_note(reader, digits):
     image, truth = make_page(np.random.default_rng(6), digits, lengths=[[3], [7], [2, 4], [5]], paper="note",
                              **{**CLEAN, "color": True})

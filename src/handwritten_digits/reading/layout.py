@@ -6,7 +6,8 @@ Works on the ink's connected components (their stats, a few whole-image morpholo
   edge) and ink far thicker than a stroke (a shadow, a stain, the desk around a note) are removed,
   strokes that cross a printed line kept, and the components renumbered (:attr:`Layout.inkmap`);
 * specks are ignored (segment's rule, measured against the page's typical digit, not its largest piece),
-  and so are pieces no digit makes (far taller than the digits, a hairline, a long flat dash);
+  and so are pieces no digit makes (far taller than the digits, a hairline, a long flat dash, a thin
+  piece far paler than the pen);
 * pieces stacked close over each other (a digit broken across, the bar of a 5) are one unit;
 * units of digit height are chained into lines: each is linked to its best right neighbour when
   that one's best left neighbour is it, offsets measured along the page's slope (a turned sheet: first
@@ -46,6 +47,7 @@ REACH = 12.0  # ... and gaps of at most this many heights
 WEIGHT = 3.0  # a vertical offset costs this many times a horizontal gap
 TOUCH = 0.35  # a line this close (in heights) under or over another, within its x-range, ...
 CAP = 1.6  # ... and no taller together than this many of the taller's heights is part of it (a broken digit)
+PALE, PALE_WIDTH = 0.4, 1.5  # a piece with mean ink under this share of the pen's median, this many strokes wide, is print
 THIN = 8  # a piece across the image this many times longer than wide is a line
 TIGHT = 0.12  # one piece this close (in heights) over another, each a line alone, is one digit broken across
 
@@ -112,10 +114,12 @@ def layout(inkmap: InkMap) -> Layout:
     ref_area = float(np.median(area[tall])) if tall.any() else float(area.max())
     speck = (side < SPECK_SIDE * height) & (area < SPECK_AREA * ref_area) | (area < 3)
     # not digits: a piece far taller than the digits or long along the image's edge (a page edge, a desk),
-    # a long hairline (what is left of a printed line), a long thin piece lying flat
+    # a long hairline (what is left of a printed line), a long thin piece lying flat, a thin piece far
+    # paler than the pen (print left over: a margin line's end, the edge of the sheet)
     edge = (x0 <= 0) | (y0 <= 0) | (x0 + w >= iw) | (y0 + h >= ih)
     other = (h > TALLEST * height) | (edge & (w > TALLEST * height)) | (~tall & (w > 1.2 * height))
     other |= (side >= 0.5 * height) & (area <= HAIR * stroke * side)
+    other |= _pale(inkmap)[labels] & (area <= PALE_WIDTH * stroke * side)
     comp = np.flatnonzero(~speck & ~other)
     if len(comp) == 0:
         return Layout([], None, inkmap, removed)
@@ -152,6 +156,16 @@ def layout(inkmap: InkMap) -> Layout:
         regions = [Region(labels[comp[np.isin(unit, g)]], _union(boxes[g])) for g in groups]
         out.append(Line(regions, _union(boxes[row[0]]), row[2], _fit(boxes[row[0][body[row[0]]]], slope)[1]))
     return Layout(out, _union(np.array([ln.box for ln in out])), inkmap, removed)
+
+
+def _pale(inkmap: InkMap) -> np.ndarray:
+    """Which components (a bool per label) hold ink far paler than the page's pen: their mean soft ink
+    under ``PALE`` times the median of all stroke pixels (one pen writes a page's digits alike)."""
+    labels, ink = inkmap.labels[inkmap.mask], inkmap.ink[inkmap.mask]
+    mean = np.bincount(labels, weights=ink, minlength=inkmap.count + 1) / np.maximum(inkmap.stats[:, 4], 1)
+    pale = mean < PALE * float(np.median(ink)) if len(ink) else np.zeros(inkmap.count + 1, bool)
+    pale[0] = False
+    return pale
 
 
 def restrict(inkmap: InkMap, labels) -> InkMap:
