@@ -79,6 +79,23 @@ def test_ruled_paper(reader, digits):
     _check(reader.read(image), truth)
 
 
+def _write(ink: np.ndarray, digits, picks, size: int, x: int, y: int, step: int, rng) -> str:
+    """Write the digits ``picks`` in a row onto ``ink`` (``size`` px tall, the first at (x, y), each ``step``
+    px right of the one before); their text."""
+    from handwritten_digits.synthetic import ink_patch
+
+    images, labels = digits
+    for k, i in enumerate(picks):
+        p = ink_patch(images[i], size, rng)
+        ink[y : y + p.shape[0], x + step * k : x + step * k + p.shape[1]] = p
+    return "".join(str(labels[i]) for i in picks)
+
+
+def _on_paper(ink: np.ndarray) -> np.ndarray:
+    """Soft ink (1 = full ink) as a gray photo of it: a dark pen on light paper."""
+    return (255 * (1 - 0.9 * ink)).astype(np.uint8)
+
+
 def _boxed(digits, picks, box=56, touching=(), seed=0) -> np.ndarray:
     """A form's row of boxes, one digit written in each (``touching``: boxes whose digit runs into the
     wall on its left), the print as dark as the pen."""
@@ -96,7 +113,7 @@ def _boxed(digits, picks, box=56, touching=(), seed=0) -> np.ndarray:
         cv2.line(ink, (20 + k * box, 20), (20 + k * box, 20 + box), 1.0, 2)
     for y in (20, 20 + box):
         cv2.line(ink, (20, y), (20 + box * len(picks), y), 1.0, 2)
-    return (255 * (1 - 0.9 * ink)).astype(np.uint8)
+    return _on_paper(ink)
 
 
 def test_digits_in_a_row_of_boxes(reader, digits):
@@ -132,7 +149,7 @@ def test_digits_in_the_cells_of_a_printed_grid_are_numbers_of_their_own(reader, 
         cv2.line(ink, (20 + k * cell, 20), (20 + k * cell, 20 + rows * cell), 1.0, 5 if k % 3 == 0 else 2)
     for k in range(rows + 1):
         cv2.line(ink, (20, 20 + k * cell), (20 + cols * cell, 20 + k * cell), 1.0, 5 if k % 3 == 0 else 2)
-    result = reader.read((255 * (1 - 0.9 * ink)).astype(np.uint8))
+    result = reader.read(_on_paper(ink))
     assert [line.split(" ") for line in result.text.split("\n")] == want
 
 
@@ -149,7 +166,7 @@ def test_a_number_cropped_from_its_box(reader, digits):
         p = ink_patch(images[i], 20, rng)
         ink[7 : 7 + p.shape[0], 6 + 17 * k : 6 + 17 * k + p.shape[1]] = p[:, : 60 - 6 - 17 * k]
     ink[34, 25:], ink[:, 57] = 1.0, 1.0  # the bottom and right edges of the box, under the last digits
-    result = reader.read((255 * (1 - 0.9 * ink)).astype(np.uint8))
+    result = reader.read(_on_paper(ink))
     assert result.text == "".join(str(labels[i]) for i in picks) and not result.marks
 
 
@@ -169,22 +186,6 @@ def test_a_number_of_upright_1s_on_ruled_paper_stays(reader):
     for k in range(5):
         cv2.line(gray, (60 + 26 * k, 101), (60 + 26 * k, 159), 20, 3)
     assert reader.read(gray).text == "11111"
-
-
-def _write(ink: np.ndarray, digits, picks, size: int, x: int, y: int, step: int, rng) -> str:
-    """Write the digits ``picks`` in a row onto ``ink`` (``size`` px tall, the first at (x, y), each ``step``
-    px right of the one before); their text."""
-    from handwritten_digits.synthetic import ink_patch
-
-    images, labels = digits
-    for k, i in enumerate(picks):
-        p = ink_patch(images[i], size, rng)
-        ink[y : y + p.shape[0], x + step * k : x + step * k + p.shape[1]] = p
-    return "".join(str(labels[i]) for i in picks)
-
-
-def _on_paper(ink: np.ndarray) -> np.ndarray:
-    return (255 * (1 - 0.9 * ink)).astype(np.uint8)
 
 
 def test_the_edges_of_a_note_do_not_measure_the_digits(reader, digits):
