@@ -14,6 +14,7 @@ import pytest
 from handwritten_digits.data.pages import make_page
 from handwritten_digits.reading import layout as layout_module
 from handwritten_digits.reading.decode import decode
+from handwritten_digits.reading.gaps import number_breaks
 from handwritten_digits.reading.ink import find_ink
 from handwritten_digits.reading.layout import layout, restrict
 from handwritten_digits.reading.segment import segment, to_input_box
@@ -93,6 +94,20 @@ def test_a_wide_gap_does_not_hide_the_gap_between_two_numbers(digits):
     """A lone digit far to the left, then 12 34567: the very wide gap is one split, and the gap clearly
     wider than the spacing of the digits after it is another."""
     assert _counts(_read(_strip(digits, [10.0, 0.2, 1.6, 0.2, 0.2, 0.2, 0.2]))[1]) == [3]
+
+
+def test_the_gap_inside_a_number_is_no_column_of_a_table():
+    """A row of single digits two heights apart over a row of two-digit numbers (a sheet counting 0 to
+    100): where the gap inside two of the numbers is wider than the others', and lies under a gap of the
+    row above, the rows still make no table whose columns split those numbers (it read 18 19 as 1 8 1 9).
+    The numbers' own gaps, far wider, are the splits."""
+    h = 10.0
+    singles = np.array([[20 * k + 6, 20 * k + 20] for k in range(10)], float)  # digits 6 px wide, 14 px apart
+    inner = [(6, 11) if j in (1, 2) else (6, 8) for j in range(5)]  # 0.5 heights in two numbers, else 0.2
+    numbers = np.array([[40 * j + a, 40 * j + b] for j in range(5) for a, b in (inner[j], (17, 40))], float)[:-1]
+    rows = [(np.arange(11), singles, h), (np.arange(10), numbers, h)]
+    breaks = number_breaks(rows, np.zeros((0, 4), int), None, 1.0)
+    assert breaks[1].tolist() == [False, True] * 4 + [False]
 
 
 def _placed(digits, spots, height=40) -> np.ndarray:

@@ -230,3 +230,18 @@ def test_pieces_are_never_joined_into_something_wider_than_a_digit():
     assert (80 - 5) > MAX_PART * line  # joined, wider than any digit
     out, _ = _group(pieces, line, score)
     assert [p.box for p in out] == [(5, 5, 25, 35), (30, 5, 80, 35)]
+
+
+def test_every_touching_pair_on_a_long_line_is_cut(mnist_test, recognizer):
+    """Twelve close pairs of digits, every other one touching: the reads a line may spend on cut searches
+    are shared among the pieces that need one (the first searched took most of them, and the last
+    three touching pairs were read as one digit each)."""
+    pairs = [(1, 4), (8, 8), (1, 5), (9, 0), (1, 6), (2, 2), (1, 7), (5, 3), (1, 8), (4, 6), (1, 9), (0, 7)]
+    touching = {1, 3, 5, 7, 9, 11}
+    patches, gaps = [], []
+    for k, (a, b) in enumerate(pairs):
+        patches += [ink(mnist_test, first(mnist_test, a, k)), ink(mnist_test, first(mnist_test, b, k + 1))]
+        gaps += [-5 if k in touching else 6, 80]
+    result = recognizer.read(compose(patches, gaps[:-1]))
+    assert len(result.lines) == 1 and len(result.lines[0].numbers) == len(pairs)
+    assert [len(n.digits) for n in result.lines[0].numbers] == [2] * len(pairs)

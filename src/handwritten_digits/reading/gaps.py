@@ -17,7 +17,8 @@ SOFT = 0.15  # gaps (in line heights) are compared as gap + SOFT: tiny gaps vary
 JUMP = 2.0  # a gap this many times the next smaller one ...
 WIDE = 0.8  # ... and at least this many heights wide separates two numbers
 APART = 2.5  # so does any gap this many heights wide
-GUTTER = 0.5  # a strip this wide (in heights), empty in two lines in a row, is a column of a table
+GUTTER = 0.5  # a strip this wide (in heights), empty in two lines in a row, is a column of a table ...
+NARROW = 0.5  # ... between gaps no narrower than this share of their line's median wide gap (not within a number)
 CELL = 1.25  # printed walls this many digit heights apart or more, across a line and on past it, ...
 CELL_INK = 0.9  # ... where they cover this share of the rows, ...
 CELL_CROSSED = 0.2  # ... and through at most this share of its pieces, part cells
@@ -51,11 +52,13 @@ def _gutters(rows: list) -> list[np.ndarray]:
     sharing a strip (at least 3 such, or 2 in three lines in a row; text lines meet a chance one or
     two). A line next to a table row, whose gaps line up with its columns, is one too (a short last row)."""
     n = len(rows)
-    wide = [int((r[1][:, 1] - r[1][:, 0] >= GUTTER * r[2]).sum()) for r in rows]
+    apart = [_wide(r[1], r[2]) for r in rows]
+    wide = [int(a.sum()) for a in apart]
     shared = []  # shared[k]: (gaps of line k, gaps of line k + 1) that pair up
     for k in range(n - 1):
         (_, upper, h1), (_, lower, h2) = rows[k], rows[k + 1]
         inter = np.minimum(upper[:, None, 1], lower[None, :, 1]) - np.maximum(upper[:, None, 0], lower[None, :, 0])
+        inter = np.where(apart[k][:, None] & apart[k + 1][None, :], inter, 0)
         if inter.size:  # one to one: a wide gap above, spanning several narrow ones below, is one column at most
             inter = np.where((inter >= inter.max(1, keepdims=True)) & (inter >= inter.max(0, keepdims=True)), inter, 0)
         shared.append(inter >= GUTTER * min(h1, h2))
@@ -72,6 +75,16 @@ def _gutters(rows: list) -> list[np.ndarray]:
             if table[other] and (table[j] or mine.sum() >= 0.6 * wide[j]):
                 cut[j] |= mine
     return cut
+
+
+def _wide(gaps: np.ndarray, height: float) -> np.ndarray:
+    """Which gaps of a line may be a table's columns: ``GUTTER`` heights wide, and not far narrower than
+    the line's other such gaps (the gap inside a number of a column of numbers is narrower)."""
+    g = gaps[:, 1] - gaps[:, 0]
+    wide = g >= GUTTER * height
+    if wide.any():
+        wide &= g >= NARROW * float(np.median(g[wide]))
+    return wide
 
 
 def _cell_walls(row, boxes: np.ndarray, printed: np.ndarray, stroke: float) -> np.ndarray:
