@@ -170,6 +170,21 @@ def test_a_number_cropped_from_its_box(reader, digits):
     assert result.text == "".join(str(labels[i]) for i in picks) and not result.marks
 
 
+def test_the_wall_of_the_next_box_at_the_crop_edge_is_paper(reader, digits):
+    """A row of boxes cropped just past the left wall of the next one: that wall (its stubs of the
+    box's top and bottom running off the edge, broken in two by the scan) is paper, not a 1."""
+    picks = np.flatnonzero(digits[1] != 1)[:6]
+    row = _boxed(digits, picks)  # the last wall at x = 20 + 6 * 56, a 20 px margin after it
+    image = row[:, : row.shape[1] - 4].copy()
+    x, top, bottom = image.shape[1] - 4, 20, 20 + 56
+    image[top : bottom + 1, x : x + 2] = _on_paper(np.ones(1))[0]
+    image[45:48, x : x + 2] = 255  # the break
+    image[top : top + 2, x:] = image[bottom - 1 : bottom + 1, x:] = _on_paper(np.ones(1))[0]
+    result = reader.read(image)
+    want = "".join(str(digits[1][i]) for i in picks)
+    assert len(result.text) == len(want) and "1" not in result.text, (result.text, want)
+
+
 def test_a_digit_touching_the_edge_of_a_tight_crop_keeps_its_strokes(reader, digits):
     images, labels = digits
     i = int(np.flatnonzero(labels == 7)[0])

@@ -40,6 +40,7 @@ BOX_WIDTH = (0.6, 3.0)  # walls of one row of boxes are this many digit heights 
 EDGE = 0.15  # a piece of ink within this many digit heights of the image's edge ...
 EDGE_OUT = 0.05  # ... all but this share of it ...
 EDGE_RUN = 1.2  # ... and this many digit heights long, is the edge of the box the image was cropped from
+EDGE_THIN = 0.25  # (so are pieces on the edge no thicker than this many digit heights, as long together)
 LARGER = 1.5  # a blot is this many times larger than the other pieces' typical height (a bold digit is not)
 
 
@@ -176,14 +177,31 @@ def _line_pieces(rest: np.ndarray, rule: np.ndarray, height: float) -> np.ndarra
 def _frame(inkmap: InkMap, height: float) -> np.ndarray:
     """The edges of a box the image was cropped from (a form's field, a cheque's amount): pieces of ink
     lying (all but ``EDGE_OUT`` of them) within ``EDGE`` digit heights of the image's edge, and at least
-    ``EDGE_RUN`` digit heights long. Too short for printed lines, they would join the digits near them; a
-    digit touching the edge of a tight crop reaches far past it."""
+    ``EDGE_RUN`` digit heights long; or thin pieces on the edge itself that are that long together,
+    each within ``EDGE`` of the next (the wall of the next box of a row, broken by the scan). Too short
+    for printed lines, they would join the digits near them; a digit touching the edge of a tight crop
+    reaches far past it."""
     band = max(3, int(EDGE * height))
     near = np.zeros(inkmap.mask.shape, bool)
     near[:band], near[-band:], near[:, :band], near[:, -band:] = True, True, True, True
     inside = np.bincount(inkmap.labels[inkmap.mask & near], minlength=inkmap.count + 1)
     extent = np.maximum(inkmap.stats[:, 2], inkmap.stats[:, 3])
     frame = (inside >= (1 - EDGE_OUT) * inkmap.stats[:, 4]) & (extent >= EDGE_RUN * height)
+    h, w = inkmap.mask.shape
+    x0, y0, bw, bh = (inkmap.stats[:, k] for k in range(4))
+    x1, y1 = x0 + bw, y0 + bh
+    thin = EDGE_THIN * height
+    for on, start, end in (((x0 == 0) & (bw <= thin), y0, y1), ((x1 == w) & (bw <= thin), y0, y1),
+                           ((y0 == 0) & (bh <= thin), x0, x1), ((y1 == h) & (bh <= thin), x0, x1)):
+        on[0] = False
+        if not on.any():
+            continue
+        order = np.flatnonzero(on)[np.argsort(start[on], kind="stable")]
+        # runs of pieces along the side, each starting within ``band`` of the end of the one before
+        breaks = np.flatnonzero(start[order][1:] - np.maximum.accumulate(end[order])[:-1] > band) + 1
+        for run in np.split(order, breaks):
+            if end[run].max() - start[run].min() >= EDGE_RUN * height:
+                frame[run] = True
     frame[0] = False
     return frame[inkmap.labels]
 
