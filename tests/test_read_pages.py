@@ -303,3 +303,40 @@ def test_the_lines_cap(reader, digits, monkeypatch):
     monkeypatch.setattr(reader_module, "MAX_LINES", 2)
     result = reader.read(image)
     assert len(result.lines) == 2 and result.limits == ["lines"]
+
+
+class _SevensUnsure:
+    """The bundled model, but judging every 7 "not a digit" at 0.97: above the card's threshold, less
+    sure than a piece written in a number needs (``IN_NUMBER``)."""
+
+    def __init__(self, recognizer):
+        self.recognizer = recognizer
+
+    def __getattr__(self, name):
+        return getattr(self.recognizer, name)
+
+    def probabilities(self, images):
+        probs = np.array(self.recognizer.probabilities(images), dtype=np.float64)
+        seven = probs[:, :10].argmax(axis=1) == 7
+        probs[seven, :10] *= 0.03 / probs[seven, :10].sum(axis=1, keepdims=True)
+        probs[seven, 10:] = 0.0
+        probs[seven, 10] = 0.97
+        return probs
+
+
+def test_a_piece_written_in_a_number_is_a_mark_only_surely(reader, digits):
+    """A 7 judged "not a digit" at 0.97 is read as a 7 between the digits of its number (a 1 with a long
+    flag, a 6 touching the 5 before it: real digits the model doubts), and is a mark when alone."""
+    from handwritten_digits.reading.reader import IN_NUMBER
+
+    unsure = Reader(_SevensUnsure(reader.recognizer))
+    assert unsure.recognizer.not_digit_threshold < 0.97 < IN_NUMBER
+    images, labels = digits
+    picks = [int(np.flatnonzero(labels == d)[0]) for d in (4, 7, 2)]
+    ink = np.zeros((90, 200), np.float32)
+    _write(ink, digits, picks, 50, 20, 20, 55, np.random.default_rng(0))
+    assert unsure.read(_on_paper(ink)).text == "472"
+    alone = np.zeros((90, 90), np.float32)
+    _write(alone, digits, picks[1:2], 50, 20, 20, 55, np.random.default_rng(0))
+    result = unsure.read(_on_paper(alone))
+    assert result.text == "" and len(result.marks) == 1

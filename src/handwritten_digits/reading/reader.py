@@ -28,6 +28,8 @@ MAX_LINES = 64  # lines read in one image at most (the first, top to bottom): bo
 COLUMN_PIECES = 8  # stacked lines of this many ink pieces at most are also read as one number ...
 COLUMN_LINE_PIECES = 2  # ... each line of at most this many (a digit, or a digit's fragment, in one or two strokes)
 UNCUT_BELOW = 0.99  # a cut stroke is made whole again as a mark only when one of its parts reads less surely than this
+IN_NUMBER = 0.99  # a piece written in a number, beside its digits and as tall, is a mark only this surely ...
+IN_NUMBER_HEIGHT = 0.6  # ... "as tall": this share of the line's median piece height (not a dash or a dot)
 
 
 @dataclass(frozen=True)
@@ -133,12 +135,20 @@ class Reader:
         segmented whole, so a digit's parts stay together). Marks that are not digits come apart."""
         sizes = [len(r.labels) for r in line.numbers]
         owner = np.repeat(np.arange(len(sizes)), sizes)  # the line's component k + 1 -> its number
-        digits = self._digits(kept, min_confidence)
         which = []
         for p, _ in kept:
             own = labels[p.ys, p.xs]
             own = own[own > 0]
             which.append(int(np.bincount(owner[own - 1], minlength=len(sizes)).argmax()) if len(own) else 0)
+        # a piece beside digits of its number, as tall as they are, is far more likely a digit than a mark
+        # (a 1 with a long flag, a 6 touching the 5 before it): only a surer "not a digit" makes it one
+        self._probabilities([p for p, _ in kept])
+        heights = np.array([p.height for p, _ in kept], float)
+        tall = heights >= IN_NUMBER_HEIGHT * float(np.median(heights)) if len(kept) else np.zeros(0, bool)
+        digit = ~self.recognizer.not_digit(probs=np.array([p.memo["probs"] for p, _ in kept])) if kept else tall
+        count = np.bincount(np.asarray(which, int)[tall & digit], minlength=len(sizes))
+        inside = [bool(t and count[k] - d >= 1) for t, d, k in zip(tall, digit, which)]
+        digits = self._digits(kept, min_confidence, inside)
         numbers = []
         for r in range(len(sizes)):
             mine = [d for d, k in zip(digits, which) if k == r and isinstance(d, DigitResult)]
@@ -152,7 +162,9 @@ class Reader:
         The segmenter cuts wide ink where its parts read best as digits, and a letter or a check mark
         cut into strokes reads as "1"s. Where the model judges the uncut ink not a digit (touching
         digits it judges "several digits") and one part reads less surely than ``UNCUT_BELOW``, the
-        cut is undone. Returns the pieces kept and the marks.
+        cut is undone: the whole is a mark, or, judged so less surely than ``IN_NUMBER`` beside other
+        pieces, a piece again (written in a number, :meth:`_numbers` reads it as a digit). Returns the
+        pieces kept and the marks.
         """
         if not self.recognizer.open_set or len(kept) < 2:
             return kept, []
@@ -171,7 +183,7 @@ class Reader:
             wholes.append(whole)
         readable = [w for w in wholes if piece_input(w) is not None]
         self._probabilities(readable + [p for p, _ in kept])
-        dropped, marks = set(), []
+        dropped, marks, uncut = set(), [], []
         for members, whole in zip(cut, wholes):
             probs = whole.memo.get("probs")
             least = min(float(np.max(kept[k][0].memo["probs"][:10])) for k in members)
@@ -179,17 +191,22 @@ class Reader:
                     and not dropped & set(members)):
                 dropped |= set(members)
                 box = union(kept[k][1] for k in members)
-                marks.append(MarkResult(box, float(probs[10]), whole.memo["input"]))
-        return [pb for k, pb in enumerate(kept) if k not in dropped], marks
+                if float(probs[10]) < IN_NUMBER and len(kept) > len(members):
+                    uncut.append((whole, box))  # maybe written in a number, where it is a mark only surer (_numbers)
+                else:
+                    marks.append(MarkResult(box, float(probs[10]), whole.memo["input"]))
+        out = [pb for k, pb in enumerate(kept) if k not in dropped] + uncut
+        return sorted(out, key=lambda pb: (pb[0].box[0] + pb[0].box[2]) / 2), marks
 
-    def _digits(self, pieces, min_confidence) -> list[DigitResult | MarkResult]:
+    def _digits(self, pieces, min_confidence, inside=None) -> list[DigitResult | MarkResult]:
         """Read ``pieces`` = [(piece, input box)], each with a model input, in one batch: a digit, or a
-        mark when the model judges the piece not to be a digit."""
+        mark when the model judges the piece not to be a digit (``inside``: for each piece, whether it
+        is written in a number, where only ``IN_NUMBER`` makes it a mark)."""
         self._probabilities([p for p, _ in pieces])
         out = []
-        for p, box in pieces:
+        for (p, box), within in zip(pieces, inside or [False] * len(pieces)):
             probs = np.asarray(p.memo["probs"], dtype=np.float64)
-            if self.recognizer.not_digit(probs=probs[None])[0]:
+            if self.recognizer.not_digit(probs=probs[None])[0] and not (within and probs[10] < IN_NUMBER):
                 out.append(MarkResult(box, float(probs[10]), p.memo["input"]))
                 continue
             digit = probs[:10]
