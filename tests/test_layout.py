@@ -110,6 +110,23 @@ def test_the_gap_inside_a_number_is_no_column_of_a_table():
     assert breaks[1].tolist() == [False, True] * 4 + [False]
 
 
+def test_a_column_of_a_table_runs_through_its_lines():
+    """Four rows of five single digits in columns (a grid of cells): in one row the first two digits are
+    written close (less than half a height apart), and the row above meets only that narrow gap there.
+    The column the other rows cut is cut in those two rows too: every cell is a number of its own."""
+    h = 10.0
+
+    def row(width, first=None):
+        gaps = np.array([[16 * k + width, 16 * (k + 1)] for k in range(4)], float)
+        if first is not None:
+            gaps[0, 1] = first  # the second digit starts early, closing the first gap
+        return (np.arange(5), gaps, h)
+
+    rows = [row(6), row(7, first=11.8), row(6), row(6)]
+    breaks = number_breaks(rows, np.zeros((0, 4), int), None, 1.0)
+    assert [b.tolist() for b in breaks] == [[True] * 4] * 4
+
+
 def _placed(digits, spots, height=40) -> np.ndarray:
     """Digits k at (x, y) (their top left corner, in heights), dark on white."""
     images, _ = digits

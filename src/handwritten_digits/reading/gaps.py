@@ -2,7 +2,8 @@
 
 * a gap clearly wider than the line's digit spacing (``JUMP`` times the next smaller one), or wider
   than ``APART`` digit heights;
-* gaps that line up with gaps in the line above or below: the columns of a table (:func:`_gutters`);
+* gaps that line up with gaps in the line above or below: the columns of a table (:func:`_gutters`),
+  which run through all its lines (:func:`_columns`);
 * gaps crossed by the printed walls of cells wider than a digit: a sudoku, a ruled table
   (:func:`_cell_walls`).
 
@@ -19,6 +20,7 @@ WIDE = 0.8  # ... and at least this many heights wide separates two numbers
 APART = 2.5  # so does any gap this many heights wide
 GUTTER = 0.5  # a strip this wide (in heights), empty in two lines in a row, is a column of a table ...
 NARROW = 0.5  # ... between gaps no narrower than this share of their line's median wide gap (not within a number)
+COLUMN_VOTES = 2  # a gap of a table line under a column this many other lines of the table cut is cut too
 CELL = 1.25  # printed walls this many digit heights apart or more, across a line and on past it, ...
 CELL_INK = 0.9  # ... where they cover this share of the rows, ...
 CELL_CROSSED = 0.2  # ... and through at most this share of its pieces, part cells
@@ -74,7 +76,28 @@ def _gutters(rows: list) -> list[np.ndarray]:
             mine = shared[k].any(side)
             if table[other] and (table[j] or mine.sum() >= 0.6 * wide[j]):
                 cut[j] |= mine
-    return cut
+    return _columns(rows, table, cut)
+
+
+def _columns(rows: list, table: list[bool], cut: list[np.ndarray]) -> list[np.ndarray]:
+    """A table's columns run through all its lines: a gap of a table line that overlaps a column at least
+    ``COLUMN_VOTES`` other lines of its table cut is cut too, unless far narrower than its line's wide
+    gaps (``NARROW``: the gap inside a number). Two cells written close in one row stay apart."""
+    out = [c.copy() for c in cut]
+    blocks = np.cumsum(~np.asarray(table, bool))  # consecutive table lines share a number
+    for j, (_, gaps, height) in enumerate(rows):
+        if not table[j] or not len(gaps):
+            continue
+        width = gaps[:, 1] - gaps[:, 0]
+        wide = width >= GUTTER * height
+        if not wide.any():
+            continue
+        maybe = np.flatnonzero(~cut[j] & (width > 0) & (width >= NARROW * float(np.median(width[wide]))))
+        others = [k for k in range(len(rows)) if k != j and table[k] and blocks[k] == blocks[j]]
+        for i in maybe:
+            votes = sum(bool((cut[k] & (rows[k][1][:, 0] < gaps[i, 1]) & (rows[k][1][:, 1] > gaps[i, 0])).any()) for k in others)
+            out[j][i] = votes >= COLUMN_VOTES
+    return out
 
 
 def _wide(gaps: np.ndarray, height: float) -> np.ndarray:
