@@ -90,6 +90,12 @@ def test_evenly_spaced_digits_are_one_number_even_widely_spaced(digits):
     assert _counts(_read(_strip(digits, [0.2, 0.2, 2.0, 0.2, 0.3]))[1]) == [2]  # 123 456: a gap clearly wider
 
 
+def test_two_widely_spaced_numbers_are_told_apart(digits):
+    """Digits written far apart, unevenly (0.6-0.9 heights), then a gap of twice their median spacing: two
+    numbers, though the gap is less than twice the widest spacing of the digits."""
+    assert _counts(_read(_strip(digits, [0.6, 0.9, 0.7, 1.9, 0.8, 0.6]))[1]) == [2]
+
+
 def test_a_wide_gap_does_not_hide_the_gap_between_two_numbers(digits):
     """A lone digit far to the left, then 12 34567: the very wide gap is one split, and the gap clearly
     wider than the spacing of the digits after it is another."""

@@ -1,7 +1,7 @@
 """Part of the layout stage: which gaps between a line's pieces separate two numbers.
 
-* a gap clearly wider than the line's digit spacing (``JUMP`` times the next smaller one), or wider
-  than ``APART`` digit heights;
+* a gap clearly wider than the line's digit spacing (``JUMP`` times the next smaller one, or ``SPREAD``
+  times the median: widely spaced digits vary more), or wider than ``APART`` digit heights;
 * gaps that line up with gaps in the line above or below: the columns of a table (:func:`_gutters`),
   which run through all its lines (:func:`_columns`);
 * gaps crossed by the printed walls of cells wider than a digit: a sudoku, a ruled table
@@ -18,6 +18,7 @@ SOFT = 0.15  # gaps (in line heights) are compared as gap + SOFT: tiny gaps vary
 JUMP = 2.0  # a gap this many times the next smaller one ...
 WIDE = 0.8  # ... and at least this many heights wide separates two numbers
 APART = 2.5  # so does any gap this many heights wide
+SPREAD = 2.0  # ... and so does a gap this many times the line's median gap, and at least WIDE
 GUTTER = 0.5  # a strip this wide (in heights), empty in two lines in a row, is a column of a table ...
 NARROW = 0.5  # ... between gaps no narrower than this share of their line's median wide gap (not within a number)
 COLUMN_VOTES = 2  # a gap of a table line under a column this many other lines of the table cut is cut too
@@ -46,6 +47,8 @@ def _splits(gaps: np.ndarray, height: float) -> np.ndarray:
         k = int(ratio.argmax())
         if ratio[k] >= JUMP:
             split |= g >= real[k + 1]
+    if len(real) >= 3:
+        split |= (g >= WIDE) & (g + SOFT >= SPREAD * (float(np.median(real)) + SOFT))
     return split
 
 
