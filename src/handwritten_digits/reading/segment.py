@@ -12,8 +12,8 @@ Connected components of the stroke mask (8-connected, so thin diagonal strokes h
 
 Work is bounded: at most ``MAX_COMPONENTS`` components and, once strokes are merged, ``MAX_PIECES``
 pieces are kept (the largest), ``score`` reads at most
-``MAX_READS`` crops, or ``READS_PER_PIECE`` per piece on a long line (joins are tried only while every
-run fits, and the pieces that need a cut search share the reads left alike), pieces
+``MAX_READS`` crops (joins are tried only while every run fits, and the pieces that need a cut search
+share the reads left alike), pieces
 larger than ``cuts.MAX_AREA`` are not cut, and past ``deadline`` no more cut searches are made;
 :attr:`Segmentation.limits` says which cap was reached. This stage never normalizes
 or reads a piece itself: ``score`` is handed in by the reader, which owns the later stages.
@@ -41,8 +41,7 @@ GROUP_GAP = 0.25  # with a score, neighbouring pieces this close (in line height
 GROUP_COST = 0.2  # the odds a join must beat: separate pieces are the default reading
 MAX_COMPONENTS = 64  # ink components considered in one image at most (the largest) ...
 MAX_PIECES = 32  # ... and pieces read, once strokes are merged (the largest): a number has far fewer
-MAX_READS = 96  # crops the score may read in one image (joins and cuts tried): bounds the model's work ...
-READS_PER_PIECE = 6  # ... or this many per piece, where more (a long line of digits needs its cuts tried too)
+MAX_READS = 96  # crops the score may read in one image (joins and cuts tried): bounds the model's work
 
 
 @dataclass
@@ -229,7 +228,6 @@ def segment(inkmap: InkMap, score=None, deadline: float | None = None, min_side:
         largest = sorted(np.argsort([-p.area for p in pieces], kind="stable")[:MAX_PIECES])
         pieces = [pieces[k] for k in largest]
     line = line_height(pieces)
-    budget = max(MAX_READS, READS_PER_PIECE * len(pieces))
     reads = [0]  # crops scored so far
 
     def counted(batch: list[Piece]) -> np.ndarray:
@@ -238,7 +236,7 @@ def segment(inkmap: InkMap, score=None, deadline: float | None = None, min_side:
 
     if score is not None:
         # every piece (and run of close pieces) is read whole in one batch: most need no cut search
-        pieces, wholes = _group(pieces, line, counted, max_runs=budget * 3 // 4)
+        pieces, wholes = _group(pieces, line, counted, max_runs=MAX_READS * 3 // 4)
         if wholes is None:  # no joins to weigh: only pieces wide enough for a cut search need a score
             wholes = np.ones(len(pieces))
             wide = [k for k, p in enumerate(pieces) if p.width > cuts.TRY_WIDTH * line]
@@ -256,7 +254,7 @@ def segment(inkmap: InkMap, score=None, deadline: float | None = None, min_side:
             if not search:
                 out.append(p)
                 continue
-            share = (budget - reads[0]) // pending
+            share = (MAX_READS - reads[0]) // pending
             pending -= 1
             cap = "time" if deadline is not None and time.monotonic() > deadline else "reads" if share < 1 else None
             if cap is not None:
