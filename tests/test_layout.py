@@ -154,6 +154,14 @@ def test_a_lone_digit_far_from_the_next_line_is_a_line_of_its_own(digits):
     assert _counts(_read(_placed(digits, spots))[1]) == [1, 1, 1]
 
 
+def test_a_number_far_off_and_a_height_higher_is_a_line_of_its_own(digits):
+    """A number at the left and another eight heights to its right, a height higher: two lines. A line's
+    own slant is allowed for over a few heights' gap only; across a wider one (a short line high at the
+    right of a page) the pieces must lie on the page's slope."""
+    spots = [(0, 1, 2.0), (1, 1.9, 2.0), (2, 11, 1.0), (3, 11.9, 1.0)]
+    assert _counts(_read(_placed(digits, spots))[1]) == [1, 1]
+
+
 def test_a_shadow_under_a_number_makes_no_line(digits):
     image, truth = make_page(np.random.default_rng(3), digits, lengths=[[4, 3]], paper="plain", height=40, **CLEAN)
     gray = image.astype(np.float32) / 255

@@ -214,7 +214,7 @@ def _chains(boxes: np.ndarray, slope: float) -> list[np.ndarray]:
     dy = np.abs(cy[None] - cy[:, None] - slope * (cx[None] - cx[:, None]))
     hh = (h[None] + h[:, None]) / 2
     ok = (cx[None] > cx[:, None]) & (gap > -0.5 * np.minimum(w[None], w[:, None])) & (gap < REACH * hh)
-    ok &= dy <= ALIGN * hh + SLOPE * np.clip(gap, 0, NEAR * hh)
+    ok &= dy <= ALIGN * hh + np.where(gap <= NEAR * hh, SLOPE * np.maximum(gap, 0), 0)  # farther: _join's to judge
     cost = np.where(ok, np.maximum(gap, 0) + WEIGHT * dy, np.inf)
     return _links(cost)
 
