@@ -91,11 +91,7 @@ def _columns(rows: list, table: list[bool], cut: list[np.ndarray]) -> list[np.nd
     for j, (_, gaps, height) in enumerate(rows):
         if not table[j] or not len(gaps):
             continue
-        width = gaps[:, 1] - gaps[:, 0]
-        wide = width >= GUTTER * height
-        if not wide.any():
-            continue
-        maybe = np.flatnonzero(~cut[j] & (width > 0) & (width >= NARROW * float(np.median(width[wide]))))
+        maybe = np.flatnonzero(~cut[j] & (gaps[:, 1] - gaps[:, 0] >= _column_floor(gaps, height)))
         others = [k for k in range(len(rows)) if k != j and table[k] and blocks[k] == blocks[j]]
         for i in maybe:
             votes = sum(bool((cut[k] & (rows[k][1][:, 0] < gaps[i, 1]) & (rows[k][1][:, 1] > gaps[i, 0])).any()) for k in others)
@@ -107,10 +103,15 @@ def _wide(gaps: np.ndarray, height: float) -> np.ndarray:
     """Which gaps of a line may be a table's columns: ``GUTTER`` heights wide, and not far narrower than
     the line's other such gaps (the gap inside a number of a column of numbers is narrower)."""
     g = gaps[:, 1] - gaps[:, 0]
-    wide = g >= GUTTER * height
-    if wide.any():
-        wide &= g >= NARROW * float(np.median(g[wide]))
-    return wide
+    return (g >= GUTTER * height) & (g >= _column_floor(gaps, height))
+
+
+def _column_floor(gaps: np.ndarray, height: float) -> float:
+    """The narrowest gap of a line that may lie in a table's column: ``NARROW`` times the median of its
+    gaps ``GUTTER`` heights wide (infinite when it has none)."""
+    g = gaps[:, 1] - gaps[:, 0]
+    wide = g[g >= GUTTER * height]
+    return NARROW * float(np.median(wide)) if len(wide) else np.inf
 
 
 def _cell_walls(row, boxes: np.ndarray, printed: np.ndarray, stroke: float) -> np.ndarray:

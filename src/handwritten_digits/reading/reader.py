@@ -133,6 +133,8 @@ class Reader:
         """The line's pieces ``kept`` (:func:`_readable`), read, in the layout's numbers: each digit goes
         to the number that holds most of its ink (``labels``: the line's component map; the line is
         segmented whole, so a digit's parts stay together). Marks that are not digits come apart."""
+        if not kept:
+            return [], []
         sizes = [len(r.labels) for r in line.numbers]
         owner = np.repeat(np.arange(len(sizes)), sizes)  # the line's component k + 1 -> its number
         which = []
@@ -144,8 +146,8 @@ class Reader:
         # (a 1 with a long flag, a 6 touching the 5 before it): only a surer "not a digit" makes it one
         self._probabilities([p for p, _ in kept])
         heights = np.array([p.height for p, _ in kept], float)
-        tall = heights >= IN_NUMBER_HEIGHT * float(np.median(heights)) if len(kept) else np.zeros(0, bool)
-        digit = ~self.recognizer.not_digit(probs=np.array([p.memo["probs"] for p, _ in kept])) if kept else tall
+        tall = heights >= IN_NUMBER_HEIGHT * float(np.median(heights))
+        digit = ~self.recognizer.not_digit(probs=np.array([p.memo["probs"] for p, _ in kept]))
         count = np.bincount(np.asarray(which, int)[tall & digit], minlength=len(sizes))
         inside = [bool(t and count[k] - d >= 1) for t, d, k in zip(tall, digit, which)]
         digits = self._digits(kept, min_confidence, inside)
