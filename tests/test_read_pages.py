@@ -340,3 +340,41 @@ def test_a_piece_written_in_a_number_is_a_mark_only_surely(reader, digits):
     _write(alone, digits, picks[1:2], 50, 20, 20, 55, np.random.default_rng(0))
     result = unsure.read(_on_paper(alone))
     assert result.text == "" and len(result.marks) == 1
+
+
+def _turned(image: np.ndarray, degrees: float) -> np.ndarray:
+    """``image`` turned counter-clockwise on white paper large enough to hold all of it."""
+    h, w = image.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    size = int(h * sin + w * cos), int(h * cos + w * sin)
+    m[:, 2] += (size[0] - w) / 2, (size[1] - h) / 2
+    return cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255))
+
+
+@pytest.mark.parametrize("degrees", [-15, 25])
+def test_a_turned_photo_is_read_with_its_digits_upright(reader, digits, degrees):
+    """A sheet photographed turned turns its digits with its lines; they are read turned upright again
+    (read as they lie, these MNIST digits are misread from 15 degrees on)."""
+    image, truth = make_page(np.random.default_rng(7), digits, lengths=[[4, 3], [5], [2, 4]], paper="plain", **CLEAN)
+    _check(reader.read(image), truth)
+    _check(reader.read(_turned(np.asarray(image), degrees)), truth)
+
+
+def test_a_short_rising_line_keeps_its_digits_as_written(reader, digits):
+    """Three digits written uphill (on a canvas, say) are upright: too few to tell a turned photo, they
+    are read as they lie, their inputs the same as on a level line."""
+    images, labels = digits
+
+    def line(rise: int) -> np.ndarray:
+        page = np.full((200, 260), 255, np.uint8)
+        for k, i in enumerate((0, 1, 2)):
+            digit = cv2.resize((255 * (1 - images[i])).astype(np.uint8), (56, 56), interpolation=cv2.INTER_LINEAR)
+            y, x = 100 - k * rise, 20 + 70 * k
+            page[y : y + 56, x : x + 56] = np.minimum(page[y : y + 56, x : x + 56], digit)
+        return page
+
+    level, rising = reader.read(line(0)), reader.read(line(10))  # 10 px a 70 px step: 8 degrees
+    assert level.text == rising.text == "".join(str(int(labels[i])) for i in (0, 1, 2))
+    for a, b in zip(level.digits, rising.digits):
+        np.testing.assert_array_equal(a.image, b.image)

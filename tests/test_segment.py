@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -245,3 +246,18 @@ def test_every_touching_pair_on_a_long_line_is_cut(mnist_test, recognizer):
     result = recognizer.read(compose(patches, gaps[:-1]))
     assert len(result.lines) == 1 and len(result.lines[0].numbers) == len(pairs)
     assert [len(n.digits) for n in result.lines[0].numbers] == [2] * len(pairs)
+
+
+def test_a_piece_of_a_turned_page_is_cropped_upright():
+    """A stroke running down 30 degrees to the right, on a page turned as much, crops as a flat bar
+    (the crop turned counter-clockwise); unturned it crops as tall as it lies."""
+    from handwritten_digits.reading.pieces import Piece
+
+    canvas = np.zeros((80, 120), np.uint8)
+    cv2.line(canvas, (10, 10), (100, 10 + int(90 * np.tan(np.radians(30)))), 1, 3)
+    ys, xs = np.nonzero(canvas)
+    ink = canvas.astype(np.float32)
+    flat = Piece(ys, xs, ink, turn=30.0).crop()
+    rows = np.flatnonzero((flat > 0.5).any(axis=1))
+    assert np.ptp(rows) + 1 <= 7 and (flat > 0.5).any(axis=0).sum() >= 95
+    assert Piece(ys, xs, ink).crop().shape[0] >= 50

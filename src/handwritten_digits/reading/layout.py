@@ -85,6 +85,7 @@ class Layout:
     box: Box | None
     inkmap: InkMap
     removed: list[str] = field(default_factory=list)
+    slope: float = 0.0  # the page's (dy/dx): its longer lines' median, the way a turned sheet runs
 
 
 def layout(inkmap: InkMap) -> Layout:
@@ -155,7 +156,7 @@ def layout(inkmap: InkMap) -> Layout:
     for groups, row in zip(lines, rows):
         regions = [Region(labels[comp[np.isin(unit, g)]], _union(boxes[g])) for g in groups]
         out.append(Line(regions, _union(boxes[row[0]]), row[2], _fit(boxes[row[0][body[row[0]]]], slope)[1]))
-    return Layout(out, _union(np.array([ln.box for ln in out])), inkmap, removed)
+    return Layout(out, _union(np.array([ln.box for ln in out])), inkmap, removed, slope)
 
 
 def _pale(inkmap: InkMap) -> np.ndarray:

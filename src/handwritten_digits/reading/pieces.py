@@ -7,18 +7,20 @@ import functools
 import cv2
 import numpy as np
 
+FAINTEST = 0.02  # soft ink this faint, left by interpolating a turned crop, is paper
 SHORT = (0.3, 0.6)  # a piece under SHORT[1] line heights tall is unlikely a whole digit (none at SHORT[0])
 
 
 class Piece:
     """A set of stroke pixels (working resolution) believed to be one digit, over the image's soft ink.
 
-    ``rim``: the crop also takes the anti-aliased pixels just outside the piece. ``memo`` is left to
+    ``rim``: the crop also takes the anti-aliased pixels just outside the piece. ``turn``: degrees
+    (counter-clockwise) that turn the crop upright, on a page photographed turned. ``memo`` is left to
     later stages (the reader keeps a piece's model input and probabilities there, computed once).
     """
 
-    def __init__(self, ys: np.ndarray, xs: np.ndarray, ink: np.ndarray, rim: bool = True):
-        self.ys, self.xs, self.ink, self.rim = ys, xs, ink, rim
+    def __init__(self, ys: np.ndarray, xs: np.ndarray, ink: np.ndarray, rim: bool = True, turn: float = 0.0):
+        self.ys, self.xs, self.ink, self.rim, self.turn = ys, xs, ink, rim, turn
         self.memo: dict = {}
 
     @functools.cached_property
@@ -39,13 +41,13 @@ class Piece:
         return len(self.xs)
 
     def merge(self, other: "Piece") -> "Piece":
-        return Piece(np.concatenate([self.ys, other.ys]), np.concatenate([self.xs, other.xs]), self.ink, self.rim)
+        return Piece(np.concatenate([self.ys, other.ys]), np.concatenate([self.xs, other.xs]), self.ink, self.rim, self.turn)
 
     def subset(self, which: np.ndarray) -> "Piece":
-        return Piece(self.ys[which], self.xs[which], self.ink, self.rim)
+        return Piece(self.ys[which], self.xs[which], self.ink, self.rim, self.turn)
 
     def crop(self) -> np.ndarray:
-        """The piece's soft ink (with its anti-aliased rim when ``rim``) in a tight crop."""
+        """The piece's soft ink (with its anti-aliased rim when ``rim``) in a tight crop, turned upright by ``turn``."""
         x0, y0, x1, y1 = self.box
         pad = 1 if self.rim else 0
         x0p, y0p = max(x0 - pad, 0), max(y0 - pad, 0)
@@ -56,7 +58,18 @@ class Piece:
         crop = np.where(near.view(bool), self.ink[y0p:y1p, x0p:x1p], np.float32(0)).astype(np.float32)
         inside = own.view(bool)
         crop[inside] = np.maximum(crop[inside], 0.05)
-        return crop
+        return _turned(crop, self.turn) if self.turn else crop
+
+
+def _turned(crop: np.ndarray, degrees: float) -> np.ndarray:
+    """``crop`` turned ``degrees`` counter-clockwise about its centre, on a canvas that holds all of it."""
+    h, w = crop.shape
+    pad = (int(np.hypot(h, w)) - min(h, w)) // 2 + 2
+    big = np.pad(crop, pad)
+    m = cv2.getRotationMatrix2D((big.shape[1] / 2, big.shape[0] / 2), degrees, 1.0)
+    out = cv2.warpAffine(big, m, big.shape[::-1], flags=cv2.INTER_LINEAR)
+    out[out < FAINTEST] = 0  # interpolation's faint halo would widen the tight crop taken of it
+    return out
 
 
 def short_prior(piece: Piece, line: float) -> float:

@@ -86,15 +86,16 @@ def _kept_components(inkmap: InkMap, limits: list[str], min_side: float | None =
     return labels
 
 
-def _pieces(inkmap: InkMap, labels: np.ndarray) -> list[Piece]:
+def _pieces(inkmap: InkMap, labels: np.ndarray, turn: float = 0.0) -> list[Piece]:
     """The pixels of each kept component: box by box, or in one pass over the image when the boxes
-    overlap so much (nested rings, a frame around a page) that scanning them costs more."""
+    overlap so much (nested rings, a frame around a page) that scanning them costs more. Each piece's
+    crop is turned by ``turn`` degrees."""
     stats = inkmap.stats[labels]
     if int((stats[:, cv2.CC_STAT_WIDTH] * stats[:, cv2.CC_STAT_HEIGHT]).sum()) <= 2 * inkmap.labels.size:
         out = []
         for k, (x, y, w, h, _) in zip(labels, stats):
             ys, xs = np.nonzero(inkmap.labels[y : y + h, x : x + w] == k)
-            out.append(Piece(ys + y, xs + x, inkmap.ink))
+            out.append(Piece(ys + y, xs + x, inkmap.ink, turn=turn))
         return out
     keep = np.zeros(inkmap.count + 1, bool)
     keep[labels] = True
@@ -102,7 +103,7 @@ def _pieces(inkmap: InkMap, labels: np.ndarray) -> list[Piece]:
     own = inkmap.labels[ys, xs]
     order = np.argsort(own, kind="stable")
     bounds = np.searchsorted(own[order], np.r_[labels, labels[-1] + 1])
-    return [Piece(ys[order[a:b]], xs[order[a:b]], inkmap.ink) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [Piece(ys[order[a:b]], xs[order[a:b]], inkmap.ink, turn=turn) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def whole(inkmap: InkMap) -> tuple[Piece | None, tuple[int, int, int, int] | None]:
@@ -200,7 +201,8 @@ def line_height(pieces: list[Piece]) -> float:
     return float(np.median(heights[heights >= 0.5 * heights.max()]))
 
 
-def segment(inkmap: InkMap, score=None, deadline: float | None = None, min_side: float | None = None) -> Segmentation:
+def segment(inkmap: InkMap, score=None, deadline: float | None = None, min_side: float | None = None,
+            turn: float = 0.0) -> Segmentation:
     """The digits in ``inkmap``, left to right, each with its box in input pixels.
 
     Parameters
@@ -216,12 +218,14 @@ def segment(inkmap: InkMap, score=None, deadline: float | None = None, min_side:
         Read nothing unless some piece spans this many working pixels (default: ``MIN_SIDE_PX``, and
         ``MIN_SIDE_FRAC`` of the image's longer side: a whole image of one number). A line of a page
         passes the layout's own rule.
+    turn : float
+        Degrees (counter-clockwise) that turn the digits upright before they are read: a turned page's.
     """
     limits: list[str] = []
     labels = _kept_components(inkmap, limits, min_side)
     if len(labels) == 0:
         return Segmentation([], [], limits)
-    pieces = _merge_strokes(_pieces(inkmap, labels))
+    pieces = _merge_strokes(_pieces(inkmap, labels, turn))
     if len(pieces) > MAX_PIECES:
         if "pieces" not in limits:
             limits.append("pieces")
