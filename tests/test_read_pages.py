@@ -378,3 +378,13 @@ def test_a_short_rising_line_keeps_its_digits_as_written(reader, digits):
     assert level.text == rising.text == "".join(str(int(labels[i])) for i in (0, 1, 2))
     for a, b in zip(level.digits, rising.digits):
         np.testing.assert_array_equal(a.image, b.image)
+
+
+@pytest.mark.parametrize("seed, degrees", [(10, 15), (12, -15)])
+def test_numbers_on_a_turned_photo_keep_their_gaps(reader, digits, seed, degrees):
+    """Turned, each digit's upright box widens and eats the gaps beside it; gaps measured along the
+    lines still tell the numbers apart."""
+    image, truth = make_page(np.random.default_rng(seed), digits, lengths=[[3, 4], [2, 5], [4, 2, 3]], paper="plain",
+                             gap=1.0, **CLEAN)
+    _check(reader.read(image), truth, min_right=0.9)
+    _check(reader.read(_turned(np.asarray(image), degrees)), truth, min_right=0.9)

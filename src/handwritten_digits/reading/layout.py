@@ -42,6 +42,8 @@ ALIGN = 0.5  # neighbours on a line: centres within this many heights vertically
 SLOPE = float(np.tan(np.radians(8)))  # ... plus this much per pixel of gap, off the page's slope (a line slanted its own way)
 NEAR = 4.0  # ... over gaps of up to this many heights (across a wider gap, _join follows the chains' own fits)
 NEIGHBOUR = 2.0  # the first slope guess counts neighbours this many digit heights apart at most
+TURNED = 3.0  # a page whose lines slope this many degrees or more is turned (its digits are read upright,
+TURNED_PIECES = 4  # gaps measured along its lines) if they hold this many pieces (fewer: maybe a rising line)
 STEEPEST = 1.0  # the steepest line (a turned page): 45 degrees
 REACH = 12.0  # ... and gaps of at most this many heights
 WEIGHT = 3.0  # a vertical offset costs this many times a horizontal gap
@@ -85,7 +87,7 @@ class Layout:
     box: Box | None
     inkmap: InkMap
     removed: list[str] = field(default_factory=list)
-    slope: float = 0.0  # the page's (dy/dx): its longer lines' median, the way a turned sheet runs
+    turn: float = 0.0  # degrees (counter-clockwise) that set the page upright: its lines' slope, when clearly turned
 
 
 def layout(inkmap: InkMap) -> Layout:
@@ -144,7 +146,12 @@ def layout(inkmap: InkMap) -> Layout:
     spans = [(_fit(boxes[line], slope), _union(boxes[line])) for line in lines]
     order = sorted(range(len(lines)), key=functools.cmp_to_key(lambda a, b: _above(spans[a], spans[b])))
     lines = _merge_stacked([lines[k] for k in order], boxes, body, slope)
-    rows = [_row(members, boxes, body, slope) for members in lines]
+    # a photo turns the digits with their lines (a writer's rising line leaves them upright: a few
+    # digits tell the one from the other no better than their centres tell the slope)
+    turn = float(np.degrees(np.arctan(slope)))
+    turn = turn if abs(turn) >= TURNED and body.sum() >= TURNED_PIECES else 0.0
+    along = _along(inkmap, labels[comp], unit, len(boxes), slope) if turn else None
+    rows = [_row(members, boxes, body, slope, along) for members in lines]
     far = np.zeros(inkmap.count + 1, bool)  # a frame or a grid's thick lines, too thick to be removed as printed lines
     far[labels[h > TALLEST * height]] = True
     printed = None  # where printed walls may stand: what cleaning took for paper, and those
@@ -156,7 +163,7 @@ def layout(inkmap: InkMap) -> Layout:
     for groups, row in zip(lines, rows):
         regions = [Region(labels[comp[np.isin(unit, g)]], _union(boxes[g])) for g in groups]
         out.append(Line(regions, _union(boxes[row[0]]), row[2], _fit(boxes[row[0][body[row[0]]]], slope)[1]))
-    return Layout(out, _union(np.array([ln.box for ln in out])), inkmap, removed, slope)
+    return Layout(out, _union(np.array([ln.box for ln in out])), inkmap, removed, turn)
 
 
 def _pale(inkmap: InkMap) -> np.ndarray:
@@ -364,13 +371,31 @@ def _above(a, b) -> int:
     return -1 if ya < yb else 1 if ya > yb else 0
 
 
-def _row(members: np.ndarray, boxes: np.ndarray, body: np.ndarray, slope: float):
-    """A line's pieces left to right, the x-interval of each gap between them, and its digit height.
+def _row(members: np.ndarray, boxes: np.ndarray, body: np.ndarray, slope: float, along: np.ndarray | None = None):
+    """A line's pieces left to right, the x-interval of each gap between them, and its digit height;
+    on a turned page (``along``: each unit's extent along the lines) the intervals are along the line.
 
     Smaller pieces count: the fragments of a broken digit leave no gap."""
-    order = members[np.argsort(boxes[members, 0], kind="stable")]
-    x1 = np.maximum.accumulate(boxes[order, 2])  # a piece inside another's x-range leaves no gap
-    return order, np.stack([x1[:-1], boxes[order[1:], 0]], 1), _fit(boxes[members[body[members]]], slope)[2]
+    span = boxes[:, [0, 2]] if along is None else along
+    order = members[np.argsort(span[members, 0], kind="stable")]
+    x1 = np.maximum.accumulate(span[order, 1])  # a piece inside another's x-range leaves no gap
+    return order, np.stack([x1[:-1], span[order[1:], 0]], 1), _fit(boxes[members[body[members]]], slope)[2]
+
+
+def _along(inkmap: InkMap, labels: np.ndarray, unit: np.ndarray, units: int, slope: float) -> np.ndarray:
+    """Each unit's extent (from, to) along lines of ``slope``, measured on its pixels: a turned digit's
+    upright box is wider than the digit, and eats the gaps beside it."""
+    ys, xs = np.nonzero(inkmap.mask)
+    own = np.full(inkmap.count + 1, -1)
+    own[labels] = unit
+    k = own[inkmap.labels[ys, xs]]
+    ok = k >= 0
+    u = (xs[ok] + slope * ys[ok]) / np.hypot(1.0, slope)
+    out = np.zeros((units, 2))
+    out[:, 0], out[:, 1] = np.inf, -np.inf
+    np.minimum.at(out[:, 0], k[ok], u)
+    np.maximum.at(out[:, 1], k[ok], u + 1)
+    return out
 
 
 def _union(boxes: np.ndarray) -> Box:

@@ -30,8 +30,6 @@ COLUMN_LINE_PIECES = 2  # ... each line of at most this many (a digit, or a digi
 UNCUT_BELOW = 0.99  # a cut stroke is made whole again as a mark only when one of its parts reads less surely than this
 IN_NUMBER = 0.99  # a piece written in a number, beside its digits and as tall, is a mark only this surely ...
 IN_NUMBER_HEIGHT = 0.6  # ... "as tall": this share of the line's median piece height (not a dash or a dot)
-TURNED = 3.0  # on a page turned this many degrees or more, digits are turned upright before they are read ...
-TURNED_PIECES = 4  # ... if its lines hold this many pieces (fewer, a writer's rising line is as likely)
 
 
 @dataclass(frozen=True)
@@ -103,15 +101,10 @@ class Reader:
         page = layout.layout(inkmap)
         deadline = start + self.limits.seconds
         limits = ["lines"] if len(page.lines) > MAX_LINES else []
-        # the page's slope, not each line's: a photo turns the digits with their lines, a writer's
-        # rising line leaves them upright
-        turn = float(np.degrees(np.arctan(page.slope)))
-        if abs(turn) < TURNED or sum(len(line.labels) for line in page.lines) < TURNED_PIECES:
-            turn = 0.0
         lines, pieces, marks = [], [], []
         for line in page.lines[:MAX_LINES]:
             part = layout.restrict(page.inkmap, line.labels)
-            found = segment.segment(part, score=self._score, deadline=deadline, min_side=segment.MIN_SIDE_PX, turn=turn)
+            found = segment.segment(part, score=self._score, deadline=deadline, min_side=segment.MIN_SIDE_PX, turn=page.turn)
             limits += [cap for cap in found.limits if cap not in limits]
             kept, uncut = self._uncut_marks(_readable(found), part)
             pieces += [p for p, _ in kept]
