@@ -19,6 +19,7 @@ Run under ``nice -n 10`` on a shared machine.
     python -m benchmarks.bench_pages              # 200 pages
     python -m benchmarks.bench_pages --pages 20   # a quick check
     python -m benchmarks.bench_pages --realdev ../shared/data/realdev   # and the real photos (report only)
+    python -m benchmarks.bench_pages --turn 15 --out benchmarks/results/pages-turned.json   # photos turned 15 degrees
 """
 
 from __future__ import annotations
@@ -50,12 +51,13 @@ def score(found, truth, inkmap) -> dict:
     return {"lines": lines_ok, "numbers": numbers_ok, "boxes": boxes_ok, "found": counts, "want": want}
 
 
-def run(pages: int, seed: int, data_dir=None, split: str = "test", verbose: bool = False, model: str = MODEL) -> dict:
+def run(pages: int, seed: int, data_dir=None, split: str = "test", verbose: bool = False, model: str = MODEL,
+        turn: float = 0.0) -> dict:
     from tqdm import tqdm
 
     from benchmarks.scoring import median_ms, score_rows, summarize_pages
     from handwritten_digits.data import load_dataset
-    from handwritten_digits.data.pages import iter_pages
+    from handwritten_digits.data.pages import make_page
     from handwritten_digits.reading.decode import decode
     from handwritten_digits.reading.ink import find_ink
     from handwritten_digits.reading.layout import layout
@@ -63,7 +65,9 @@ def run(pages: int, seed: int, data_dir=None, split: str = "test", verbose: bool
 
     reader = Reader.load(model, threads=1)
     rows, ink_times, layout_times, kinds, items, readings = [], [], [], {}, [], {}
-    pages_made = iter_pages(pages, seed, load_dataset(split, data_dir))
+    # the pages of iter_pages(pages, seed), turned (the turn draws nothing from the generator)
+    digits, rng = load_dataset(split, data_dir), np.random.default_rng(seed)
+    pages_made = (make_page(rng, digits, turn=turn * (-1) ** k) for k in range(pages))
     for k, (image, truth) in enumerate(tqdm(pages_made, total=pages, desc="pages", file=sys.stderr)):
         start = time.perf_counter()
         text = reader.read(image).text
@@ -97,7 +101,7 @@ def run(pages: int, seed: int, data_dir=None, split: str = "test", verbose: bool
     reading["wrong"] = [{k: r[k] for k in ("id", "kind", "text")} | {"label": i["label"]}
                         for r, i in zip(read_rows, items) if not r["exact"]][:40]
     return {
-        "pages": pages, "seed": seed, "digits": f"MNIST {split}", "model": model,
+        "pages": pages, "seed": seed, "digits": f"MNIST {split}", "model": model, "turn": turn,
         "reading": reading,
         "accuracy": rates(rows),
         "by_kind": {kind: rates(group) for kind, group in sorted(kinds.items())},
@@ -144,11 +148,13 @@ def main(argv=None) -> int:
                         help="JSON results file")
     parser.add_argument("--model", default=MODEL, help="bundled name, .onnx file or folder")
     parser.add_argument("--verbose", action="store_true", help="print each page whose numbers are wrong")
+    parser.add_argument("--turn", type=float, default=0.0,
+                        help="photograph every sheet turned this many degrees, printed lines and all (every other page the other way)")
     parser.add_argument("--realdev", default=None, help="also report on the real photos in this folder (labels.csv)")
     args = parser.parse_args(argv)
     from handwritten_digits.fileio import atomic_write_json
 
-    result = run(args.pages, args.seed, args.data_dir, args.split, args.verbose, args.model)
+    result = run(args.pages, args.seed, args.data_dir, args.split, args.verbose, args.model, args.turn)
     if args.realdev:
         result["realdev"] = realdev(args.realdev, args.model)
     atomic_write_json(args.out, result)

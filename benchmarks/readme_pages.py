@@ -1,4 +1,5 @@
-"""README section on reading whole pages: ``pages.json`` (``bench_pages``), why lines are wrong
+"""README section on reading whole pages: ``pages.json`` (``bench_pages``; ``pages-turned.json``, the same
+pages photographed turned: ``bench_pages --turn``), why lines are wrong
 (``page-errors.json``, ``page_errors``) and the peers beside it (``peers.json``, ``bench_peers``, via
 :mod:`benchmarks.readme_peers`)."""
 
@@ -7,7 +8,7 @@ from __future__ import annotations
 from benchmarks import readme_peers
 from benchmarks.readme import _missing, num, pct, usable
 
-FILES = ("pages", "page-errors", "peers")
+FILES = ("pages", "pages-turned", "page-errors", "peers")
 
 
 def reading_table(res: dict) -> str:
@@ -55,6 +56,13 @@ def section(results: dict, image: str = "") -> str:
             f"page exact {pct(read.get('page_exact'), 1)}** (targets 97% and 90%); a page takes "
             f"{num(ms.get('median'), 0, ' ms')} median, {num(ms.get('p95'), 0, ' ms')} p95, {num(ms.get('max'), 0, ' ms')} "
             f"at most.\n\n" + reading_table(res))
+    turned = usable(results, "pages-turned")
+    if turned:
+        t = turned.get("reading", {})
+        text += (f"\n\nThe same pages photographed turned {num(turned.get('turn'), 0)} degrees, sheet and printed lines "
+                 f"and all (every other page the other way; `python -m benchmarks.bench_pages --turn {num(turned.get('turn'), 0)} "
+                 f"--out benchmarks/results/pages-turned.json`): line exact {pct(t.get('line_exact'), 1)}, page exact "
+                 f"{pct(t.get('page_exact'), 1)}, character accuracy {pct(t.get('char_accuracy'), 1)}.")
     if real:
         text += (f"\n\nThe {real.get('all', {}).get('images', '—')} real photos of `../shared/data/realdev` (developed "
                  f"against, never tuned on): exact {kinds}; digits only {real.get('all', {}).get('exact_digits')}/"

@@ -85,3 +85,18 @@ def test_random_pages_stay_in_their_ranges(digits):
             assert all(1 <= len(line) <= 4 for line in truth.lines)
             assert all(1 <= len(n) <= 10 for line in truth.lines for n in line)
         assert max(image.shape[:2]) <= 2400  # MAX_SIDE, plus margins and perspective
+
+
+def test_a_turned_photo_turns_the_sheet_and_its_truth(digits):
+    """``turn`` turns the whole sheet, printed lines too, and the truth boxes with it; it draws nothing
+    from the generator (the same page as unturned)."""
+    options = dict(lengths=[[8]], paper="ruled", slant=0.0, shadow=False, show_through=False, perspective=False, degrade=False)
+    flat, truth = make_page(np.random.default_rng(5), digits, **options)
+    turned, turned_truth = make_page(np.random.default_rng(5), digits, turn=20.0, **options)
+    assert turned_truth.lines == truth.lines
+    (x0, y0, x1, y1), (tx0, ty0, tx1, ty1) = truth.boxes[0][0], turned_truth.boxes[0][0]
+    assert ty1 - ty0 >= (y1 - y0) + 0.25 * (x1 - x0)  # a long number turned 20 degrees stands taller
+    assert turned.shape[0] > flat.shape[0] and _inside(turned_truth.boxes[0][0], turned)
+    gray = turned if turned.ndim == 2 else turned.mean(axis=2)
+    row = int(np.argmin(gray[:, gray.shape[1] // 2]))  # a printed line at the middle column ...
+    assert gray[row, gray.shape[1] // 2 + 60] > gray[row, gray.shape[1] // 2] + 20  # ... no longer level there

@@ -73,7 +73,8 @@ def make_pages(count: int, seed: int, digits, **options) -> list[tuple[np.ndarra
 def make_page(rng: np.random.Generator, digits, *, lines: int | None = None, numbers=None, lengths=None,
               grid: tuple[int, int] | None = None, paper: str | None = None, height: float | None = None,
               slant: float = 10.0, gap: float | None = None, shadow=None, show_through: bool | None = None,
-              perspective: bool | None = None, color: bool | None = None, degrade: bool = True):
+              perspective: bool | None = None, color: bool | None = None, degrade: bool = True,
+              turn: float = 0.0):
     """One page and its truth.
 
     Parameters
@@ -104,6 +105,9 @@ def make_page(rng: np.random.Generator, digits, *, lines: int | None = None, num
         (else gray). Random when ``None``.
     degrade : bool
         Blur, noise and JPEG at random (``False``: a clean image).
+    turn : float
+        The sheet photographed turned this many degrees counter-clockwise, printed lines and all (``slant``
+        turns the writing only).
 
     Returns
     -------
@@ -162,9 +166,11 @@ def make_page(rng: np.random.Generator, digits, *, lines: int | None = None, num
     if paper == "note" and rng.random() < 0.5:  # a note on a desk: the desk shows on one or two sides
         rgb, idmap = _desk(rng, rgb, idmap, h)
     yy, xx = np.mgrid[0 : rgb.shape[0], 0 : rgb.shape[1]].astype(np.float32)
-    turn = rng.uniform(0, 2 * np.pi)
-    ramp = np.cos(turn) * xx / rgb.shape[1] + np.sin(turn) * yy / rgb.shape[0]
+    light = rng.uniform(0, 2 * np.pi)  # where the light comes from
+    ramp = np.cos(light) * xx / rgb.shape[1] + np.sin(light) * yy / rgb.shape[0]
     rgb *= (1.0 + rng.uniform(0.0, 0.3) * (ramp - ramp.mean()))[..., None]  # uneven light
+    if turn:
+        rgb, idmap = _turn(rgb, idmap, turn)
     if perspective or (perspective is None and rng.random() < 0.3):
         rgb, idmap = _perspective(rng, rgb, idmap)
     if degrade:
@@ -386,6 +392,19 @@ def _desk(rng, rgb, idmap, h):
     desk = [float(v) for v in rng.uniform(0.25, 0.6) * np.array([1.0, rng.uniform(0.75, 1.0), rng.uniform(0.5, 0.9)])]
     rgb = cv2.copyMakeBorder(rgb, *pad, cv2.BORDER_CONSTANT, value=desk)
     return rgb, cv2.copyMakeBorder(idmap, *pad, cv2.BORDER_CONSTANT, value=0)
+
+
+def _turn(rgb, idmap, degrees: float):
+    """The sheet turned ``degrees`` counter-clockwise, on a canvas that holds all of it (the corners
+    beyond it: the paper's median colour, as a photo cropped to the sheet)."""
+    hh, ww = idmap.shape
+    m = cv2.getRotationMatrix2D((ww / 2, hh / 2), degrees, 1.0)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    size = int(hh * sin + ww * cos), int(hh * cos + ww * sin)
+    m[:, 2] += (size[0] - ww) / 2, (size[1] - hh) / 2
+    edge = tuple(float(v) for v in np.median(rgb.reshape(-1, 3)[::97], 0))
+    rgb = cv2.warpAffine(rgb, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=edge)
+    return rgb, cv2.warpAffine(idmap, m, size, flags=cv2.INTER_NEAREST)
 
 
 def _perspective(rng, rgb, idmap):
