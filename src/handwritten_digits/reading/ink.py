@@ -25,6 +25,8 @@ QUICK_HEIGHT = 32  # ... this tall (px): thick strokes on big digits lose nothin
 CLEAR = 8.0  # ink stands this many times the paper's noise above it ...
 STROKED = 5.0  # ... or this many, where the pixels above the noise join into a stroke of at least ...
 STROKE_PIXELS, STROKE_SHARE = 30, 0.002  # ... this many pixels and this share of the image
+PAGE_LIGHT = (24, 2)  # polarity: the skew from a median over half the image (a 24 px copy is plenty) ...
+FINER_LIGHT = (64, 6)  # ... and, for a second opinion, over a sixth (a 64 px copy)
 
 
 @dataclass
@@ -43,13 +45,16 @@ class InkMap:
     labels: np.ndarray  # (H, W) int32
     stats: np.ndarray  # (n + 1, 5) int32
     noise: float = 0.0  # robust standard deviation of the paper, in [0, 1] gray levels
+    dark: bool = True  # the polarity taken: dark ink on light paper ...
+    guessed: bool = False  # ... estimated from the image's light (not a screen's flat paper, nor given)
 
     @property
     def count(self) -> int:
         return len(self.stats) - 1
 
 
-def find_ink(gray: GrayImage | np.ndarray, work_side: int = WORK_SIDE, quick_side: int | None = QUICK_SIDE) -> InkMap:
+def find_ink(gray: GrayImage | np.ndarray, work_side: int = WORK_SIDE, quick_side: int | None = QUICK_SIDE,
+             dark: bool | None = None) -> InkMap:
     """Locate the strokes in a grayscale image of either polarity.
 
     Parameters
@@ -60,6 +65,8 @@ def find_ink(gray: GrayImage | np.ndarray, work_side: int = WORK_SIDE, quick_sid
     quick_side : int, optional
         For a drawing on pure white or black paper, first look at this (lower) resolution and keep what
         is found there when its strokes and digits are big enough to lose nothing: a few times less work.
+    dark : bool, optional
+        Take the ink to be darker than the paper (``True``) or lighter (``False``); ``None``: estimated.
 
     Returns
     -------
@@ -70,13 +77,13 @@ def find_ink(gray: GrayImage | np.ndarray, work_side: int = WORK_SIDE, quick_sid
         pixels = np.asarray(gray, dtype=np.float32)
         gray = GrayImage(pixels, pixels.shape)
     pixels = gray.pixels
-    if quick_side and max(pixels.shape) > 1.5 * quick_side and quick_side < work_side:
+    if quick_side and max(pixels.shape) > 1.5 * quick_side and quick_side < work_side and dark is None:
         paper = _screen_paper(pixels)
         if paper is not None:
             quick = _find_ink_at(gray, quick_side, paper)
             if _resolved(quick):
                 return quick
-    return _find_ink_at(gray, work_side)
+    return _find_ink_at(gray, work_side, dark=dark)
 
 
 def resize(arr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -126,20 +133,15 @@ def _resolved(inkmap: InkMap) -> bool:
     return tallest >= QUICK_HEIGHT and stroke_width(inkmap.mask) >= QUICK_STROKE
 
 
-def _empty(gray: np.ndarray, scale: float, shape: tuple[int, int]) -> InkMap:
+def _empty(gray: np.ndarray, scale: float, shape: tuple[int, int], dark: bool = True, guessed: bool = False) -> InkMap:
     return InkMap(np.zeros_like(gray), np.zeros(gray.shape, bool), scale, shape,
-                  np.zeros(gray.shape, np.int32), np.zeros((1, 5), np.int32))
+                  np.zeros(gray.shape, np.int32), np.zeros((1, 5), np.int32), dark=dark, guessed=guessed)
 
 
-def _find_ink_at(image: GrayImage, work_side: int, paper: float | None = None) -> InkMap:
+def _find_ink_at(image: GrayImage, work_side: int, paper: float | None = None, dark: bool | None = None) -> InkMap:
     """:func:`find_ink` at one working resolution; ``paper``: the level of flat screen paper, when known
-    (its polarity and background need no estimate)."""
-    gray = image.pixels
-    scale = image.scale
-    if max(gray.shape) > work_side:
-        f = max(gray.shape) / work_side
-        gray = resize(gray, (max(1, round(gray.shape[1] / f)), max(1, round(gray.shape[0] / f))))
-        scale = max(image.shape) / max(gray.shape)
+    (its polarity and background need no estimate); ``dark``: the polarity, when given."""
+    gray, scale = _working(image, work_side)
     h, w = gray.shape
     # Every filter below stays within the image's range, so ink (a residual `level` >= 0.12 over a
     # median >= -range) needs a range of at least 0.06: a blank or near-uniform image stops here.
@@ -147,7 +149,8 @@ def _find_ink_at(image: GrayImage, work_side: int, paper: float | None = None) -
     if min(h, w) < 3 or hi - lo < 0.06:
         return _empty(gray, scale, image.shape)
 
-    dark_ink = paper >= 0.5 if paper is not None else _dark_ink(gray)
+    guessed = dark is None and paper is None
+    dark_ink = _skew(gray, *PAGE_LIGHT) < 0 if guessed else dark if dark is not None else paper >= 0.5
     value = 1.0 - gray if dark_ink else gray
     # flat screen paper: ink is whatever departs from it; otherwise, from an estimated background
     resid = value - ((1.0 - paper if dark_ink else paper) if paper is not None else _background(value))
@@ -160,13 +163,13 @@ def _find_ink_at(image: GrayImage, work_side: int, paper: float | None = None) -
     sigma = 1.4826 * float(np.median(np.abs(sample - center))) + 1e-4
     candidates = resid > center + max(4 * sigma, 0.06)
     if np.count_nonzero(candidates) < 3:
-        return _empty(gray, scale, image.shape)
+        return _empty(gray, scale, image.shape, dark_ink, guessed)
     values = resid[candidates]
     if values.size > 200_000:  # hatching or a checkerboard: a regular sample gives the same percentile
         values = values[:: values.size // 100_000]
     level = float(np.percentile(values, 90)) - center
     if level < max(0.12, CLEAR * sigma) and not (level >= max(0.12, STROKED * sigma) and _stroke_sized(candidates)):
-        return _empty(gray, scale, image.shape)  # faint blotches or noise only: no stroke clearly above the paper
+        return _empty(gray, scale, image.shape, dark_ink, guessed)  # faint blotches or noise only: no stroke clearly above the paper
     # Hysteresis: weak pixels count when connected to strong ones, so thin or blurred strokes survive.
     strong = resid > center + 0.5 * level
     weak = (resid > center + max(0.25 * level, 3 * sigma)).view(np.uint8)
@@ -185,7 +188,7 @@ def _find_ink_at(image: GrayImage, work_side: int, paper: float | None = None) -
     near = cv2.dilate(mask.view(np.uint8), np.ones((3, 3), np.uint8))  # anti-aliased edges outside the mask
     ink = soft * near  # 0 away from the strokes
     np.maximum(ink, mask * np.float32(0.05), out=ink)  # every stroke pixel holds some ink
-    return InkMap(ink.astype(np.float32, copy=False), mask, scale, image.shape, labels, stats, sigma)
+    return InkMap(ink.astype(np.float32, copy=False), mask, scale, image.shape, labels, stats, sigma, dark_ink, guessed)
 
 
 def _stroke_sized(candidates: np.ndarray) -> bool:
@@ -196,18 +199,36 @@ def _stroke_sized(candidates: np.ndarray) -> bool:
     return int(stats[1:, cv2.CC_STAT_AREA].max(initial=0)) >= max(STROKE_PIXELS, STROKE_SHARE * candidates.size)
 
 
-def _dark_ink(gray: np.ndarray) -> bool:
-    """Polarity: the ink is the heavy tail of the residual from a large median (polarity-blind)."""
+def dark_on_a_finer_scale(image: GrayImage, work_side: int = WORK_SIDE) -> bool:
+    """The polarity told against a finer median (``FINER_LIGHT``: a sixth of the image, not half): a light
+    sheet on a dark desk weighs on the page-wide median and can pass for light ink on dark paper, not on
+    this one (which a big bold digit fools in turn). A second opinion, for a reading that found nothing."""
+    return _skew(_working(image, work_side)[0], *FINER_LIGHT) < 0
+
+
+def _working(image: GrayImage, work_side: int) -> tuple[np.ndarray, float]:
+    """The image's pixels at no more than ``work_side`` (area averaging) and their scale to input pixels."""
+    gray, scale = image.pixels, image.scale
+    if max(gray.shape) > work_side:
+        f = max(gray.shape) / work_side
+        gray = resize(gray, (max(1, round(gray.shape[1] / f)), max(1, round(gray.shape[0] / f))))
+        scale = max(image.shape) / max(gray.shape)
+    return gray, scale
+
+
+def _skew(gray: np.ndarray, side: int, part: int) -> float:
+    """The third moment of ``gray`` less its median over windows ``1 / part`` of the image (on a ``side``
+    px copy): negative for dark ink, the heavy tail (polarity-blind)."""
     if gray.size > 250_000:  # every other row and column tell the same skew at a quarter of the work
         gray = gray[::2, ::2]
     h, w = gray.shape
-    tiny_scale = max(1.0, max(h, w) / 24)  # a 24 px copy is plenty for a half-image median
+    tiny_scale = max(1.0, max(h, w) / side)
     tw, th = max(1, round(w / tiny_scale)), max(1, round(h / tiny_scale))
     tiny = resize(gray, (tw, th)) if tiny_scale > 1 else gray
-    med = _median(tiny, max(3, (min(th, tw) // 2) | 1))
+    med = _median(tiny, max(3, (min(th, tw) // part) | 1))
     resid = gray - (resize(med, (w, h)) if tiny_scale > 1 else med)
-    # the sign of the third moment, summed in float64 (elementwise: BLAS's dot costs milliseconds on a busy machine)
-    return float(np.sum(resid * resid * resid, dtype=np.float64)) < 0
+    # summed in float64 (elementwise: BLAS's dot costs milliseconds on a busy machine)
+    return float(np.sum(resid * resid * resid, dtype=np.float64))
 
 
 def _median(arr: np.ndarray, size: int) -> np.ndarray:

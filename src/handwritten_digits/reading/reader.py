@@ -92,12 +92,29 @@ class Reader:
             The whole image is one digit (no segmentation).
         """
         start = time.monotonic()
-        inkmap = ink.find_ink(decode.decode(image, max_side=ink.WORK_SIDE))
+        gray = decode.decode(image, max_side=ink.WORK_SIDE)
+        inkmap = ink.find_ink(gray)
         if single:
             piece, box = segment.whole(inkmap)
             found = segment.Segmentation([piece] if piece else [], [box] if piece else [])
             digits, marks = _apart(self._digits(_readable(found), min_confidence))
             return ReadResult.one_number(digits, marks=marks)
+        result = self._page(inkmap, min_confidence, start)
+        if not result.digits and inkmap.guessed and inkmap.dark != ink.dark_on_a_finer_scale(gray):
+            # no digit, and a close call between dark ink on light paper and the reverse (a light sheet
+            # on a dark desk taken for light ink on dark paper): the other polarity is read
+            other = self._page(ink.find_ink(gray, dark=not inkmap.dark), min_confidence, start)
+            result = other if other.digits else result
+        return result
+
+    def classify(self, image, min_confidence: float | None = None) -> DigitResult | None:
+        """Treat the whole image as one digit; ``None`` if it holds no ink, or ink that is not a digit
+        (``read(image, single=True).marks`` then holds it)."""
+        result = self.read(image, min_confidence, single=True)
+        return result.digits[0] if result.digits else None
+
+    def _page(self, inkmap: ink.InkMap, min_confidence: float | None, start: float) -> ReadResult:
+        """The page in ``inkmap`` read line by line (work bounded from ``start``, a ``time.monotonic()``)."""
         page = layout.layout(inkmap)
         deadline = start + self.limits.seconds
         limits = ["lines"] if len(page.lines) > MAX_LINES else []
@@ -120,12 +137,6 @@ class Reader:
                 digits, not_digits = _apart(self._digits(kept, min_confidence))
                 return ReadResult.one_number(digits, found.limits, uncut + not_digits)
         return ReadResult(lines, limits, marks)
-
-    def classify(self, image, min_confidence: float | None = None) -> DigitResult | None:
-        """Treat the whole image as one digit; ``None`` if it holds no ink, or ink that is not a digit
-        (``read(image, single=True).marks`` then holds it)."""
-        result = self.read(image, min_confidence, single=True)
-        return result.digits[0] if result.digits else None
 
     # ---------------------------------------------------------------- the later stages, once per piece
 
