@@ -7,12 +7,15 @@
 * gaps crossed by the printed walls of cells wider than a digit: a sudoku, a ruled table
   (:func:`_cell_walls`).
 
-A line comes as ``(pieces left to right, the x-interval of each gap between them, digit height)``.
+A line comes as ``(pieces left to right, the x-interval of each gap between them, digit height)``; on a
+turned page the intervals are along its lines (:func:`extents_along`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from handwritten_digits.reading.ink import InkMap
 
 SOFT = 0.15  # gaps (in line heights) are compared as gap + SOFT: tiny gaps vary a lot
 JUMP = 2.0  # a gap this many times the next smaller one ...
@@ -140,3 +143,20 @@ def _cell_walls(row, boxes: np.ndarray, printed: np.ndarray, stroke: float) -> n
     if inside.any(axis=1).mean() > CELL_CROSSED:
         return cut
     return ((walls[None, :] >= gaps[:, :1]) & (walls[None, :] <= gaps[:, 1:])).any(axis=1)
+
+
+def extents_along(inkmap: InkMap, labels: np.ndarray, unit: np.ndarray, units: int, slope: float) -> np.ndarray:
+    """Each unit's extent (from, to) along lines of ``slope``, measured on its pixels (``unit``: the unit of
+    each component ``labels``): a turned digit's upright box is wider than the digit, and eats the gaps
+    beside it."""
+    ys, xs = np.nonzero(inkmap.mask)
+    own = np.full(inkmap.count + 1, -1)
+    own[labels] = unit
+    k = own[inkmap.labels[ys, xs]]
+    ok = k >= 0
+    u = (xs[ok] + slope * ys[ok]) / np.hypot(1.0, slope)
+    out = np.zeros((units, 2))
+    out[:, 0], out[:, 1] = np.inf, -np.inf
+    np.minimum.at(out[:, 0], k[ok], u)
+    np.maximum.at(out[:, 1], k[ok], u + 1)
+    return out

@@ -150,7 +150,7 @@ def layout(inkmap: InkMap) -> Layout:
     # digits tell the one from the other no better than their centres tell the slope)
     turn = float(np.degrees(np.arctan(slope)))
     turn = turn if abs(turn) >= TURNED and body.sum() >= TURNED_PIECES else 0.0
-    along = _along(inkmap, labels[comp], unit, len(boxes), slope) if turn else None
+    along = gaps.extents_along(inkmap, labels[comp], unit, len(boxes), slope) if turn else None
     rows = [_row(members, boxes, body, slope, along) for members in lines]
     far = np.zeros(inkmap.count + 1, bool)  # a frame or a grid's thick lines, too thick to be removed as printed lines
     far[labels[h > TALLEST * height]] = True
@@ -380,22 +380,6 @@ def _row(members: np.ndarray, boxes: np.ndarray, body: np.ndarray, slope: float,
     order = members[np.argsort(span[members, 0], kind="stable")]
     x1 = np.maximum.accumulate(span[order, 1])  # a piece inside another's x-range leaves no gap
     return order, np.stack([x1[:-1], span[order[1:], 0]], 1), _fit(boxes[members[body[members]]], slope)[2]
-
-
-def _along(inkmap: InkMap, labels: np.ndarray, unit: np.ndarray, units: int, slope: float) -> np.ndarray:
-    """Each unit's extent (from, to) along lines of ``slope``, measured on its pixels: a turned digit's
-    upright box is wider than the digit, and eats the gaps beside it."""
-    ys, xs = np.nonzero(inkmap.mask)
-    own = np.full(inkmap.count + 1, -1)
-    own[labels] = unit
-    k = own[inkmap.labels[ys, xs]]
-    ok = k >= 0
-    u = (xs[ok] + slope * ys[ok]) / np.hypot(1.0, slope)
-    out = np.zeros((units, 2))
-    out[:, 0], out[:, 1] = np.inf, -np.inf
-    np.minimum.at(out[:, 0], k[ok], u)
-    np.maximum.at(out[:, 1], k[ok], u + 1)
-    return out
 
 
 def _union(boxes: np.ndarray) -> Box:
