@@ -149,8 +149,8 @@ def _find_ink_at(image: GrayImage, work_side: int, paper: float | None = None, d
     if min(h, w) < 3 or hi - lo < 0.06:
         return _empty(gray, scale, image.shape)
 
-    guessed = dark is None and paper is None
-    dark_ink = _skew(gray, *PAGE_LIGHT) < 0 if guessed else dark if dark is not None else paper >= 0.5
+    guessed = dark is None and paper is None  # else given, or told by the flat screen paper
+    dark_ink = _skew(gray, *PAGE_LIGHT) < 0 if guessed else (dark if dark is not None else paper >= 0.5)
     value = 1.0 - gray if dark_ink else gray
     # flat screen paper: ink is whatever departs from it; otherwise, from an estimated background
     resid = value - ((1.0 - paper if dark_ink else paper) if paper is not None else _background(value))

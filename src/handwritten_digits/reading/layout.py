@@ -26,7 +26,7 @@ Work is bounded: at most ``MAX_COMPONENTS`` components (the largest) are conside
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -194,7 +194,7 @@ def restrict(inkmap: InkMap, labels) -> InkMap:
         near = cv2.dilate((part > 0).view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)  # the anti-aliased rim
         ink[y0:y1, x0:x1] = np.where(near, inkmap.ink[y0:y1, x0:x1], np.float32(0))
     stats = np.concatenate([inkmap.stats[:1], inkmap.stats[labels]]).astype(np.int32)
-    return InkMap(ink, out_labels > 0, inkmap.scale, inkmap.shape, out_labels, stats, inkmap.noise)
+    return replace(inkmap, ink=ink, mask=out_labels > 0, labels=out_labels, stats=stats)
 
 
 def _units(boxes: np.ndarray, height: float) -> np.ndarray:

@@ -10,6 +10,8 @@ those along a line printed fainter than the pen), and renumbers the components.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
@@ -123,7 +125,7 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
     count, labels, stats, _ = cv2.connectedComponentsWithStats(keep.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
     near = cv2.dilate(keep.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
     ink = np.where(near, inkmap.ink, np.float32(0)).astype(np.float32)
-    return InkMap(ink, keep, inkmap.scale, inkmap.shape, labels, stats, inkmap.noise), removed, stroke
+    return replace(inkmap, ink=ink, mask=keep, labels=labels, stats=stats), removed, stroke
 
 
 def _pen_along(inkmap: InkMap, rule: np.ndarray, height: float) -> np.ndarray:
