@@ -30,6 +30,7 @@ COLUMN_LINE_PIECES = 2  # ... each line of at most this many (a digit, or a digi
 UNCUT_BELOW = 0.99  # a cut stroke is made whole again as a mark only when one of its parts reads less surely than this
 IN_NUMBER = 0.99  # a piece written in a number, beside its digits and as tall, is a mark only this surely ...
 IN_NUMBER_HEIGHT = 0.6  # ... "as tall": this share of the line's median piece height (not a dash or a dot)
+SURE = 0.5  # a reading of no more digits this sure than marks may have taken the paper for the ink
 
 
 @dataclass(frozen=True)
@@ -100,11 +101,12 @@ class Reader:
             digits, marks = _apart(self._digits(_readable(found), min_confidence))
             return ReadResult.one_number(digits, marks=marks)
         result = self._page(inkmap, min_confidence, start)
-        if not result.digits and inkmap.guessed and inkmap.dark != ink.dark_on_a_finer_scale(gray):
-            # no digit, and a close call between dark ink on light paper and the reverse (a light sheet
-            # on a dark desk taken for light ink on dark paper): the other polarity is read
+        if _sure(result) <= len(result.marks) and inkmap.guessed and inkmap.dark != ink.dark_on_a_finer_scale(gray):
+            # no more sure digits than marks (none; a sheet read as one stroke, or its edges), and a close
+            # call between dark ink on light paper and the reverse (a light sheet on a dark desk taken
+            # for light ink on dark paper): the other polarity is read, and kept where it reads more surely
             other = self._page(ink.find_ink(gray, dark=not inkmap.dark), min_confidence, start)
-            result = other if other.digits else result
+            result = other if _sure(other) > _sure(result) else result
         return result
 
     def classify(self, image, min_confidence: float | None = None) -> DigitResult | None:
@@ -251,6 +253,11 @@ class Reader:
 def _apart(read: list[DigitResult | MarkResult]) -> tuple[list[DigitResult], list[MarkResult]]:
     """Digits and marks that are not digits, each in the order read."""
     return [d for d in read if isinstance(d, DigitResult)], [m for m in read if isinstance(m, MarkResult)]
+
+
+def _sure(result: ReadResult) -> int:
+    """How many digits ``result`` reads at least ``SURE``."""
+    return sum(d.confidence >= SURE for d in result.digits)
 
 
 def _readable(found: segment.Segmentation) -> list[tuple]:
