@@ -133,6 +133,16 @@ def test_a_column_of_a_table_runs_through_its_lines():
     assert [b.tolist() for b in breaks] == [[True] * 4] * 4
 
 
+def test_two_rows_of_three_cells_are_a_table():
+    """Two rows of three single digits, a digit height apart, in the same columns (a 2 x 3 grid): two gaps
+    per line are all the gaps each has, and every one pairs up with the other line's; each cell is a
+    number (it read 6 3 5 as 635). One line of such digits alone stays one number."""
+    h = 10.0
+    row = (np.arange(3), np.array([[7.0, 19.0], [27.0, 38.0]]), h)
+    assert [b.tolist() for b in number_breaks([row, row], np.zeros((0, 4), int), None, 1.0)] == [[True, True]] * 2
+    assert number_breaks([row], np.zeros((0, 4), int), None, 1.0)[0].tolist() == [False, False]
+
+
 def _placed(digits, spots, height=40) -> np.ndarray:
     """Digits k at (x, y) (their top left corner, in heights), dark on white."""
     images, _ = digits

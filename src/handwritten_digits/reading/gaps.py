@@ -57,8 +57,8 @@ def _splits(gaps: np.ndarray, height: float) -> np.ndarray:
 
 def _gutters(rows: list) -> list[np.ndarray]:
     """Which gaps are columns of a table: two lines in a row whose wide gaps mostly pair up, one to one,
-    sharing a strip (at least 3 such, or 2 in three lines in a row; text lines meet a chance one or
-    two). A line next to a table row, whose gaps line up with its columns, is one too (a short last row)."""
+    sharing a strip (at least 3 such, 2 in three lines in a row, or 2 that are all the gaps of both lines;
+    text lines meet a chance one or two). A line next to a table row, whose gaps line up with its columns, is one too (a short last row)."""
     n = len(rows)
     apart = [_wide(r[1], r[2]) for r in rows]
     wide = [int(a.sum()) for a in apart]
@@ -72,7 +72,9 @@ def _gutters(rows: list) -> list[np.ndarray]:
         shared.append(inter >= GUTTER * min(h1, h2))
     count = [int(m.sum()) for m in shared]
     agree = [c >= 0.6 * max(wide[k], wide[k + 1]) for k, c in enumerate(count)]
-    strong = [a and c >= 3 for a, c in zip(agree, count)]
+    # every gap of both lines paired (2 or more): each digit stands apart, in the same columns (a short table)
+    whole = [c >= 2 and c == len(rows[k][1]) == len(rows[k + 1][1]) for k, c in enumerate(count)]
+    strong = [a and (c >= 3 or w) for a, c, w in zip(agree, count, whole)]
     weak = [a and c >= 2 for a, c in zip(agree, count)]
     table = [(k > 0 and strong[k - 1]) or (k < n - 1 and strong[k]) or (0 < k < n - 1 and weak[k - 1] and weak[k])
              for k in range(n)]
