@@ -54,6 +54,15 @@ def test_rows_of_numbers(reader, digits):
     assert [ln.box[1] for ln in result.lines] == sorted(ln.box[1] for ln in result.lines)  # top to bottom
 
 
+def test_a_line_of_four_long_numbers_is_read_whole(reader, digits):
+    """38 digits on one line (four numbers of 10, 10, 10 and 8): every digit is read, none dropped by the
+    segment stage's cap on pieces per line (it kept the 32 largest)."""
+    image, truth = make_page(np.random.default_rng(0), digits, lengths=[[10, 10, 10, 8]], paper="plain", **CLEAN)
+    result = reader.read(image)
+    assert result.limits == [] and len(result.digits) == 38
+    _check(result, truth)
+
+
 def test_a_grid_is_read_row_by_row(reader, digits):
     image, truth = make_page(np.random.default_rng(2), digits, grid=(5, 5), paper="plain", **CLEAN)
     result = reader.read(image)
