@@ -27,6 +27,8 @@ STROKED = 5.0  # ... or this many, where the pixels above the noise join into a 
 STROKE_PIXELS, STROKE_SHARE = 30, 0.002  # ... this many pixels and this share of the image
 PAGE_LIGHT = (24, 2)  # polarity: the skew from a median over half the image (a 24 px copy is plenty) ...
 FINER_LIGHT = (64, 6)  # ... and, for a second opinion, over a sixth (a 64 px copy)
+FILLED = 0.6  # ink this share of the shorter side tall fills a tight crop: its background's opening is ...
+THICK = 4.0  # ... at least this many stroke widths wide (a quarter of the side may be no wider than a stroke)
 
 
 @dataclass
@@ -152,9 +154,22 @@ def _find_ink_at(image: GrayImage, work_side: int, paper: float | None = None, d
     guessed = dark is None and paper is None  # else given, or told by the flat screen paper
     dark_ink = _skew(gray, *PAGE_LIGHT) < 0 if guessed else (dark if dark is not None else paper >= 0.5)
     value = 1.0 - gray if dark_ink else gray
-    # flat screen paper: ink is whatever departs from it; otherwise, from an estimated background
-    resid = value - ((1.0 - paper if dark_ink else paper) if paper is not None else _background(value))
+    known = (scale, image.shape, dark_ink, guessed)
+    if paper is not None:  # flat screen paper: ink is whatever departs from it
+        return _strokes(value - (1.0 - paper if dark_ink else paper), *known)
+    inkmap = _strokes(value - _background(value), *known)
+    if inkmap.count and inkmap.stats[1:, cv2.CC_STAT_HEIGHT].max() >= FILLED * min(h, w):
+        # digits filling a tight crop: strokes as wide as the opening stay in the background and come
+        # out hollow or not at all; the background is estimated again with an opening THICK strokes wide
+        wider = _background(value, stroke_width(inkmap.mask))
+        if wider is not None:
+            again = _strokes(value - wider, *known)
+            inkmap = again if again.count else inkmap
+    return inkmap
 
+
+def _strokes(resid: np.ndarray, scale: float, shape: tuple[int, int], dark_ink: bool, guessed: bool) -> InkMap:
+    """The strokes in ``resid`` (ink-positive gray less the paper), thresholded with hysteresis above its noise."""
     # Noise from the background pixels; ink must stand well above it. A regular sample of 10,000-40,000
     # pixels gives the same median and spread as all of them, at a fraction of the cost.
     step = max(1, int(np.sqrt(resid.size / 10_000)))
@@ -163,13 +178,13 @@ def _find_ink_at(image: GrayImage, work_side: int, paper: float | None = None, d
     sigma = 1.4826 * float(np.median(np.abs(sample - center))) + 1e-4
     candidates = resid > center + max(4 * sigma, 0.06)
     if np.count_nonzero(candidates) < 3:
-        return _empty(gray, scale, image.shape, dark_ink, guessed)
+        return _empty(resid, scale, shape, dark_ink, guessed)
     values = resid[candidates]
     if values.size > 200_000:  # hatching or a checkerboard: a regular sample gives the same percentile
         values = values[:: values.size // 100_000]
     level = float(np.percentile(values, 90)) - center
     if level < max(0.12, CLEAR * sigma) and not (level >= max(0.12, STROKED * sigma) and _stroke_sized(candidates)):
-        return _empty(gray, scale, image.shape, dark_ink, guessed)  # faint blotches or noise only: no stroke clearly above the paper
+        return _empty(resid, scale, shape, dark_ink, guessed)  # faint blotches or noise only: no stroke clearly above the paper
     # Hysteresis: weak pixels count when connected to strong ones, so thin or blurred strokes survive.
     strong = resid > center + 0.5 * level
     weak = (resid > center + max(0.25 * level, 3 * sigma)).view(np.uint8)
@@ -188,7 +203,7 @@ def _find_ink_at(image: GrayImage, work_side: int, paper: float | None = None, d
     near = cv2.dilate(mask.view(np.uint8), np.ones((3, 3), np.uint8))  # anti-aliased edges outside the mask
     ink = soft * near  # 0 away from the strokes
     np.maximum(ink, mask * np.float32(0.05), out=ink)  # every stroke pixel holds some ink
-    return InkMap(ink.astype(np.float32, copy=False), mask, scale, image.shape, labels, stats, sigma, dark_ink, guessed)
+    return InkMap(ink.astype(np.float32, copy=False), mask, scale, shape, labels, stats, sigma, dark_ink, guessed)
 
 
 def _stroke_sized(candidates: np.ndarray) -> bool:
@@ -239,15 +254,22 @@ def _median(arr: np.ndarray, size: int) -> np.ndarray:
     return np.median(windows, axis=(2, 3)).astype(np.float32)
 
 
-def _background(value: np.ndarray) -> np.ndarray:
+def _background(value: np.ndarray, stroke: float | None = None) -> np.ndarray | None:
     """Background of an ink-positive image: an opening far wider than a stroke removes the strokes
-    and keeps slow illumination changes (a linear ramp survives an opening unchanged)."""
+    and keeps slow illumination changes (a linear ramp survives an opening unchanged). The opening is a
+    quarter of the shorter side, or, given the ``stroke`` width (px), ``THICK`` strokes wide: ``None``
+    then if that is no wider than a quarter."""
     h, w = value.shape
     # on a coarse copy, ~64 px on the long side (area averaging keeps it noise-free)
     coarse_scale = max(1.0, max(h, w) / 64)
     cw, ch = max(1, round(w / coarse_scale)), max(1, round(h / coarse_scale))
-    coarse = resize(value, (cw, ch)) if coarse_scale > 1 else value
     element = max(3, min(ch, cw) // 4) | 1
+    if stroke is not None:
+        wider = min(int(np.ceil(THICK * stroke / coarse_scale)), min(ch, cw)) | 1
+        if wider <= element:
+            return None
+        element = wider
+    coarse = resize(value, (cw, ch)) if coarse_scale > 1 else value
     kernel = np.ones((element, element), np.uint8)
     background = cv2.morphologyEx(coarse, cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_REPLICATE)
     smooth = max(3, element // 2) | 1
