@@ -379,6 +379,13 @@ def test_a_short_rising_line_keeps_its_digits_as_written(reader, digits):
         np.testing.assert_array_equal(a.image, b.image)
 
 
+def test_a_grid_on_squared_paper_photographed_turned(reader, digits):
+    """Squared paper turned 15 degrees: its lines cross the level bands printed lines are looked for in,
+    and the whole sheet was one piece (nothing read). Looked for along their own slope, they go."""
+    image, truth = make_page(np.random.default_rng(4), digits, grid=(3, 4), paper="squared", turn=15.0, **CLEAN)
+    _check(reader.read(image), truth)
+
+
 @pytest.mark.parametrize("seed, degrees", [(10, 15), (12, -15)])
 def test_numbers_on_a_turned_photo_keep_their_gaps(reader, digits, seed, degrees):
     """Turned, each digit's upright box widens and eats the gaps beside it; gaps measured along the

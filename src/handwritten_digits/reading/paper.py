@@ -5,7 +5,8 @@ walls between a form's boxes short upright ones in a row between two of them, an
 an image was cropped from long pieces lying along the image's edge; a shadow, a stain or the desk
 around a note is ink far thicker than a pen's stroke; show-through joined to a digit is faint ink far
 from any dark stroke. :func:`clean` removes them all, keeps the strokes that cross a printed line (and
-those along a line printed fainter than the pen), and renumbers the components.
+those along a line printed fainter than the pen), and renumbers the components. Printed lines are
+looked for along the sheet's own slope (:mod:`.rules`): a photo turns them with the sheet.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import cv2
 import numpy as np
 
 from handwritten_digits.reading.ink import InkMap, distance, stroke_width
+from handwritten_digits.reading.rules import paper_slope, rules_along, with_stubs
 
 MIN_SIDE_PX = 6  # segment's: a digit spans at least this many working pixels
 TALLEST = 3.0  # a piece more than this many digit heights tall is no digit (a page edge, a frame)
@@ -65,14 +67,16 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
     mask, side = inkmap.mask, max(inkmap.mask.shape)
     # the digit height, measured without lines that span half the page (a grid holds every digit it touches)
     extent = np.maximum(inkmap.stats[1:, 2], inkmap.stats[1:, 3])
-    rough = _rules(mask, max(8, side // 4), max(3, side // 40) | 1, 3) if (extent >= side // 4).any() else None
+    # printed lines photographed turned are looked for along their own slope
+    slope = paper_slope(mask, inkmap.labels, inkmap.stats, side // 4) if (extent >= side // 4).any() else 0.0
+    rough = rules_along(mask, slope, max(8, side // 4), max(3, side // 40) | 1, 3) if (extent >= side // 4).any() else None
     stats = inkmap.stats
     if rough is not None and rough.any():
         stats = cv2.connectedComponentsWithStats((mask & ~rough).view(np.uint8), connectivity=8, ltype=cv2.CV_32S)[2]
     height = typical_height(stats[1:]) if len(stats) > 1 else float(side)
     height = min(height, side / 4)  # a line must stay long and thin next to the digits
     run = max(8, int(RULE * height))  # (a printed line broken in pieces shorter than a quarter of it is left)
-    drop = _rules(mask, run, max(3, int(0.3 * height)) | 1, max(1, int(0.15 * height))) if (extent >= run // 4).any() \
+    drop = rules_along(mask, slope, run, max(3, int(0.3 * height)) | 1, max(1, int(0.15 * height))) if (extent >= run // 4).any() \
         else np.zeros(mask.shape, bool)
     if drop.any():
         drop &= _paper_sized(inkmap, np.unique(inkmap.labels[drop]), RULE, marked=drop, alone=ALONE)[inkmap.labels]
@@ -257,7 +261,7 @@ def _walls(rest: np.ndarray, rule: np.ndarray, height: float) -> np.ndarray:
     for (x, top, bottom, band), first in zip(found, row):
         if sizes[first] >= WALLS:
             wall[top:bottom, x : x + band.shape[1]] |= band
-    return _with_stubs(rest, wall, 2 * int(line) + 1)
+    return with_stubs(rest, wall, 2 * int(line) + 1)
 
 
 def _straight_band(run: np.ndarray, line: float) -> np.ndarray | None:
@@ -337,40 +341,3 @@ def _paper_sized(inkmap: InkMap, labels, factor: float, marked: np.ndarray | Non
             else:
                 out[label] = sheet
     return out
-
-
-def _rules(mask: np.ndarray, run: int, k: int, bridge: int) -> np.ndarray:
-    """Pixels of printed lines: thin ink along a straight, horizontal or vertical band ``run`` long.
-
-    The ink is first thickened ``k`` pixels across and joined over breaks of ``bridge`` pixels along,
-    so a slanted or broken line still makes a long band; in the band, ink that is not thin across
-    (a stroke crossing the line, a digit resting on it) is kept, and pieces left wholly next to the
-    line (where lines cross, a thicker end) go with it.
-    """
-    m8, out, thick = mask.view(np.uint8), np.zeros(mask.shape, bool), 3
-    for along, across in (((1, run), (k, 1)), ((run, 1), (1, k))):
-        wide = cv2.dilate(m8, np.ones(across, np.uint8))
-        wide = cv2.morphologyEx(wide, cv2.MORPH_CLOSE, np.ones((along[0], bridge) if along[0] == 1 else (bridge, 1), np.uint8))
-        on = cv2.morphologyEx(wide, cv2.MORPH_OPEN, np.ones(along, np.uint8)).view(bool) & mask
-        if not on.any():
-            continue
-        dist = distance(on)  # the lines' thickness from their ridges (long lines have most ridge pixels)
-        ridge = on & (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8)))
-        thin = max(3, int(2 * float(np.median(dist[ridge]))) + 3)
-        thick = max(thick, thin)
-        tall = cv2.morphologyEx(m8, cv2.MORPH_OPEN, np.ones((thin, 1) if along[0] == 1 else (1, thin), np.uint8))
-        out |= on & ~tall.view(bool)
-    return _with_stubs(mask, out, thick)
-
-
-def _with_stubs(mask: np.ndarray, lines: np.ndarray, thick: int) -> np.ndarray:
-    """``lines`` and the pieces of the rest of ``mask`` wholly within ``thick`` pixels of them (a
-    line's bumps, a thicker end, where lines cross)."""
-    if not lines.any():
-        return lines
-    rest = mask & ~lines
-    count, labels = cv2.connectedComponents(rest.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
-    near = cv2.dilate(lines.view(np.uint8), np.ones((thick, thick), np.uint8)).view(bool)
-    stub = np.bincount(labels[rest & ~near], minlength=count) == 0
-    stub[0] = False
-    return lines | stub[labels]

@@ -1,0 +1,114 @@
+"""Part of the layout stage: printed lines (ruled or squared paper, table borders), found along the paper.
+
+:func:`rules` finds thin ink along long horizontal or vertical bands; on a sheet photographed turned,
+:func:`rules_along` first measures the printed lines' slope (:func:`paper_slope`) and looks for them
+on the mask turned level.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from handwritten_digits.reading.ink import distance
+
+LEVEL = 3.0  # printed lines turned this many degrees or more are looked for on the mask turned level
+STEEPEST = 20.0  # the slopes tried: up to this many degrees either way ...
+COARSE, FINE = 1.0, 0.25  # ... every COARSE degrees, then every FINE degrees around the best
+SAMPLE = 8_000  # pixels of long pieces that measure the slope, at most
+LINES = 3  # the slope is the paper's only where this many lines (rows or columns) run a long piece's length
+
+
+def paper_slope(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, long: int) -> float:
+    """The printed lines' angle in degrees (counter-clockwise, as ``cv2.getRotationMatrix2D`` turns), from
+    the pixels of pieces at least ``long`` px across: the angle at which they stack into the sharpest
+    rows and, at right angles, columns; ``0.0`` unless ``LINES`` rows or columns at that angle run
+    ``long`` px (no piece is that long, or it is one digit's strokes)."""
+    keep = np.zeros(len(stats), bool)
+    keep[1:] = np.maximum(stats[1:, 2], stats[1:, 3]) >= long
+    if not keep.any():
+        return 0.0
+    ys, xs = np.nonzero(keep[labels] & mask)
+    step = max(1, len(ys) // SAMPLE)
+    ys, xs = ys[::step].astype(np.float64), xs[::step].astype(np.float64)
+    angle, counts = 0.0, []
+    for steps in (np.arange(-STEEPEST, STEEPEST + COARSE / 2, COARSE), np.arange(-COARSE, COARSE + FINE / 2, FINE)):
+        # every COARSE degrees, then every FINE degrees around the best; rows as wide as a long line
+        # drifts over one step (a line off by less still fills one row)
+        width = max(1.0, long * np.radians(steps[1] - steps[0]))
+        best = -1.0
+        for degrees in angle + steps:
+            t = np.radians(degrees)
+            # each pixel's row and column once cv2 turns the mask by t (y' and x')
+            rows, cols = (_histogram(a / width) for a in (ys * np.cos(t) - xs * np.sin(t), xs * np.cos(t) + ys * np.sin(t)))
+            sharp = float(np.sum(rows ** 2) + np.sum(cols ** 2))
+            if sharp > best:
+                best, found, counts = sharp, float(degrees), [rows, cols]
+        angle = found
+    # printed lines are many: a digit's straight strokes, however long, are one or two
+    lines = sum(_runs(c * step >= long) for c in counts)
+    return angle if lines >= LINES else 0.0
+
+
+def _histogram(coordinate: np.ndarray) -> np.ndarray:
+    """Pixels per whole-pixel step of ``coordinate``."""
+    return np.bincount(np.round(coordinate - coordinate.min()).astype(np.int64)).astype(np.float64)
+
+
+def _runs(on: np.ndarray) -> int:
+    """How many runs of True ``on`` holds (a line 2 px thick fills two rows)."""
+    return int(np.count_nonzero(np.diff(np.concatenate([[0], on.view(np.int8), [0]])) == 1))
+
+
+def rules_along(mask: np.ndarray, degrees: float, run: int, k: int, bridge: int) -> np.ndarray:
+    """:func:`rules` on a sheet whose printed lines lie ``degrees`` off level (:func:`paper_slope`): found on
+    the mask turned level (under ``LEVEL`` degrees, ``rules``' bands hold them as they are)."""
+    if abs(degrees) < LEVEL:
+        return rules(mask, run, k, bridge)
+    h, w = mask.shape
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    cos, sin = abs(turn[0, 0]), abs(turn[0, 1])
+    size = (int(np.ceil(h * sin + w * cos)), int(np.ceil(h * cos + w * sin)))
+    turn[:, 2] += (size[0] - w) / 2, (size[1] - h) / 2
+    level = cv2.warpAffine(mask.view(np.uint8), turn, size, flags=cv2.INTER_NEAREST).view(bool)
+    found = rules(level, run, k, bridge).view(np.uint8)
+    back = cv2.warpAffine(found, turn, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+    # nearest-pixel turns leave holes along a line: a pixel's neighbours close them
+    return cv2.dilate(back, np.ones((3, 3), np.uint8)).view(bool) & mask
+
+
+def rules(mask: np.ndarray, run: int, k: int, bridge: int) -> np.ndarray:
+    """Pixels of printed lines: thin ink along a straight, horizontal or vertical band ``run`` long.
+
+    The ink is first thickened ``k`` pixels across and joined over breaks of ``bridge`` pixels along,
+    so a slanted or broken line still makes a long band; in the band, ink that is not thin across
+    (a stroke crossing the line, a digit resting on it) is kept, and pieces left wholly next to the
+    line (where lines cross, a thicker end) go with it.
+    """
+    m8, out, thick = mask.view(np.uint8), np.zeros(mask.shape, bool), 3
+    for along, across in (((1, run), (k, 1)), ((run, 1), (1, k))):
+        wide = cv2.dilate(m8, np.ones(across, np.uint8))
+        wide = cv2.morphologyEx(wide, cv2.MORPH_CLOSE, np.ones((along[0], bridge) if along[0] == 1 else (bridge, 1), np.uint8))
+        on = cv2.morphologyEx(wide, cv2.MORPH_OPEN, np.ones(along, np.uint8)).view(bool) & mask
+        if not on.any():
+            continue
+        dist = distance(on)  # the lines' thickness from their ridges (long lines have most ridge pixels)
+        ridge = on & (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8)))
+        thin = max(3, int(2 * float(np.median(dist[ridge]))) + 3)
+        thick = max(thick, thin)
+        tall = cv2.morphologyEx(m8, cv2.MORPH_OPEN, np.ones((thin, 1) if along[0] == 1 else (1, thin), np.uint8))
+        out |= on & ~tall.view(bool)
+    return with_stubs(mask, out, thick)
+
+
+def with_stubs(mask: np.ndarray, lines: np.ndarray, thick: int) -> np.ndarray:
+    """``lines`` and the pieces of the rest of ``mask`` wholly within ``thick`` pixels of them (a
+    line's bumps, a thicker end, where lines cross)."""
+    if not lines.any():
+        return lines
+    rest = mask & ~lines
+    count, labels = cv2.connectedComponents(rest.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    near = cv2.dilate(lines.view(np.uint8), np.ones((thick, thick), np.uint8)).view(bool)
+    stub = np.bincount(labels[rest & ~near], minlength=count) == 0
+    stub[0] = False
+    return lines | stub[labels]

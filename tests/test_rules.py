@@ -1,0 +1,53 @@
+"""Printed lines found along the paper's slope: the slope measured, the lines found on a turned sheet."""
+
+import cv2
+import numpy as np
+import pytest
+
+from handwritten_digits.reading.rules import paper_slope, rules, rules_along
+
+
+def _grid(degrees: float, size=(400, 600), step=30) -> np.ndarray:
+    """A squared sheet's lines (2 px, every ``step``) turned ``degrees`` (cv2's counter-clockwise)."""
+    h, w = size
+    big = np.zeros((2 * h, 2 * w), np.uint8)
+    big[::step, :] = big[1::step, :] = 1
+    big[:, ::step] = big[:, 1::step] = 1
+    turn = cv2.getRotationMatrix2D((w, h), degrees, 1.0)
+    sheet = cv2.warpAffine(big, turn, (2 * w, 2 * h), flags=cv2.INTER_NEAREST)[h // 2 : h // 2 + h, w // 2 : w // 2 + w]
+    return sheet.astype(bool)
+
+
+def _labelled(mask):
+    return cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)[1:3]
+
+
+@pytest.mark.parametrize("degrees", [-15.0, -7.0, 0.0, 12.0])
+def test_the_slope_of_printed_lines_is_measured(degrees):
+    mask = _grid(degrees)
+    labels, stats = _labelled(mask)
+    assert abs(paper_slope(mask, labels, stats, 100) + degrees) <= 0.5  # turning back by it levels them
+
+
+def test_no_long_piece_measures_no_slope():
+    mask = np.zeros((200, 200), bool)
+    cv2.circle(mask.view(np.uint8), (100, 100), 20, 1, 3)
+    assert paper_slope(mask, *_labelled(mask), 100) == 0.0
+
+
+def test_a_turned_sheet_loses_its_lines_and_keeps_its_writing():
+    """Turned 15 degrees, a squared sheet's lines run across the bands ``rules`` looks in; turned level
+    first, they are found, and a ring drawn in a square stays."""
+    mask = _grid(15.0)
+    far = cv2.distanceTransform((~mask).view(np.uint8), cv2.DIST_L2, 5)[100:300, 200:400]  # a square's middle
+    y, x = np.unravel_index(int(far.argmax()), far.shape)
+    ring = np.zeros_like(mask)
+    cv2.circle(ring.view(np.uint8), (int(x) + 200, int(y) + 100), 7, 1, 2)
+    mask |= ring
+    labels, stats = _labelled(mask)
+    slope = paper_slope(mask, labels, stats, 100)
+    along = rules_along(mask, slope, 90, 5, 2)
+    lines = mask & ~ring
+    assert (along & lines).sum() >= 0.95 * lines.sum()
+    assert (along & ring).sum() <= 0.1 * ring.sum()
+    assert (rules(mask, 90, 5, 2) & lines).sum() < 0.5 * lines.sum()  # as they lie, most are missed
