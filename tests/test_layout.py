@@ -143,6 +143,16 @@ def test_two_rows_of_three_cells_are_a_table():
     assert number_breaks([row], np.zeros((0, 4), int), None, 1.0)[0].tolist() == [False, False]
 
 
+def test_a_desk_beside_a_few_digits_does_not_set_their_height():
+    """Seven digits 30 px tall and the desk around a turned note (one piece 250 px tall, 200 times their
+    ink): the page's digit height is the digits' (the desk weighs as a few digits at most); it measured
+    the desk's, and the desk was no blot next to it."""
+    from handwritten_digits.reading.paper import typical_height
+
+    stats = np.array([[10 + 40 * k, 50, 20, 30, 200] for k in range(7)] + [[0, 0, 400, 250, 40_000]])
+    assert typical_height(stats) == 30
+
+
 def _placed(digits, spots, height=40) -> np.ndarray:
     """Digits k at (x, y) (their top left corner, in heights), dark on white."""
     images, _ = digits

@@ -45,6 +45,7 @@ EDGE = 0.15  # a piece of ink within this many digit heights of the image's edge
 EDGE_OUT = 0.05  # ... all but this share of it ...
 EDGE_RUN = 1.2  # ... and this many digit heights long, is the edge of the box the image was cropped from
 EDGE_THIN = 0.25  # (so are pieces on the edge no thicker than this many digit heights, as long together)
+FEW = 3.0  # no piece weighs more than this many typical pieces in the page's digit height
 LARGER = 1.5  # a blot is this many times larger than the other pieces' typical height (a bold digit is not)
 
 
@@ -56,6 +57,7 @@ def typical_height(stats: np.ndarray) -> float:
     if not ok.any():
         return float(max(MIN_SIDE_PX, h.max(initial=1)))
     h, weight = h[ok], np.sqrt(area[ok])
+    weight = np.minimum(weight, FEW * float(np.median(weight)))  # one desk weighs no more than a few digits
     order = np.argsort(h)
     cum = np.cumsum(weight[order])
     return float(h[order][np.searchsorted(cum, cum[-1] / 2)])
