@@ -57,8 +57,9 @@ def _splits(gaps: np.ndarray, height: float) -> np.ndarray:
 
 def _gutters(rows: list) -> list[np.ndarray]:
     """Which gaps are columns of a table: two lines in a row whose wide gaps mostly pair up, one to one,
-    sharing a strip (at least 3 such, 2 in three lines in a row, or 2 that are all the gaps of both lines;
-    text lines meet a chance one or two). A line next to a table row, whose gaps line up with its columns, is one too (a short last row)."""
+    sharing a strip (at least 3 such, 2 in three lines in a row, or 2 that are all the gaps of both
+    lines; text lines meet a chance one or two). A line next to a table row, whose gaps line up with its
+    columns, is one too (a short last row)."""
     n = len(rows)
     apart = [_wide(r[1], r[2]) for r in rows]
     wide = [int(a.sum()) for a in apart]

@@ -69,17 +69,19 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
     mask, side = inkmap.mask, max(inkmap.mask.shape)
     # the digit height, measured without lines that span half the page (a grid holds every digit it touches)
     extent = np.maximum(inkmap.stats[1:, 2], inkmap.stats[1:, 3])
-    # printed lines photographed turned are looked for along their own slope
-    slope = paper_slope(mask, inkmap.labels, inkmap.stats, side // 4) if (extent >= side // 4).any() else 0.0
-    rough = rules_along(mask, slope, max(8, side // 4), max(3, side // 40) | 1, 3) if (extent >= side // 4).any() else None
+    slope, rough = 0.0, None
+    if (extent >= side // 4).any():  # printed lines photographed turned are looked for along their own slope
+        slope = paper_slope(mask, inkmap.labels, inkmap.stats, side // 4)
+        rough = rules_along(mask, slope, max(8, side // 4), max(3, side // 40) | 1, 3)
     stats = inkmap.stats
     if rough is not None and rough.any():
         stats = cv2.connectedComponentsWithStats((mask & ~rough).view(np.uint8), connectivity=8, ltype=cv2.CV_32S)[2]
     height = typical_height(stats[1:]) if len(stats) > 1 else float(side)
     height = min(height, side / 4)  # a line must stay long and thin next to the digits
     run = max(8, int(RULE * height))  # (a printed line broken in pieces shorter than a quarter of it is left)
-    drop = rules_along(mask, slope, run, max(3, int(0.3 * height)) | 1, max(1, int(0.15 * height))) if (extent >= run // 4).any() \
-        else np.zeros(mask.shape, bool)
+    drop = np.zeros(mask.shape, bool)
+    if (extent >= run // 4).any():
+        drop = rules_along(mask, slope, run, max(3, int(0.3 * height)) | 1, max(1, int(0.15 * height)))
     if drop.any():
         drop &= _paper_sized(inkmap, np.unique(inkmap.labels[drop]), RULE, marked=drop, alone=ALONE)[inkmap.labels]
         drop &= ~_pen_along(inkmap, drop, height)

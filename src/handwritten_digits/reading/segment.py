@@ -40,7 +40,7 @@ FRAGMENT_GAP = 0.15  # a fragment this close (in line heights) to a piece joins 
 GROUP_GAP = 0.25  # with a score, neighbouring pieces this close (in line heights) may be one digit
 GROUP_COST = 0.2  # the odds a join must beat: separate pieces are the default reading
 MAX_COMPONENTS = 64  # ink components considered in one image at most (the largest) ...
-MAX_PIECES = 48  # ... and pieces read, once strokes are merged (the largest): a number has far fewer
+MAX_PIECES = 48  # ... and pieces read, once strokes are merged (the largest): a line of four long numbers has 40
 MAX_READS = 96  # crops the score may read in one image (joins and cuts tried): bounds the model's work
 
 
