@@ -1,6 +1,7 @@
 """README section on reading whole pages: ``pages.json`` (``bench_pages``; ``pages-turned.json``, the same
 pages photographed turned: ``bench_pages --turn``), why lines are wrong
-(``page-errors.json``, ``page_errors``) and the peers beside it (``peers.json``, ``bench_peers``, via
+(``page-errors.json``, ``page_errors``), two photo situations the generator does not draw
+(``photo-cases.json``, ``bench_photo_cases``) and the peers beside it (``peers.json``, ``bench_peers``, via
 :mod:`benchmarks.readme_peers`)."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from benchmarks import readme_peers
 from benchmarks.readme import _missing, num, pct, usable
 
-FILES = ("pages", "pages-turned", "page-errors", "peers")
+FILES = ("pages", "pages-turned", "photo-cases", "page-errors", "peers")
 
 
 def reading_table(res: dict) -> str:
@@ -42,6 +43,19 @@ def errors_text(res: dict) -> str:
             f"{misread.get('page_only', 0)} only on the page; most often {pairs}.")
 
 
+def cases_text(res: dict) -> str:
+    """Notes on a dark desk and numbers cropped tight, from ``photo-cases.json``."""
+    desk, crops = res.get("desk", {}), res.get("crops", {})
+    turns = "; ".join(f"{'upright' if float(t) == 0 else f'turned {num(float(t), 0)} degrees'} {r.get('lines_right')}/"
+                      f"{r.get('lines')} lines, {r.get('pages_exact')}/{r.get('pages')} pages exact"
+                      for t, r in desk.get("by_turn", {}).items())
+    margins = ", ".join(f"{r.get('right')} at {m} px" for m, r in crops.get("by_margin", {}).items())
+    return (f"Two photo situations the generator does not draw, on {res.get('digits')} digits (developed against; "
+            f"`{res.get('command', '').strip()}`): note pages on a desk of gray {desk.get('gray')} showing all round them, "
+            f"{turns}; {crops.get('numbers')} photo-like numbers cropped tight around the digits read, read as the "
+            f"label: {margins} ({crops.get('right_uncropped')} uncropped).")
+
+
 def section(results: dict, image: str = "") -> str:
     res = usable(results, "pages")
     if not res:
@@ -63,6 +77,9 @@ def section(results: dict, image: str = "") -> str:
                  f"and all (every other page the other way; `python -m benchmarks.bench_pages --turn {num(turned.get('turn'), 0)} "
                  f"--out benchmarks/results/pages-turned.json`): line exact {pct(t.get('line_exact'), 1)}, page exact "
                  f"{pct(t.get('page_exact'), 1)}, character accuracy {pct(t.get('char_accuracy'), 1)}.")
+    cases = usable(results, "photo-cases")
+    if cases:
+        text += "\n\n" + cases_text(cases)
     if real:
         text += (f"\n\nThe {real.get('all', {}).get('images', '—')} real photos of `../shared/data/realdev` (developed "
                  f"against, never tuned on): exact {kinds}; digits only {real.get('all', {}).get('exact_digits')}/"
