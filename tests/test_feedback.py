@@ -89,3 +89,51 @@ def test_default_database_honours_xdg(monkeypatch, tmp_path):
     assert default_feedback_db() == tmp_path / "handwritten-digits" / "feedback.db"
     monkeypatch.delenv("XDG_DATA_HOME")
     assert str(default_feedback_db()).endswith(".local/share/handwritten-digits/feedback.db")
+
+
+def test_a_fresh_database_set_up_while_locked_is_tried_again():
+    """Turning a new file to WAL answers "locked" at once while another connection sets it up (no busy
+    wait): the set-up waits and tries again; any other error is raised."""
+    import sqlite3
+
+    from handwritten_digits.server import feedback
+
+    class Conn:
+        def __init__(self, fails: int, message: str = "database is locked"):
+            self.fails, self.message, self.done = fails, message, []
+
+        def execute(self, sql):
+            if self.fails:
+                self.fails -= 1
+                raise sqlite3.OperationalError(self.message)
+            self.done.append(sql)
+
+    conn = Conn(3)
+    feedback._set_up(conn)
+    assert conn.done[0] == "PRAGMA journal_mode=WAL" and "CREATE TABLE" in conn.done[1]
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        feedback._set_up(Conn(1, "disk I/O error"))
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        feedback._set_up(Conn(feedback.SETUP_TRIES))
+
+
+def test_corrections_arriving_together_on_a_fresh_database_are_all_kept(tmp_path):
+    """Eight threads add a correction at once to a database none has made yet, thirty times over."""
+    import threading
+
+    for trial in range(30):
+        store, barrier, errors = FeedbackStore(tmp_path / f"{trial}.db"), threading.Barrier(8), []
+
+        def add():
+            barrier.wait()
+            try:
+                store.add(np.zeros((28, 28), np.float32), 1)
+            except DigitsError as exc:
+                errors.append(str(exc))
+
+        threads = [threading.Thread(target=add) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors and store.count() == 8

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import sqlite3
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from handwritten_digits.errors import DigitsError
 
+SETUP_TRIES, SETUP_WAIT = 50, 0.02  # a fresh database's set-up is tried this often, this many seconds apart
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -48,6 +50,21 @@ def png_to_image(data: bytes) -> np.ndarray:
         return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
 
 
+def _set_up(conn: sqlite3.Connection) -> None:
+    """WAL journal and the table. Turning a new file to WAL needs it alone, and SQLite answers "locked"
+    at once there, without its busy wait (corrections arriving together on a fresh database): the
+    connection waits and tries again, up to ``SETUP_TRIES`` times."""
+    for attempt in range(SETUP_TRIES):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(SCHEMA)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == SETUP_TRIES - 1:
+                raise
+            time.sleep(SETUP_WAIT)
+
+
 class FeedbackStore:
     """A SQLite file of corrections. Safe across threads and worker processes (one connection per call).
 
@@ -67,8 +84,7 @@ class FeedbackStore:
             if create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=10)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(SCHEMA)
+            _set_up(conn)
         except (OSError, sqlite3.Error) as exc:
             raise DigitsError(f"{self.path}: cannot open feedback database ({exc})") from None
         return conn
