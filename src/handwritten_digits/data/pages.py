@@ -249,12 +249,9 @@ def _strip(rng, images, labels, pick, line, h, gap, angle, ids):
         _paste(ink, idmap, p, px, max(0, int(round(top))), num)
     u = np.linspace(0, ink.shape[1], 24)
     centre = np.stack([u, base - 0.55 * h + curve(u)], 1)
-    m = cv2.getRotationMatrix2D((ink.shape[1] / 2, ink.shape[0] / 2), angle, 1.0)
-    cos, sin = abs(m[0, 0]), abs(m[0, 1])
-    w2, h2 = int(ink.shape[1] * cos + ink.shape[0] * sin) + 2, int(ink.shape[1] * sin + ink.shape[0] * cos) + 2
-    m[:, 2] += (w2 / 2 - ink.shape[1] / 2, h2 / 2 - ink.shape[0] / 2)
-    ink = cv2.warpAffine(ink, m, (w2, h2), flags=cv2.INTER_LINEAR)
-    idmap = cv2.warpAffine(idmap, m, (w2, h2), flags=cv2.INTER_NEAREST)
+    m, size = _turning(ink.shape, angle, margin=2)
+    ink = cv2.warpAffine(ink, m, size, flags=cv2.INTER_LINEAR)
+    idmap = cv2.warpAffine(idmap, m, size, flags=cv2.INTER_NEAREST)
     centre = centre @ m[:, :2].T + m[:, 2]
     return ink, idmap, centre, texts
 
@@ -397,14 +394,21 @@ def _desk(rng, rgb, idmap, h):
 def _turn(rgb, idmap, degrees: float):
     """The sheet turned ``degrees`` counter-clockwise, on a canvas that holds all of it (the corners
     beyond it: the paper's median colour, as a photo cropped to the sheet)."""
-    hh, ww = idmap.shape
-    m = cv2.getRotationMatrix2D((ww / 2, hh / 2), degrees, 1.0)
-    cos, sin = abs(m[0, 0]), abs(m[0, 1])
-    size = int(hh * sin + ww * cos), int(hh * cos + ww * sin)
-    m[:, 2] += (size[0] - ww) / 2, (size[1] - hh) / 2
+    m, size = _turning(idmap.shape, degrees)
     edge = tuple(float(v) for v in np.median(rgb.reshape(-1, 3)[::97], 0))
     rgb = cv2.warpAffine(rgb, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=edge)
     return rgb, cv2.warpAffine(idmap, m, size, flags=cv2.INTER_NEAREST)
+
+
+def _turning(shape: tuple[int, int], degrees: float, margin: int = 0) -> tuple[np.ndarray, tuple[int, int]]:
+    """OpenCV's matrix turning an image of ``shape`` (h, w) ``degrees`` counter-clockwise about its centre,
+    moved onto a canvas that holds all of it (``margin`` px more each way), and that canvas's (w, h)."""
+    hh, ww = shape
+    m = cv2.getRotationMatrix2D((ww / 2, hh / 2), degrees, 1.0)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    size = int(ww * cos + hh * sin) + margin, int(ww * sin + hh * cos) + margin
+    m[:, 2] += (size[0] - ww) / 2, (size[1] - hh) / 2
+    return m, size
 
 
 def _perspective(rng, rgb, idmap):
