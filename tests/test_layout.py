@@ -251,6 +251,63 @@ def test_a_stroke_along_a_dark_grid_line_is_kept(digits):
     assert not found.inkmap.mask[rule, x + int(1.3 * h) :].any()  # the line beside it is gone
 
 
+def test_a_stroke_along_a_printed_line_is_kept_beside_a_shadow():
+    """The pen's darkness is measured on pieces a few digits big: a shadow below the writing (faint ink,
+    and more of it than the digits) passed for the pen, the printed line then looked no fainter than the
+    pen, and the bar of a 7 lying on the line went with it."""
+    from handwritten_digits.reading.ink import InkMap
+    from handwritten_digits.reading.paper import clean
+
+    mask = np.zeros((200, 400), bool)
+    ink = np.zeros(mask.shape, np.float32)
+    for k in range(3):  # three bold digit-high strokes, dark
+        mask[60:100, 20 + 30 * k : 25 + 30 * k] = True
+    seven = np.zeros(mask.shape, np.uint8)
+    cv2.line(seven, (200, 50), (235, 50), 1, 2)  # its bar on the line
+    cv2.line(seven, (235, 50), (215, 90), 1, 4)
+    mask |= seven.view(bool)
+    ink[mask] = 1.0
+    mask[50:52, :] = True  # the printed line
+    mask[130:, :] = True  # the shadow
+    ink[mask & (ink == 0)] = 0.3
+    ink[130:, :] = 0.45
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    cleaned, removed, _ = clean(InkMap(ink, mask, 1.0, mask.shape, labels, stats))
+    assert "rules" in removed
+    assert cleaned.mask[49:53, 203:232].any(0).mean() > 0.9  # the bar is whole
+    assert not cleaned.mask[50:52, 250:].any()  # the line beside it is gone
+
+
+def test_strokes_along_a_short_printed_line_are_kept():
+    """Three 7s written on one short line (a row of a table) put more pen than a twentieth of the line's
+    pixels on it: the line's own spread is measured from its median, not from a high percentile that
+    the pen's strokes lift to their own darkness."""
+    from handwritten_digits.reading.ink import InkMap
+    from handwritten_digits.reading.paper import clean
+
+    mask = np.zeros((160, 400), bool)
+    ink = np.zeros(mask.shape, np.float32)
+    for k in range(3):  # a line of digits below (bold strokes) ...
+        mask[100:150, 40 + 120 * k : 45 + 120 * k] = True
+    for k in range(3):  # ... and three 7s, each bar on the line, the pen's ink a little uneven along it
+        x = 40 + 120 * k
+        seven = np.zeros(mask.shape, np.uint8)
+        cv2.line(seven, (x + 35, 30), (x + 15, 80), 1, 4)
+        mask |= seven.view(bool)
+        mask[30:32, x : x + 36] = True
+        ink[30:32, x : x + 36] = np.linspace(0.8, 1.0, 36)
+    ink[mask & (ink == 0)] = 1.0
+    mask[30:32, :] = True  # the printed line, its ink a little uneven too
+    line = mask & (ink == 0)
+    ink[line] = np.random.default_rng(0).uniform(0.25, 0.35, int(line.sum()))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    cleaned, removed, _ = clean(InkMap(ink, mask, 1.0, mask.shape, labels, stats))
+    assert "rules" in removed
+    for k in range(3):
+        assert cleaned.mask[30:32, 43 + 120 * k : 72 + 120 * k].any(0).mean() > 0.9  # each bar is whole
+    assert not cleaned.mask[30:32, :35].any()  # the line beside them is gone
+
+
 def test_a_small_sheet_of_dark_squares(digits):
     """Squares printed as dark as a mid-gray pen on a sheet hardly wider than a line of digits: all the
     ink is one piece, printed lines and digits. Many lines' worth of printed ink is a sheet (removed like

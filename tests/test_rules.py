@@ -51,3 +51,29 @@ def test_a_turned_sheet_loses_its_lines_and_keeps_its_writing():
     assert (along & lines).sum() >= 0.95 * lines.sum()
     assert (along & ring).sum() <= 0.1 * ring.sum()
     assert (rules(mask, 90, 5, 2) & lines).sum() < 0.5 * lines.sum()  # as they lie, most are missed
+
+
+def test_a_stroke_beside_a_printed_line_is_kept():
+    """A thin stroke that runs a few pixels off a printed line (a 9's loop inside a square) lies in the
+    line's thickened band, but not in the rows the line fills: it stays."""
+    mask = _grid(0.0)
+    stroke = np.zeros(mask.shape, np.uint8)
+    cv2.circle(stroke, (105, 58), 9, 1, 1)  # a loop 3 px over a line
+    stroke = stroke.view(bool) & ~mask
+    found = rules(mask | stroke, 90, 11, 2)
+    assert (found & mask).sum() >= 0.95 * mask.sum()
+    assert (found & stroke).sum() <= 0.2 * stroke.sum()
+
+
+def test_bold_strokes_on_a_line_do_not_thicken_it():
+    """The lines' thickness is measured on the ink in their bands: where a faint sheet leaves little of
+    its lines in the mask, bold digits lying on them make most of it. A line is never taken thicker than
+    its band (``k``), so the digits, thicker than the line, stay."""
+    mask = np.zeros((200, 600), bool)
+    mask[100:102, :] = True
+    bars = np.zeros_like(mask)
+    for x in (60, 240, 420):
+        bars[95:107, x : x + 120] = True  # a bar 12 px thick on the line
+    found = rules(mask | bars, 150, 9, 3)
+    assert found[100:102, :50].all()
+    assert not found[bars & ~mask].any()

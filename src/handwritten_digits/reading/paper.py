@@ -34,6 +34,7 @@ SHEET = 5.0  # ... unless it holds this many lines of its length (a frame has fo
 PEN_OVER_RULE = 0.2  # a printed line this much fainter than the pen's median ink gives back the strokes along it
 # (soft ink saturates at the pen: a dark gray grid under a black pen measures only about 0.22 fainter) ...
 RULE_SPREAD = 95  # ... where they are darker than this percentile of the line's ink
+LINE_MADS = 3.0  # ... or than this many robust deviations above its median, if lower (pen along lines lifts the percentile)
 ALONG = 2.0  # ... in runs no longer than this many digit heights (measured on digits a fine grid has cut: short)
 LINE_GAP = 0.5  # a thin straight piece continued by a removed printed line within this many digit heights is part of it
 WALL = 0.6  # a straight upright run this many digit heights long, from one removed printed line to another, ...
@@ -142,13 +143,20 @@ def _pen_along(inkmap: InkMap, rule: np.ndarray, height: float) -> np.ndarray:
     line itself (light varies along a line), in runs no longer than ``ALONG`` digits that touch other ink."""
     keep = np.zeros(rule.shape, bool)
     other = inkmap.mask & ~rule
-    pen = inkmap.ink[other]
+    # the pen's ink is measured on pieces no bigger than a few digits once the lines are gone (a shadow
+    # is faint, and large)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(other.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    small = np.maximum(stats[:, 2], stats[:, 3]) <= TALLEST * height
+    small[0] = False
+    pen = inkmap.ink[small[labels]]
     if not rule.any() or pen.size == 0:
         return keep
-    line, dark = np.percentile(inkmap.ink[rule], [50, RULE_SPREAD]), float(np.median(pen))
-    if dark - line[0] < PEN_OVER_RULE:
+    ink, dark = inkmap.ink[rule], float(np.median(pen))
+    line, top = np.percentile(ink, [50, RULE_SPREAD])
+    if dark - line < PEN_OVER_RULE:
         return keep  # a line printed as dark as the pen: nothing tells them apart
-    along = rule & (inkmap.ink >= max((line[0] + dark) / 2, line[1]))
+    spread = line + LINE_MADS * 1.4826 * float(np.median(np.abs(ink - line)))
+    along = rule & (inkmap.ink >= max((line + dark) / 2, min(top, spread)))
     if not along.any():
         return keep
     count, labels, stats, _ = cv2.connectedComponentsWithStats(along.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)

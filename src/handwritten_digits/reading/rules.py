@@ -81,24 +81,40 @@ def rules(mask: np.ndarray, run: int, k: int, bridge: int) -> np.ndarray:
     """Pixels of printed lines: thin ink along a straight, horizontal or vertical band ``run`` long.
 
     The ink is first thickened ``k`` pixels across and joined over breaks of ``bridge`` pixels along,
-    so a slanted or broken line still makes a long band; in the band, ink that is not thin across
-    (a stroke crossing the line, a digit resting on it) is kept, and pieces left wholly next to the
-    line (where lines cross, a thicker end) go with it.
+    so a slanted or broken line still makes a long band; in the band, ink off the rows the line fills
+    (:func:`_on_line`) or not thin across (a stroke crossing the line, a digit resting on it) is kept,
+    and pieces left wholly next to the line (where lines cross, a thicker end) go with it.
     """
     m8, out, thick = mask.view(np.uint8), np.zeros(mask.shape, bool), 3
     for along, across in (((1, run), (k, 1)), ((run, 1), (1, k))):
         wide = cv2.dilate(m8, np.ones(across, np.uint8))
         wide = cv2.morphologyEx(wide, cv2.MORPH_CLOSE, np.ones((along[0], bridge) if along[0] == 1 else (bridge, 1), np.uint8))
         on = cv2.morphologyEx(wide, cv2.MORPH_OPEN, np.ones(along, np.uint8)).view(bool) & mask
+        on = _on_line(on, max(4, run // 6), flat=along[0] == 1) if on.any() else on
         if not on.any():
             continue
         dist = distance(on)  # the lines' thickness from their ridges (long lines have most ridge pixels)
         ridge = on & (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8)))
-        thin = max(3, int(2 * float(np.median(dist[ridge]))) + 3)
+        # no thicker than the band: where a faint grid is little inked, bold digits in it are most of the ink
+        thin = min(k, max(3, int(2 * float(np.median(dist[ridge]))) + 3))
         thick = max(thick, thin)
         tall = cv2.morphologyEx(m8, cv2.MORPH_OPEN, np.ones((thin, 1) if along[0] == 1 else (1, thin), np.uint8))
         out |= on & ~tall.view(bool)
     return with_stubs(mask, out, thick)
+
+
+def _on_line(band: np.ndarray, step: int, flat: bool) -> np.ndarray:
+    """The pixels of ``band`` in the rows (columns, if not ``flat``) its lines run along: in each stretch
+    ``step`` long, the rows inked at least half as much as its fullest, and the rows beside them. A
+    stroke that follows a line a little off it (a 9's loop in a grid), thickened into the band, stays the pen's."""
+    b = band if flat else band.T
+    h, w = b.shape
+    pad = -w % step
+    counts = np.pad(b, ((0, 0), (0, pad))).reshape(h, -1, step).sum(axis=2, dtype=np.int32)
+    rows = ((counts > 0) & (counts * 2 >= counts.max(axis=0))).astype(np.uint8)
+    rows = cv2.dilate(rows, np.ones((3, 1), np.uint8))
+    line = np.repeat(rows.view(bool), step, axis=1)[:, :w] & b
+    return line if flat else line.T
 
 
 def with_stubs(mask: np.ndarray, lines: np.ndarray, thick: int) -> np.ndarray:
