@@ -48,6 +48,16 @@ def _assert_matches(found, truth):
             assert iou(to_input_box(region.box, found.inkmap), box) >= 0.5, (region.box, box)
 
 
+def _clean(ink: np.ndarray, mask: np.ndarray):
+    """``paper.clean`` on a hand-made map (soft ``ink``, stroke ``mask``, at scale 1): the cleaned map and what it removed."""
+    from handwritten_digits.reading.ink import InkMap
+    from handwritten_digits.reading.paper import clean
+
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    cleaned, removed, _ = clean(InkMap(ink, mask, 1.0, mask.shape, labels, stats))
+    return cleaned, removed
+
+
 def test_rows_of_numbers(digits):
     image, truth = make_page(np.random.default_rng(0), digits, lengths=[[3, 2], [4], [2, 3, 1]], paper="plain", **CLEAN)
     _, found = _read(image)
@@ -255,9 +265,6 @@ def test_a_stroke_along_a_printed_line_is_kept_beside_a_shadow():
     """The pen's darkness is measured on pieces a few digits big: a shadow below the writing (faint ink,
     and more of it than the digits) passed for the pen, the printed line then looked no fainter than the
     pen, and the bar of a 7 lying on the line went with it."""
-    from handwritten_digits.reading.ink import InkMap
-    from handwritten_digits.reading.paper import clean
-
     mask = np.zeros((200, 400), bool)
     ink = np.zeros(mask.shape, np.float32)
     for k in range(3):  # three bold digit-high strokes, dark
@@ -271,8 +278,7 @@ def test_a_stroke_along_a_printed_line_is_kept_beside_a_shadow():
     mask[130:, :] = True  # the shadow
     ink[mask & (ink == 0)] = 0.3
     ink[130:, :] = 0.45
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
-    cleaned, removed, _ = clean(InkMap(ink, mask, 1.0, mask.shape, labels, stats))
+    cleaned, removed = _clean(ink, mask)
     assert "rules" in removed
     assert cleaned.mask[49:53, 203:232].any(0).mean() > 0.9  # the bar is whole
     assert not cleaned.mask[50:52, 250:].any()  # the line beside it is gone
@@ -282,9 +288,6 @@ def test_strokes_along_a_short_printed_line_are_kept():
     """Three 7s written on one short line (a row of a table) put more pen than a twentieth of the line's
     pixels on it: the line's own spread is measured from its median, not from a high percentile that
     the pen's strokes lift to their own darkness."""
-    from handwritten_digits.reading.ink import InkMap
-    from handwritten_digits.reading.paper import clean
-
     mask = np.zeros((160, 400), bool)
     ink = np.zeros(mask.shape, np.float32)
     for k in range(3):  # a line of digits below (bold strokes) ...
@@ -300,8 +303,7 @@ def test_strokes_along_a_short_printed_line_are_kept():
     mask[30:32, :] = True  # the printed line, its ink a little uneven too
     line = mask & (ink == 0)
     ink[line] = np.random.default_rng(0).uniform(0.25, 0.35, int(line.sum()))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
-    cleaned, removed, _ = clean(InkMap(ink, mask, 1.0, mask.shape, labels, stats))
+    cleaned, removed = _clean(ink, mask)
     assert "rules" in removed
     for k in range(3):
         assert cleaned.mask[30:32, 43 + 120 * k : 72 + 120 * k].any(0).mean() > 0.9  # each bar is whole
@@ -325,9 +327,6 @@ def test_a_small_sheet_of_dark_squares(digits):
 def test_a_faint_crossing_left_of_a_printed_grid_is_paper():
     """What is left of faint squared paper after its lines go can be a crossing (a T, a +) of thin, faint
     ink: paper, though its bars make it more than a hairline's area for its length."""
-    from handwritten_digits.reading.ink import InkMap
-    from handwritten_digits.reading.paper import clean
-
     mask = np.zeros((120, 200), bool)
     ink = np.zeros(mask.shape, np.float32)
     for k in range(3):  # three bold digit-high strokes, dark
@@ -335,8 +334,7 @@ def test_a_faint_crossing_left_of_a_printed_grid_is_paper():
     ink[mask] = 1.0
     mask[20:90, 160] = mask[20, 140:181] = mask[89, 140:181] = True  # a faint line piece with two crossings
     ink[mask & (ink == 0)] = 0.15
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
-    cleaned, removed, _ = clean(InkMap(ink, mask, 1.0, mask.shape, labels, stats))
+    cleaned, removed = _clean(ink, mask)
     assert "faint" in removed
     assert not cleaned.mask[:, 140:].any() and cleaned.mask[30:70, 20:25].all()
 
@@ -346,9 +344,6 @@ def test_a_faded_line_end_is_paper(ruled):
     """The end of a printed line that fades out under uneven light is left as a faint stroke two pixels
     wide, apart from the rest of its line (it read as a "1" above the first line). Faint ink beyond a
     stroke's reach of any dark ink is paper on any sheet, the bold strokes stay."""
-    from handwritten_digits.reading.ink import InkMap
-    from handwritten_digits.reading.paper import clean
-
     mask = np.zeros((160, 400), bool)
     ink = np.zeros(mask.shape, np.float32)
     for k in range(3):  # three bold digit-high strokes, dark
@@ -359,8 +354,7 @@ def test_a_faded_line_end_is_paper(ruled):
         ink[120:122, :] = np.maximum(ink[120:122, :], 0.5)
     mask[0:60, 300:302] = True  # the faded end of another
     ink[0:60, 300:302] = 0.2
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
-    cleaned, removed, _ = clean(InkMap(ink, mask, 1.0, mask.shape, labels, stats))
+    cleaned, removed = _clean(ink, mask)
     assert cleaned.mask[60:100, 20:25].all()
     assert not cleaned.mask[:, 300:302].any() and "faint" in removed
 
@@ -368,9 +362,6 @@ def test_a_faded_line_end_is_paper(ruled):
 def test_a_printed_line_broken_by_a_gap_goes_whole():
     """A printed line with a gap in its ink (light fading along it): the piece beyond the gap is too short
     to be a line by itself and read as a "1". It is as thin as the line and runs on where the line does."""
-    from handwritten_digits.reading.ink import InkMap
-    from handwritten_digits.reading.paper import clean
-
     mask = np.zeros((240, 400), bool)
     for k in range(3):  # three bold digit-high strokes
         mask[100:140, 20 + 30 * k : 25 + 30 * k] = True
@@ -378,8 +369,7 @@ def test_a_printed_line_broken_by_a_gap_goes_whole():
     mask[44:240, 300:302] = True  # ... and the rest of the line
     ink = np.where(mask, np.float32(0.6), np.float32(0))
     ink[100:140, :100][mask[100:140, :100]] = 1.0
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
-    cleaned, removed, _ = clean(InkMap(ink, mask, 1.0, mask.shape, labels, stats))
+    cleaned, removed = _clean(ink, mask)
     assert removed == ["rules"]
     assert not cleaned.mask[:, 290:].any()
     assert cleaned.mask[100:140, 20:25].all()
