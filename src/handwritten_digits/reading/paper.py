@@ -142,6 +142,8 @@ def _pen_along(inkmap: InkMap, rule: np.ndarray, height: float) -> np.ndarray:
     clearly fainter than the pen, its pixels darker than both the midway level and nearly all of the
     line itself (light varies along a line), in runs no longer than ``ALONG`` digits that touch other ink."""
     keep = np.zeros(rule.shape, bool)
+    if not rule.any():
+        return keep
     other = inkmap.mask & ~rule
     # the pen's ink is measured on pieces no bigger than a few digits once the lines are gone (a shadow
     # is faint, and large)
@@ -149,7 +151,7 @@ def _pen_along(inkmap: InkMap, rule: np.ndarray, height: float) -> np.ndarray:
     small = np.maximum(stats[:, 2], stats[:, 3]) <= TALLEST * height
     small[0] = False
     pen = inkmap.ink[small[labels]]
-    if not rule.any() or pen.size == 0:
+    if pen.size == 0:
         return keep
     ink, dark = inkmap.ink[rule], float(np.median(pen))
     line, top = np.percentile(ink, [50, RULE_SPREAD])
