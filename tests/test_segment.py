@@ -261,3 +261,33 @@ def test_a_piece_of_a_turned_page_is_cropped_upright():
     rows = np.flatnonzero((flat > 0.5).any(axis=1))
     assert np.ptp(rows) + 1 <= 7 and (flat > 0.5).any(axis=0).sum() >= 95
     assert Piece(ys, xs, ink).crop().shape[0] >= 50
+
+
+def test_cut_searches_spend_one_budget_per_image_in_reads(mnist_test, recognizer):
+    """Two lines, each a touching pair and two digits beside it: a line's cut search spends reads from the
+    image's budget, and a line that finds it spent reads its pair whole. The caps count reads, not time,
+    so a reading is the same on any machine."""
+    from handwritten_digits.reading import ink as ink_stage
+    from handwritten_digits.reading import segment
+    from handwritten_digits.reading.reader import Limits, Reader
+
+    digits = ((4, 6, 7, 0), (2, 3, 9, 5))
+    lines = [compose([ink(mnist_test, first(mnist_test, d, 1)) for d in line], [-5, 8, 8]) for line in digits]
+    inkmaps = [ink_stage.find_ink(line) for line in lines]
+    budget = segment.Budget(10**6)
+    assert len(segment.segment(inkmaps[0], score=recognizer._score, budget=budget).pieces) == 4
+    spent = 10**6 - budget.reads
+    assert 0 < spent <= segment.MAX_READS
+
+    budget = segment.Budget(spent - 1)  # short of what the first line spends: it stops at the budget
+    first_line = segment.segment(inkmaps[0], score=recognizer._score, budget=budget)
+    assert 0 <= budget.reads < spent - 1 and first_line.limits == []
+    spent_budget = segment.Budget(0)
+    second_line = segment.segment(inkmaps[1], score=recognizer._score, budget=spent_budget)
+    assert (len(second_line.pieces), second_line.limits) == (3, ["reads"])
+
+    width = max(line.shape[1] for line in lines)
+    page = np.vstack([np.pad(line, ((0, 0), (0, width - line.shape[1])), constant_values=255) for line in lines])
+    assert recognizer.read(page).text == "4670\n2395"
+    uncut = Reader(recognizer.recognizer, Limits(cut_reads=0)).read(page)
+    assert uncut.limits == ["reads"] and [len(line.numbers[0].digits) for line in uncut.lines] == [3, 3]

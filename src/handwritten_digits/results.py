@@ -77,7 +77,7 @@ class LineResult:
 @dataclass
 class ReadResult:
     lines: list[LineResult] = field(default_factory=list)
-    limits: list[str] = field(default_factory=list)  # caps on work reached ("pieces", "reads", "size", "time", "lines"): a partial reading
+    limits: list[str] = field(default_factory=list)  # caps on work reached ("pieces", "reads", "size", "lines"): a partial reading
     marks: list[MarkResult] = field(default_factory=list)  # ink that is not digits, top to bottom
 
     @classmethod

@@ -11,8 +11,6 @@ of reads whatever the piece.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from handwritten_digits.reading.ink import stroke_width
@@ -168,15 +166,14 @@ def partitions(piece: Piece, line: float, reads: int = 10**6) -> tuple[dict[tupl
 
 
 def split_scored(piece: Piece, line: float, score, whole: float, reads: int = 10**6,
-                 deadline: float | None = None, limits: list[str] | None = None) -> list[Piece]:
+                 limits: list[str] | None = None) -> list[Piece]:
     """Cut touching digits where ``score`` reads the parts best (any number of parts).
 
     Dynamic programming over candidate cuts: a partition scores the product of its parts' scores
     (and height priors: a short part is rarely a digit), divided by ``CUT_COST`` per cut; the uncut
     piece (score ``whole``) is one of the partitions. At most ``reads`` parts are scored: the candidate
     columns are cut down (keeping the best) until the parts they make fit. A piece larger than
-    ``MAX_AREA`` pixels is not searched, nor is one whose cut paths end past ``deadline``
-    (``time.monotonic()``); either is named in ``limits``.
+    ``MAX_AREA`` pixels is not searched, and ``limits`` says so.
     """
     ratio = piece.width / line
     if ratio <= TRY_WIDTH or whole * CUT_COST >= 1.0:
@@ -185,9 +182,6 @@ def split_scored(piece: Piece, line: float, score, whole: float, reads: int = 10
         _note(limits, "size")
         return [piece]
     segments, n = partitions(piece, line, reads)
-    if deadline is not None and time.monotonic() > deadline:
-        _note(limits, "time")
-        return [piece]
     if not segments:
         return [piece]
     scores = np.log(np.maximum(score(list(segments.values())), 1e-6))

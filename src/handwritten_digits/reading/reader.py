@@ -14,7 +14,6 @@ which cap was reached.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,11 +34,12 @@ SURE = 0.5  # a reading of no more digits this sure than marks may have taken th
 
 @dataclass(frozen=True)
 class Limits:
-    """Caps on one reading's work. ``seconds``: after this long no more cuts of touching digits are
-    searched (the pieces found so far are read as they are). The other caps are ``MAX_LINES`` lines
+    """Caps on one reading's work, counted in work and not time (a reading does not depend on the machine
+    or its load). ``cut_reads``: crops the model reads in searches for cuts of touching digits, all lines
+    together (once spent, the pieces left are read as they are). The other caps are ``MAX_LINES`` lines
     read per image and, on each line, the segment stage's (``MAX_PIECES``, ``MAX_READS``, ``cuts.MAX_AREA``)."""
 
-    seconds: float = 1.0
+    cut_reads: int = 1024
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,6 @@ class Reader:
         single : bool
             The whole image is one digit (no segmentation).
         """
-        start = time.monotonic()
         gray = decode.decode(image, max_side=ink.WORK_SIDE)
         inkmap = ink.find_ink(gray)
         if single:
@@ -100,12 +99,13 @@ class Reader:
             found = segment.Segmentation([piece] if piece else [], [box] if piece else [])
             digits, marks = _apart(self._digits(_readable(found), min_confidence))
             return ReadResult.one_number(digits, marks=marks)
-        result = self._page(inkmap, min_confidence, start)
+        budget = segment.Budget(self.limits.cut_reads)  # shared by every pass over this image
+        result = self._page(inkmap, min_confidence, budget)
         if _sure(result) <= len(result.marks) and inkmap.guessed and inkmap.dark != ink.dark_on_a_finer_scale(gray):
             # no more sure digits than marks (none; a sheet read as one stroke, or its edges), and a close
             # call between dark ink on light paper and the reverse (a light sheet on a dark desk taken
             # for light ink on dark paper): the other polarity is read, and kept where it reads more surely
-            other = self._page(ink.find_ink(gray, dark=not inkmap.dark), min_confidence, start)
+            other = self._page(ink.find_ink(gray, dark=not inkmap.dark), min_confidence, budget)
             result = other if _sure(other) > _sure(result) else result
         return result
 
@@ -115,15 +115,14 @@ class Reader:
         result = self.read(image, min_confidence, single=True)
         return result.digits[0] if result.digits else None
 
-    def _page(self, inkmap: ink.InkMap, min_confidence: float | None, start: float) -> ReadResult:
-        """The page in ``inkmap`` read line by line (work bounded from ``start``, a ``time.monotonic()``)."""
+    def _page(self, inkmap: ink.InkMap, min_confidence: float | None, budget: segment.Budget) -> ReadResult:
+        """The page in ``inkmap`` read line by line, its cut searches taking their reads from ``budget``."""
         page = layout.layout(inkmap)
-        deadline = start + self.limits.seconds
         limits = ["lines"] if len(page.lines) > MAX_LINES else []
         lines, pieces, marks = [], [], []
         for line in page.lines[:MAX_LINES]:
             part = layout.restrict(page.inkmap, line.labels)
-            found = segment.segment(part, score=self._score, deadline=deadline, min_side=segment.MIN_SIDE_PX, turn=page.turn)
+            found = segment.segment(part, score=self._score, budget=budget, min_side=segment.MIN_SIDE_PX, turn=page.turn)
             limits += [cap for cap in found.limits if cap not in limits]
             kept, uncut = self._uncut_marks(_readable(found), part)
             pieces += [p for p, _ in kept]
@@ -133,11 +132,12 @@ class Reader:
                 lines.append(LineResult(numbers, union(n.box for n in numbers)))
         if _one_column(page):
             # a few pieces stacked: a digit broken across, or a column of digits; read both ways
-            found = segment.segment(page.inkmap, score=self._score, deadline=deadline)
+            found = segment.segment(page.inkmap, score=self._score, budget=budget)
             kept, uncut = self._uncut_marks(_readable(found), page.inkmap)
             if kept and self._surety([p for p, _ in kept]) > self._surety(pieces):
                 digits, not_digits = _apart(self._digits(kept, min_confidence))
-                return ReadResult.one_number(digits, found.limits, uncut + not_digits)
+                limits += [cap for cap in found.limits if cap not in limits]  # both readings' caps: either may be partial
+                return ReadResult.one_number(digits, limits, uncut + not_digits)
         return ReadResult(lines, limits, marks)
 
     # ---------------------------------------------------------------- the later stages, once per piece

@@ -13,15 +13,15 @@ Connected components of the stroke mask (8-connected, so thin diagonal strokes h
 Work is bounded: at most ``MAX_COMPONENTS`` components and, once strokes are merged, ``MAX_PIECES``
 pieces are kept (the largest), ``score`` reads at most
 ``MAX_READS`` crops (joins are tried only while every run fits, and the pieces that need a cut search
-share the reads left alike), pieces
-larger than ``cuts.MAX_AREA`` are not cut, and past ``deadline`` no more cut searches are made;
-:attr:`Segmentation.limits` says which cap was reached. This stage never normalizes
+share the reads left alike), cut searches read no more than a :class:`Budget` the lines of one image
+share, and pieces larger than ``cuts.MAX_AREA`` are not cut;
+:attr:`Segmentation.limits` says which cap was reached. Every cap counts work, not time, so a reading
+is the same on a fast machine and a slow or busy one. This stage never normalizes
 or reads a piece itself: ``score`` is handed in by the reader, which owns the later stages.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import cv2
@@ -201,7 +201,14 @@ def line_height(pieces: list[Piece]) -> float:
     return float(np.median(heights[heights >= 0.5 * heights.max()]))
 
 
-def segment(inkmap: InkMap, score=None, deadline: float | None = None, min_side: float | None = None,
+@dataclass
+class Budget:
+    """Crops the score may still read in cut searches, spent by all the lines of one image in turn."""
+
+    reads: int
+
+
+def segment(inkmap: InkMap, score=None, budget: Budget | None = None, min_side: float | None = None,
             turn: float = 0.0) -> Segmentation:
     """The digits in ``inkmap``, left to right, each with its box in input pixels.
 
@@ -212,8 +219,9 @@ def segment(inkmap: InkMap, score=None, deadline: float | None = None, min_side:
     score : callable, optional
         ``score(pieces) -> (N,) array``: how surely each piece is one whole digit, read right. Guides
         joins of broken strokes and cuts of touching digits; without it, wide pieces are cut by shape.
-    deadline : float, optional
-        ``time.monotonic()`` value after which no more cuts are searched (the pieces are read as they are).
+    budget : Budget, optional
+        Reads left for cut searches in this image; what this line's searches read is taken from it (once it
+        is spent, pieces are read as they are).
     min_side : float, optional
         Read nothing unless some piece spans this many working pixels (default: ``MIN_SIDE_PX``, and
         ``MIN_SIDE_FRAC`` of the image's longer side: a whole image of one number). A line of a page
@@ -259,13 +267,17 @@ def segment(inkmap: InkMap, score=None, deadline: float | None = None, min_side:
                 out.append(p)
                 continue
             share = (MAX_READS - reads[0]) // pending
+            if budget is not None:
+                share = min(share, budget.reads // pending)
             pending -= 1
-            cap = "time" if deadline is not None and time.monotonic() > deadline else "reads" if share < 1 else None
-            if cap is not None:
-                if cap not in limits:
-                    limits.append(cap)
+            if share < 1:
+                if "reads" not in limits:
+                    limits.append("reads")
                 out.append(p)
-            else:
-                out += cuts.split_scored(p, line, counted, float(whole), share, deadline, limits)
+                continue
+            before = reads[0]
+            out += cuts.split_scored(p, line, counted, float(whole), share, limits)
+            if budget is not None:
+                budget.reads -= reads[0] - before
     out.sort(key=lambda p: (p.box[0] + p.box[2]) / 2)
     return Segmentation(out, [to_input_box(p.box, inkmap) for p in out], limits)

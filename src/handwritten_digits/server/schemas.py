@@ -61,9 +61,9 @@ class RecognizeResponse(BaseModel):
         description="caps on the reading's work that this image reached, so the result may be partial: "
         "'lines' (more lines than are read; the first were read), "
         "'pieces' (more ink pieces on a line than are read; the largest were read), 'reads' (the networks' reads "
-        "allowed for joining and cutting pieces ran out), 'size' (a piece too large to search for cuts was "
-        "read whole) or 'time' (the time allowed for cutting touching digits ran out; pieces left were read "
-        "uncut); empty for a complete reading",
+        "allowed for joining and cutting pieces, on a line or in the whole image, ran out; pieces left were "
+        "read uncut) or 'size' (a piece too large to search for cuts was read whole); empty for a complete "
+        "reading",
     )
     width: int = Field(description="width of the decoded image, in pixels")
     height: int = Field(description="height of the decoded image, in pixels")
