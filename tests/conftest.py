@@ -41,3 +41,19 @@ def external_dir(data_dir) -> Path:
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def mnist_test(data_dir):
+    """MNIST's test digits and labels (only tests use them; nothing is tuned on them)."""
+    from handwritten_digits.synthetic import mnist_test_digits
+
+    return mnist_test_digits(data_dir)
+
+
+@pytest.fixture(scope="session")
+def reader():
+    """A reader on the bundled default model, one thread."""
+    from handwritten_digits.reading.reader import Reader
+
+    return Reader.load(threads=1)

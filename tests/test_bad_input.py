@@ -17,13 +17,6 @@ from handwritten_digits.reading.decode import load_image
 from handwritten_digits.reading.normalize import extract_digits, prepare_single
 
 
-@pytest.fixture(scope="module")
-def recognizer():
-    from handwritten_digits.reading.reader import Reader
-
-    return Reader.load(threads=1)
-
-
 def png_bytes(img: Image.Image) -> bytes:
     buffer = io.BytesIO()
     img.save(buffer, format="PNG")
@@ -101,9 +94,9 @@ def test_huge_pil_image_and_array_refused():
 
 
 @pytest.mark.parametrize("name", sorted(EMPTY))
-def test_images_without_ink_give_no_digit(recognizer, name):
-    assert recognizer.read(EMPTY[name]).digits == []
-    assert recognizer.classify(EMPTY[name]) is None
+def test_images_without_ink_give_no_digit(reader, name):
+    assert reader.read(EMPTY[name]).digits == []
+    assert reader.classify(EMPTY[name]) is None
 
 
 def test_animated_gif_reads_first_frame_only():

@@ -10,13 +10,6 @@ import pytest
 from handwritten_digits.data.composites import MIX, cut_crops, make_crops
 
 
-@pytest.fixture(scope="module")
-def mnist_test(data_dir):
-    from handwritten_digits.synthetic import mnist_test_digits
-
-    return mnist_test_digits(data_dir)
-
-
 # about half of the composites are whole digits; of the cut parts, one per digit found whole, at most as many others
 @pytest.mark.parametrize("make, share", [(make_crops, (MIX[0] - 0.1, MIX[0] + 0.1)), (cut_crops, (0.3, 0.6))])
 def test_crops_are_deterministic_normalised_and_mixed(mnist_test, make, share):

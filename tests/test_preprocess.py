@@ -15,20 +15,6 @@ from handwritten_digits.reading.ink import find_ink, stroke_width
 from handwritten_digits.reading.normalize import normalize_digit, prepare_single
 
 
-@pytest.fixture(scope="module")
-def mnist_test(data_dir):
-    from handwritten_digits.synthetic import mnist_test_digits
-
-    return mnist_test_digits(data_dir)
-
-
-@pytest.fixture(scope="module")
-def recognizer():
-    from handwritten_digits.reading.reader import Reader
-
-    return Reader.load(threads=1)
-
-
 def drawing(mnist_test, index=0, size=200, dark_on_light=True) -> np.ndarray:
     """A MNIST test digit drawn large, off-centre, as uint8 grayscale."""
     digit = Image.fromarray((mnist_test[0][index] * 255).astype(np.uint8)).resize((120, 120), Image.BICUBIC)
@@ -63,7 +49,7 @@ def test_normalized_digit_is_mnist_like(mnist_test):
 
 
 @pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "P", "I;16", "I", "F", "CMYK", "LA", "1"])
-def test_every_mode_reads_the_same_digit(mnist_test, recognizer, mode):
+def test_every_mode_reads_the_same_digit(mnist_test, reader, mode):
     gray = drawing(mnist_test, 0)
     img = Image.fromarray(gray)
     if mode == "I;16":
@@ -71,26 +57,26 @@ def test_every_mode_reads_the_same_digit(mnist_test, recognizer, mode):
         assert img.mode.startswith("I;16")
     else:
         img = img.convert(mode)
-    result = recognizer.classify(img)
+    result = reader.classify(img)
     assert result is not None and result.digit == int(mnist_test[1][0])
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF"])
-def test_formats(mnist_test, recognizer, fmt):
+def test_formats(mnist_test, reader, fmt):
     data = encode(Image.fromarray(drawing(mnist_test, 1)), fmt)
-    result = recognizer.classify(data)
+    result = reader.classify(data)
     assert result is not None and result.digit == int(mnist_test[1][1])
 
 
-def test_transparent_png_is_ink_on_white_paper(mnist_test, recognizer):
+def test_transparent_png_is_ink_on_white_paper(mnist_test, reader):
     gray = drawing(mnist_test, 2)
     rgba = np.zeros(gray.shape + (4,), np.uint8)
     rgba[..., 3] = 255 - gray  # black ink where opaque, fully transparent elsewhere (a canvas export)
-    result = recognizer.classify(encode(Image.fromarray(rgba, "RGBA"), "PNG"))
+    result = reader.classify(encode(Image.fromarray(rgba, "RGBA"), "PNG"))
     assert result is not None and result.digit == int(mnist_test[1][2])
 
 
-def test_exif_orientation_is_applied(mnist_test, recognizer):
+def test_exif_orientation_is_applied(mnist_test, reader):
     upright = Image.fromarray(drawing(mnist_test, 3))
     stored = upright.transpose(Image.Transpose.ROTATE_270)  # what the camera wrote (90° clockwise)
     exif = Image.Exif()
@@ -98,16 +84,16 @@ def test_exif_orientation_is_applied(mnist_test, recognizer):
     data = encode(stored, "JPEG", exif=exif.tobytes(), quality=95)
     assert load_image(data).shape == np.asarray(upright).shape
     np.testing.assert_allclose(load_image(data), np.asarray(upright) / 255.0, atol=0.12)
-    assert recognizer.classify(data).digit == int(mnist_test[1][3])
+    assert reader.classify(data).digit == int(mnist_test[1][3])
 
 
 @pytest.mark.parametrize("dark_on_light", [True, False])
-def test_polarity(mnist_test, recognizer, dark_on_light):
-    result = recognizer.classify(drawing(mnist_test, 4, dark_on_light=dark_on_light))
+def test_polarity(mnist_test, reader, dark_on_light):
+    result = reader.classify(drawing(mnist_test, 4, dark_on_light=dark_on_light))
     assert result.digit == int(mnist_test[1][4])
 
 
-def test_gradient_illumination_and_noise(mnist_test, recognizer):
+def test_gradient_illumination_and_noise(mnist_test, reader):
     gray = drawing(mnist_test, 5).astype(np.float32) / 255
     h, w = gray.shape
     light = np.linspace(0.45, 1.0, w)[None, :] * np.linspace(0.8, 1.0, h)[:, None]  # a shadow across the sheet
@@ -115,10 +101,10 @@ def test_gradient_illumination_and_noise(mnist_test, recognizer):
     inkmap = find_ink(photo)
     # the dark side of the paper is not ink
     assert inkmap.mask[:, :60].sum() == 0
-    assert recognizer.classify(photo).digit == int(mnist_test[1][5])
+    assert reader.classify(photo).digit == int(mnist_test[1][5])
 
 
-def test_thin_pen_on_big_canvas_is_thickened(mnist_test, recognizer):
+def test_thin_pen_on_big_canvas_is_thickened(mnist_test, reader):
     """A 1-2 px pen on a 400x400 canvas must look like MNIST's 2-3 px strokes, not a faint hairline."""
     big = Image.fromarray((mnist_test[0][6] * 255).astype(np.uint8)).resize((300, 300), Image.BILINEAR)
     arr = np.asarray(big, dtype=np.float32) / 255
@@ -134,11 +120,11 @@ def test_thin_pen_on_big_canvas_is_thickened(mnist_test, recognizer):
 
 
 @pytest.mark.parametrize("value", [0, 255, 128])
-def test_blank_images_have_no_digit(recognizer, value):
+def test_blank_images_have_no_digit(reader, value):
     img = np.full((120, 90), value, np.uint8)
     assert prepare_single(img) is None
-    assert recognizer.classify(img) is None
-    assert recognizer.read(img).text == ""
+    assert reader.classify(img) is None
+    assert reader.read(img).text == ""
 
 
 @pytest.mark.parametrize("contrast, found", [(0.05, False), (0.2, True)])
@@ -153,17 +139,17 @@ def test_ink_needs_contrast_but_not_much(contrast, found):
     assert find_ink(gray, quick_side=None).mask.any() == found
 
 
-def test_noise_only_has_no_digit(recognizer):
+def test_noise_only_has_no_digit(reader):
     rng = np.random.default_rng(1)
     noise = np.clip(rng.normal(200, 12, (200, 300)), 0, 255).astype(np.uint8)
     specks = np.full((200, 300), 255, np.uint8)
     specks[rng.integers(0, 200, 40), rng.integers(0, 300, 40)] = 0  # isolated dust
     for img in (noise, specks):
-        assert recognizer.read(img).digits == []
-        assert recognizer.classify(img) is None
+        assert reader.read(img).digits == []
+        assert reader.classify(img) is None
 
 
-def test_digits_on_patterned_paper_in_a_tight_crop(mnist_test, recognizer):
+def test_digits_on_patterned_paper_in_a_tight_crop(mnist_test, reader):
     """A cheque's amount cut out tight: wavy printed pattern all over the paper, the digits filling the
     crop. The paper's spread is large, but the ink joins into strokes (noise never does)."""
     rng = np.random.default_rng(2)
@@ -174,11 +160,11 @@ def test_digits_on_patterned_paper_in_a_tight_crop(mnist_test, recognizer):
         digit = Image.fromarray((mnist_test[0][k] * 255).astype(np.uint8)).resize((50, 50), Image.BICUBIC)
         ink[3:53, x : x + 50] = np.asarray(digit, np.float32) / 255
     gray = np.clip(paper * (1 - ink) + 0.12 * ink, 0, 1)
-    assert recognizer.read((gray * 255).astype(np.uint8)).text == "".join(str(int(d)) for d in mnist_test[1][:2])
+    assert reader.read((gray * 255).astype(np.uint8)).text == "".join(str(int(d)) for d in mnist_test[1][:2])
 
 
 @pytest.mark.parametrize("index", [27, 195])
-def test_a_number_cropped_tight_keeps_its_strokes(data_dir, recognizer, index):
+def test_a_number_cropped_tight_keeps_its_strokes(data_dir, reader, index):
     """Photo-like numbers of validation digits, cropped 2 px around the digits read: an opening a quarter
     of the crop's height is hardly wider than the strokes, which stayed in the background and came out
     broken or hollow (651483 read 51483, 263 read 763). Ink that fills the crop has the background
@@ -188,11 +174,11 @@ def test_a_number_cropped_tight_keeps_its_strokes(data_dir, recognizer, index):
 
     sample = make_numbers(index + 1, seed=3, digits=load_dataset("val", data_dir))[index]
     image = np.asarray(sample.image)
-    digits = recognizer.read(image).digits
+    digits = reader.read(image).digits
     assert "".join(str(d.digit) for d in digits) == sample.label
     x0, y0 = (max(0, min(d.box[k] for d in digits) - 2) for k in (0, 1))
     x1, y1 = (max(d.box[k] for d in digits) + 2 for k in (2, 3))
-    assert recognizer.read(np.ascontiguousarray(image[y0:y1, x0:x1])).text == sample.label
+    assert reader.read(np.ascontiguousarray(image[y0:y1, x0:x1])).text == sample.label
 
 
 def test_the_background_of_thick_strokes_opens_wider():
@@ -204,10 +190,10 @@ def test_the_background_of_thick_strokes_opens_wider():
     assert inkstage._background(value, stroke=2.0) is None  # four strokes are no wider than a quarter
 
 
-def test_specks_are_dropped_around_a_digit(mnist_test, recognizer):
+def test_specks_are_dropped_around_a_digit(mnist_test, reader):
     img = drawing(mnist_test, 7).copy()
     img[5, 5] = img[190, 10] = img[100, 230] = 0
-    result = recognizer.read(img)
+    result = reader.read(img)
     assert result.text == str(int(mnist_test[1][7]))
 
 
@@ -234,14 +220,14 @@ def test_decoded_gray_is_not_decoded_again_and_bad_floats_are_cleaned():
         load_image(np.zeros((2, MAX_SIDE + 1), np.float32))
 
 
-def test_synthetic_singles_recovered(data_dir, recognizer):
+def test_synthetic_singles_recovered(data_dir, reader):
     """Photo-like MNIST *test* digits: off-centre, any scale, polarity, blur, noise, JPEG, shadows."""
     from handwritten_digits.synthetic import make_singles
 
     samples = make_singles(50, seed=11, data_dir=data_dir)
     correct = 0
     for s in samples:
-        r = recognizer.classify(s.image)
+        r = reader.classify(s.image)
         correct += r is not None and str(r.digit) == s.label
     # bundled "fast" CNN: 50/50 measured; 99% on 300 (seed 0)
     assert correct >= 46, f"{correct}/50 single digits"
@@ -295,11 +281,11 @@ def canvas_drawing(mnist_test, indices, height=280, noise=0.0) -> np.ndarray:
     return np.clip(gray + np.random.default_rng(0).normal(0, noise, gray.shape), 0, 1) if noise else gray
 
 
-def test_thick_clean_drawings_are_read_at_low_resolution(mnist_test, recognizer):
+def test_thick_clean_drawings_are_read_at_low_resolution(mnist_test, reader):
     gray = canvas_drawing(mnist_test, [0, 1, 2])
     quick, full = find_ink(gray), find_ink(gray, quick_side=None)
     assert quick.mask.size * 4 < full.mask.size  # a few times fewer pixels to work on
-    assert recognizer.read(gray).text == "".join(str(mnist_test[1][i]) for i in (0, 1, 2))
+    assert reader.read(gray).text == "".join(str(mnist_test[1][i]) for i in (0, 1, 2))
     from handwritten_digits.reading.normalize import extract_digits
     from handwritten_digits.reading.segment import segment
 

@@ -24,11 +24,6 @@ def digits(data_dir):
     return load_dataset("val", data_dir)
 
 
-@pytest.fixture(scope="module")
-def reader():
-    return Reader.load(threads=1)
-
-
 def _shape(text: str) -> list[list[int]]:
     return [[len(n) for n in line.split(" ")] for line in text.split("\n")]
 

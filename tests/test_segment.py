@@ -10,20 +10,6 @@ from PIL import Image
 from handwritten_digits.reading.normalize import extract_digits
 
 
-@pytest.fixture(scope="module")
-def mnist_test(data_dir):
-    from handwritten_digits.synthetic import mnist_test_digits
-
-    return mnist_test_digits(data_dir)
-
-
-@pytest.fixture(scope="module")
-def recognizer():
-    from handwritten_digits.reading.reader import Reader
-
-    return Reader.load(threads=1)
-
-
 def ink(mnist_test, index, size=80) -> np.ndarray:
     img = Image.fromarray((mnist_test[0][index] * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC)
     arr = np.asarray(img, dtype=np.float32) / 255
@@ -47,10 +33,10 @@ def compose(patches, gaps, height=140) -> np.ndarray:
     return ((1 - canvas) * 255).astype(np.uint8)
 
 
-def test_digits_side_by_side_read_as_a_number(mnist_test, recognizer):
+def test_digits_side_by_side_read_as_a_number(mnist_test, reader):
     indices = [first(mnist_test, d) for d in (2, 0, 2, 6)]
     img = compose([ink(mnist_test, i) for i in indices], [10, 14, 8])
-    result = recognizer.read(img)
+    result = reader.read(img)
     assert result.text == "2026"
     boxes = [d.box for d in result.digits]
     assert [b[0] for b in boxes] == sorted(b[0] for b in boxes)  # left to right
@@ -58,17 +44,17 @@ def test_digits_side_by_side_read_as_a_number(mnist_test, recognizer):
         assert 0 <= x0 < x1 <= img.shape[1] and 0 <= y0 < y1 <= img.shape[0]
 
 
-def test_boxes_in_input_pixels_for_large_images(mnist_test, recognizer):
+def test_boxes_in_input_pixels_for_large_images(mnist_test, reader):
     indices = [first(mnist_test, d) for d in (4, 1)]
     small = compose([ink(mnist_test, i) for i in indices], [20])
     big = np.asarray(Image.fromarray(small).resize((small.shape[1] * 10, small.shape[0] * 10), Image.BILINEAR))
-    result_small, result_big = recognizer.read(small), recognizer.read(big)
+    result_small, result_big = reader.read(small), reader.read(big)
     assert result_big.text == result_small.text == "41"
     for a, b in zip(result_small.digits, result_big.digits):
         assert np.allclose(np.array(b.box) / 10, a.box, atol=3)
 
 
-def test_digit_in_two_strokes_is_merged(recognizer):
+def test_digit_in_two_strokes_is_merged(reader):
     """A "4" drawn in two strokes that do not touch, and a "5" whose top bar floats: one digit each."""
     img = np.full((160, 260), 255, np.uint8)
     # "4": a "L"-shaped stroke and a separate vertical stroke crossing nowhere
@@ -88,7 +74,7 @@ def test_digit_in_two_strokes_is_merged(recognizer):
     assert digits[0].box[2] <= digits[1].box[0]
 
 
-def test_touching_digits_are_split(mnist_test, recognizer):
+def test_touching_digits_are_split(mnist_test, reader):
     """Ten pairs of MNIST test digits pushed together until their strokes overlap."""
     from scipy import ndimage
 
@@ -99,32 +85,32 @@ def test_touching_digits_are_split(mnist_test, recognizer):
         b = (a + 3) % 10
         img = compose([ink(mnist_test, first(mnist_test, d, 1)) for d in (a, b)], [-5])
         touching += ndimage.label(find_ink(img).mask, np.ones((3, 3)))[1] == 1
-        read += recognizer.read(img).text == f"{a}{b}"
-        split += len(extract_digits(img)) == 2  # the width heuristic alone, without the recognizer
+        read += reader.read(img).text == f"{a}{b}"
+        split += len(extract_digits(img)) == 2  # the width heuristic alone, without the reader
     assert touching >= 7  # the test really is about touching digits
     assert split >= 9 and read >= 8, (split, read)  # measured: 9 and 8 with the bundled "fast" CNN
 
 
-def test_three_touching_digits(mnist_test, recognizer):
+def test_three_touching_digits(mnist_test, reader):
     indices = [first(mnist_test, d) for d in (5, 8, 2)]
     img = compose([ink(mnist_test, i) for i in indices], [-5, -5])
-    assert recognizer.read(img).text == "582"
+    assert reader.read(img).text == "582"
 
 
-def test_speck_is_not_a_digit(mnist_test, recognizer):
+def test_speck_is_not_a_digit(mnist_test, reader):
     indices = [first(mnist_test, d) for d in (7, 9)]
     img = compose([ink(mnist_test, i) for i in indices], [15]).copy()
     img[10:12, 5:7] = 0
     img[-8:-6, -9:-7] = 0
-    assert recognizer.read(img).text == "79"
+    assert reader.read(img).text == "79"
 
 
-def test_synthetic_numbers_recovered(data_dir, recognizer):
+def test_synthetic_numbers_recovered(data_dir, reader):
     """2-6 digit numbers from MNIST *test* digits: random spacing (some touching), photo-like."""
     from handwritten_digits.synthetic import make_numbers
 
     samples = make_numbers(20, seed=5, data_dir=data_dir)
-    exact = sum(recognizer.read(s.image).text == s.label for s in samples)
+    exact = sum(reader.read(s.image).text == s.label for s in samples)
     # bundled "fast" CNN: ~80% exact on 100 numbers (seed 0); this set measured in the report
     assert exact >= 13, f"{exact}/20 numbers read exactly"
 
@@ -233,7 +219,7 @@ def test_pieces_are_never_joined_into_something_wider_than_a_digit():
     assert [p.box for p in out] == [(5, 5, 25, 35), (30, 5, 80, 35)]
 
 
-def test_every_touching_pair_on_a_long_line_is_cut(mnist_test, recognizer):
+def test_every_touching_pair_on_a_long_line_is_cut(mnist_test, reader):
     """Twelve close pairs of digits, every other one touching: the reads a line may spend on cut searches
     are shared among the pieces that need one (the first searched took most of them, and the last
     three touching pairs were read as one digit each)."""
@@ -243,7 +229,7 @@ def test_every_touching_pair_on_a_long_line_is_cut(mnist_test, recognizer):
     for k, (a, b) in enumerate(pairs):
         patches += [ink(mnist_test, first(mnist_test, a, k)), ink(mnist_test, first(mnist_test, b, k + 1))]
         gaps += [-5 if k in touching else 6, 80]
-    result = recognizer.read(compose(patches, gaps[:-1]))
+    result = reader.read(compose(patches, gaps[:-1]))
     assert len(result.lines) == 1 and len(result.lines[0].numbers) == len(pairs)
     assert [len(n.digits) for n in result.lines[0].numbers] == [2] * len(pairs)
 
@@ -263,7 +249,7 @@ def test_a_piece_of_a_turned_page_is_cropped_upright():
     assert Piece(ys, xs, ink).crop().shape[0] >= 50
 
 
-def test_cut_searches_spend_one_budget_per_image_in_reads(mnist_test, recognizer):
+def test_cut_searches_spend_one_budget_per_image_in_reads(mnist_test, reader):
     """Two lines, each a touching pair and two digits beside it: a line's cut search spends reads from the
     image's budget, and a line that finds it spent reads its pair whole. The caps count reads, not time,
     so a reading is the same on any machine."""
@@ -275,19 +261,19 @@ def test_cut_searches_spend_one_budget_per_image_in_reads(mnist_test, recognizer
     lines = [compose([ink(mnist_test, first(mnist_test, d, 1)) for d in line], [-5, 8, 8]) for line in digits]
     inkmaps = [ink_stage.find_ink(line) for line in lines]
     budget = segment.Budget(10**6)
-    assert len(segment.segment(inkmaps[0], score=recognizer._score, budget=budget).pieces) == 4
+    assert len(segment.segment(inkmaps[0], score=reader._score, budget=budget).pieces) == 4
     spent = 10**6 - budget.reads
     assert 0 < spent <= segment.MAX_READS
 
     budget = segment.Budget(spent - 1)  # short of what the first line spends: it stops at the budget
-    first_line = segment.segment(inkmaps[0], score=recognizer._score, budget=budget)
+    first_line = segment.segment(inkmaps[0], score=reader._score, budget=budget)
     assert 0 <= budget.reads < spent - 1 and first_line.limits == []
     spent_budget = segment.Budget(0)
-    second_line = segment.segment(inkmaps[1], score=recognizer._score, budget=spent_budget)
+    second_line = segment.segment(inkmaps[1], score=reader._score, budget=spent_budget)
     assert (len(second_line.pieces), second_line.limits) == (3, ["reads"])
 
     width = max(line.shape[1] for line in lines)
     page = np.vstack([np.pad(line, ((0, 0), (0, width - line.shape[1])), constant_values=255) for line in lines])
-    assert recognizer.read(page).text == "4670\n2395"
-    uncut = Reader(recognizer.recognizer, Limits(cut_reads=0)).read(page)
+    assert reader.read(page).text == "4670\n2395"
+    uncut = Reader(reader.recognizer, Limits(cut_reads=0)).read(page)
     assert uncut.limits == ["reads"] and [len(line.numbers[0].digits) for line in uncut.lines] == [3, 3]
