@@ -400,3 +400,20 @@ def test_a_note_on_a_dark_desk_seen_all_round(reader, digits, seed, lengths):
     pad = int(0.15 * max(image.shape[:2]))
     photo = cv2.copyMakeBorder(np.asarray(image), pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(60, 60, 60))
     _check(reader.read(photo), truth, min_right=0.9)
+
+
+def test_a_turned_note_read_as_one_sure_digit_the_wrong_way_is_read_the_other_way(reader, digits):
+    """A note on a dark desk, turned 10 degrees (``bench_photo_cases``'s eighth page): light ink on dark
+    paper, the page-wide guess, reads the whole sheet as one sure digit; the other polarity reads the
+    note's fourteen digits, many more sure ones, and is kept."""
+    from benchmarks.bench_photo_cases import on_a_desk
+    from handwritten_digits.reading import decode, ink, segment
+    from handwritten_digits.reading.reader import _sure
+
+    rng = np.random.default_rng(4)
+    for _ in range(8):
+        image, truth = make_page(rng, digits, paper="note", perspective=False, shadow=False)
+    photo = on_a_desk(image, 60, 0.15, -10.0)
+    guess = ink.find_ink(decode.decode(photo))
+    assert not guess.dark and _sure(reader._page(guess, None, segment.Budget(1024))) == 1
+    _check(reader.read(photo), truth)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handwritten_digits.reading import decode, ink, layout, segment
+from handwritten_digits.reading import decode, ink, layout, paper, segment
 from handwritten_digits.reading.normalize import piece_input
 from handwritten_digits.results import DigitResult, LineResult, MarkResult, NumberResult, ReadResult, union
 from handwritten_digits.runtime import Recognizer
@@ -29,7 +29,8 @@ COLUMN_LINE_PIECES = 2  # ... each line of at most this many (a digit, or a digi
 UNCUT_BELOW = 0.99  # a cut stroke is made whole again as a mark only when one of its parts reads less surely than this
 IN_NUMBER = 0.99  # a piece written in a number, beside its digits and as tall, is a mark only this surely ...
 IN_NUMBER_HEIGHT = 0.6  # ... "as tall": this share of the line's median piece height (not a dash or a dot)
-SURE = 0.5  # a reading of no more digits this sure than marks may have taken the paper for the ink
+SURE = 0.5  # a reading of no more digits this sure than marks may have taken the paper for the ink ...
+MANY, MANY_MORE = 2, 3  # ... as may one of a few, where the other polarity reads this many times as many and this many more
 
 
 @dataclass(frozen=True)
@@ -101,13 +102,22 @@ class Reader:
             return ReadResult.one_number(digits, marks=marks)
         budget = segment.Budget(self.limits.cut_reads)  # shared by every pass over this image
         result = self._page(inkmap, min_confidence, budget)
-        if _sure(result) <= len(result.marks) and inkmap.guessed and inkmap.dark != ink.dark_on_a_finer_scale(gray):
-            # no more sure digits than marks (none; a sheet read as one stroke, or its edges), and a close
-            # call between dark ink on light paper and the reverse (a light sheet on a dark desk taken
-            # for light ink on dark paper): the other polarity is read, and kept where it reads more surely
-            other = self._page(ink.find_ink(gray, dark=not inkmap.dark), min_confidence, budget)
-            result = other if _sure(other) > _sure(result) else result
+        if inkmap.guessed and inkmap.dark != ink.dark_on_a_finer_scale(gray):
+            result = self._either_polarity(result, gray, inkmap, min_confidence, budget)
         return result
+
+    def _either_polarity(self, result: ReadResult, gray, inkmap: ink.InkMap, min_confidence, budget) -> ReadResult:
+        """``result``, or the reading of the other polarity where ink and paper were a close call (a light
+        sheet on a dark desk taken for light ink on dark paper): kept where it reads more sure digits than
+        a reading of no more sure digits than marks (none: a sheet read as one stroke, or its edges), or
+        many more than a reading of a few (the whole sheet read as one digit)."""
+        sure, poor = _sure(result), _sure(result) <= len(result.marks)
+        flipped = ink.find_ink(gray, dark=not inkmap.dark)
+        if not poor and _digit_sized(flipped) < sure + MANY_MORE:
+            return result  # too few pieces the other way to read many more digits: not read
+        other = self._page(flipped, min_confidence, budget)
+        more = _sure(other)
+        return other if more > sure and (poor or more >= max(MANY * sure, sure + MANY_MORE)) else result
 
     def classify(self, image, min_confidence: float | None = None) -> DigitResult | None:
         """Treat the whole image as one digit; ``None`` if it holds no ink, or ink that is not a digit
@@ -253,6 +263,14 @@ class Reader:
 def _apart(read: list[DigitResult | MarkResult]) -> tuple[list[DigitResult], list[MarkResult]]:
     """Digits and marks that are not digits, each in the order read."""
     return [d for d in read if isinstance(d, DigitResult)], [m for m in read if isinstance(m, MarkResult)]
+
+
+def _digit_sized(inkmap: ink.InkMap) -> int:
+    """How many of the ink's components are about as tall as its typical digit (half to ``paper.TALLEST`` times)."""
+    if inkmap.count == 0:
+        return 0
+    heights, typical = inkmap.stats[1:, 3], paper.typical_height(inkmap.stats[1:])
+    return int(np.count_nonzero((heights >= typical / 2) & (heights <= paper.TALLEST * typical)))
 
 
 def _sure(result: ReadResult) -> int:
