@@ -2,8 +2,9 @@
 
 Candidate columns are minima of the vertical ink projection near where equal-width digits would meet;
 each cut follows the top-to-bottom path through the least ink (so it can pass around a stroke tip that
-reaches over the neighbour). With a ``score`` every candidate part is read in one batch and the best
-partition is kept when its parts together score ``CUT_COST`` times better per cut than the whole.
+reaches over the neighbour). With a ``score`` the candidate parts are read (:func:`search`, the parts of
+every piece searched on a line in one batch) and the best partition is kept (:func:`best_cut`) when its
+parts together score ``CUT_COST`` times better per cut than the whole.
 Without one, a piece wider than ``SPLIT_WIDTH`` line heights is cut at the best column where only one
 stroke is crossed. The number of candidate columns is capped, so a cut search costs a bounded number
 of reads whatever the piece.
@@ -165,29 +166,32 @@ def partitions(piece: Piece, line: float, reads: int = 10**6) -> tuple[dict[tupl
     return segments, n
 
 
-def split_scored(piece: Piece, line: float, score, whole: float, reads: int = 10**6,
-                 limits: list[str] | None = None) -> list[Piece]:
-    """Cut touching digits where ``score`` reads the parts best (any number of parts).
-
-    Dynamic programming over candidate cuts: a partition scores the product of its parts' scores
-    (and height priors: a short part is rarely a digit), divided by ``CUT_COST`` per cut; the uncut
-    piece (score ``whole``) is one of the partitions. At most ``reads`` parts are scored: the candidate
-    columns are cut down (keeping the best) until the parts they make fit. A piece larger than
-    ``MAX_AREA`` pixels is not searched, and ``limits`` says so.
-    """
-    ratio = piece.width / line
-    if ratio <= TRY_WIDTH or whole * CUT_COST >= 1.0:
-        return [piece]  # narrow, or no partition could beat the whole: skip the search (the hot path)
+def search(piece: Piece, line: float, whole: float, reads: int = 10**6,
+           limits: list[str] | None = None) -> tuple[dict[tuple[int, int], Piece], int] | None:
+    """The parts a search for cuts of touching digits in ``piece`` reads (:func:`partitions`, at most
+    ``reads``), or ``None`` where none is made: a narrow piece, one whose whole (read ``whole``) no
+    partition could beat, or one larger than ``MAX_AREA`` pixels (``limits`` says so)."""
+    if piece.width / line <= TRY_WIDTH or whole * CUT_COST >= 1.0:
+        return None  # narrow, or no partition could beat the whole: skip the search (the hot path)
     if piece.area > MAX_AREA:
         _note(limits, "size")
-        return [piece]
+        return None
     segments, n = partitions(piece, line, reads)
-    if not segments:
-        return [piece]
-    scores = np.log(np.maximum(score(list(segments.values())), 1e-6))
-    logs = {k: v + short_prior(seg, line) for (k, seg), v in zip(segments.items(), scores)}
+    return (segments, n) if segments else None
+
+
+def best_cut(piece: Piece, line: float, whole: float, segments: dict[tuple[int, int], Piece], n: int,
+             scores: np.ndarray) -> list[Piece]:
+    """Touching digits cut where the parts of :func:`search` read best (``scores``: how surely each is one
+    whole digit, in ``segments``' order; ``whole``: the uncut piece's), in any number of parts.
+
+    Dynamic programming over the cuts: a partition scores the product of its parts' scores (and height
+    priors: a short part is rarely a digit), divided by ``CUT_COST`` per cut; the uncut piece is one of
+    the partitions.
+    """
+    logs = {k: v + short_prior(seg, line) for (k, seg), v in zip(segments.items(), np.log(np.maximum(scores, 1e-6)))}
     logs[0, n - 1] = float(np.log(max(whole, 1e-6)))
-    segments[0, n - 1] = piece
+    segments = {**segments, (0, n - 1): piece}
     best = np.full(n, -np.inf)
     best[0] = np.log(CUT_COST)  # every part pays CUT_COST but the first: k parts, k - 1 cuts
     back = np.zeros(n, int)

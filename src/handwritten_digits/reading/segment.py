@@ -261,23 +261,27 @@ def segment(inkmap: InkMap, score=None, budget: Budget | None = None, min_side: 
         # pieces whose parts may read better than the whole share the reads left alike (a piece searched
         # first would take them all, and those right of it none)
         searched = [p.width > cuts.TRY_WIDTH * line and w * cuts.CUT_COST < 1.0 for p, w in zip(pieces, wholes)]
-        pending = sum(searched)
-        for p, whole, search in zip(pieces, wholes, searched):
-            if not search:
+        pending, planned = sum(searched), []
+        for p, whole, wide in zip(pieces, wholes, searched):
+            share = (MAX_READS - reads[0]) // max(pending, 1)
+            if budget is not None:
+                share = min(share, budget.reads // max(pending, 1))
+            pending -= wide
+            found = cuts.search(p, line, float(whole), share, limits) if wide and share >= 1 else None
+            if wide and share < 1 and "reads" not in limits:
+                limits.append("reads")
+            if found is None:
                 out.append(p)
                 continue
-            share = (MAX_READS - reads[0]) // pending
+            reads[0] += len(found[0])
             if budget is not None:
-                share = min(share, budget.reads // pending)
-            pending -= 1
-            if share < 1:
-                if "reads" not in limits:
-                    limits.append("reads")
-                out.append(p)
-                continue
-            before = reads[0]
-            out += cuts.split_scored(p, line, counted, float(whole), share, limits)
-            if budget is not None:
-                budget.reads -= reads[0] - before
+                budget.reads -= len(found[0])
+            planned.append((p, float(whole), *found))
+        # the parts of every search on the line read in one batch: a few network runs, not one per piece
+        scores = score([part for _, _, parts, _ in planned for part in parts.values()]) if planned else []
+        start = 0
+        for p, whole, parts, n in planned:
+            out += cuts.best_cut(p, line, whole, parts, n, scores[start : start + len(parts)])
+            start += len(parts)
     out.sort(key=lambda p: (p.box[0] + p.box[2]) / 2)
     return Segmentation(out, [to_input_box(p.box, inkmap) for p in out], limits)
