@@ -166,12 +166,18 @@ def partitions(piece: Piece, line: float, reads: int = 10**6) -> tuple[dict[tupl
     return segments, n
 
 
+def worth_a_search(piece: Piece, line: float, whole: float) -> bool:
+    """Whether a cut search could change ``piece``: wider than ``TRY_WIDTH`` line heights, and its whole
+    (read ``whole``) unsure enough for some partition to beat it."""
+    return piece.width > TRY_WIDTH * line and whole * CUT_COST < 1.0
+
+
 def search(piece: Piece, line: float, whole: float, reads: int = 10**6,
            limits: list[str] | None = None) -> tuple[dict[tuple[int, int], Piece], int] | None:
     """The parts a search for cuts of touching digits in ``piece`` reads (:func:`partitions`, at most
     ``reads``), or ``None`` where none is made: a narrow piece, one whose whole (read ``whole``) no
     partition could beat, or one larger than ``MAX_AREA`` pixels (``limits`` says so)."""
-    if piece.width / line <= TRY_WIDTH or whole * CUT_COST >= 1.0:
+    if not worth_a_search(piece, line, whole):
         return None  # narrow, or no partition could beat the whole: skip the search (the hot path)
     if piece.area > MAX_AREA:
         _note(limits, "size")

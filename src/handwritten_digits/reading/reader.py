@@ -111,7 +111,8 @@ class Reader:
         sheet on a dark desk taken for light ink on dark paper): kept where it reads more sure digits than
         a reading of no more sure digits than marks (none: a sheet read as one stroke, or its edges), or
         many more than a reading of a few (the whole sheet read as one digit)."""
-        sure, poor = _sure(result), _sure(result) <= len(result.marks)
+        sure = _sure(result)
+        poor = sure <= len(result.marks)
         flipped = ink.find_ink(gray, dark=not inkmap.dark)
         if not poor and _digit_sized(flipped) < sure + MANY_MORE:
             return result  # too few pieces the other way to read many more digits: not read

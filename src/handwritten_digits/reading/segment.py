@@ -260,16 +260,19 @@ def segment(inkmap: InkMap, score=None, budget: Budget | None = None, min_side: 
         out = []
         # pieces whose parts may read better than the whole share the reads left alike (a piece searched
         # first would take them all, and those right of it none)
-        searched = [p.width > cuts.TRY_WIDTH * line and w * cuts.CUT_COST < 1.0 for p, w in zip(pieces, wholes)]
+        searched = [cuts.worth_a_search(p, line, float(w)) for p, w in zip(pieces, wholes)]
         pending, planned = sum(searched), []
-        for p, whole, wide in zip(pieces, wholes, searched):
-            share = (MAX_READS - reads[0]) // max(pending, 1)
-            if budget is not None:
-                share = min(share, budget.reads // max(pending, 1))
-            pending -= wide
-            found = cuts.search(p, line, float(whole), share, limits) if wide and share >= 1 else None
-            if wide and share < 1 and "reads" not in limits:
-                limits.append("reads")
+        for p, whole, tried in zip(pieces, wholes, searched):
+            found = None
+            if tried:
+                share = (MAX_READS - reads[0]) // pending
+                if budget is not None:
+                    share = min(share, budget.reads // pending)
+                pending -= 1
+                if share >= 1:
+                    found = cuts.search(p, line, float(whole), share, limits)
+                elif "reads" not in limits:
+                    limits.append("reads")
             if found is None:
                 out.append(p)
                 continue
