@@ -417,3 +417,18 @@ def test_a_turned_note_read_as_one_sure_digit_the_wrong_way_is_read_the_other_wa
     guess = ink.find_ink(decode.decode(photo))
     assert not guess.dark and _sure(reader._page(guess, None, segment.Budget(1024))) == 1
     _check(reader.read(photo), truth)
+
+
+@pytest.mark.parametrize("page", [4, 12])
+def test_the_desk_along_a_turned_note_is_no_digit(reader, digits, page):
+    """Notes on a dark desk, turned 10 degrees (``bench_photo_cases``'s fifth and thirteenth pages): the desk
+    beside the sheet's edge reads as ink against the bright sheet, in slivers along the edge (page 4, far
+    paler than the pen even at their darkest) or a piece at a corner where the faint band along the edge
+    grows dark enough to pass for a pen (page 12, most of its piece faint): no "1" beside or under the
+    lines."""
+    from benchmarks.bench_photo_cases import on_a_desk
+
+    rng = np.random.default_rng(4)
+    for _ in range(page + 1):
+        image, truth = make_page(rng, digits, paper="note", perspective=False, shadow=False)
+    assert reader.read(on_a_desk(image, 60, 0.15, 10.0)).text == "\n".join(" ".join(line) for line in truth.lines)

@@ -50,6 +50,7 @@ WEIGHT = 3.0  # a vertical offset costs this many times a horizontal gap
 TOUCH = 0.35  # a line this close (in heights) under or over another, within its x-range, ...
 CAP = 1.6  # ... and no taller together than this many of the taller's heights is part of it (a broken digit)
 PALE, PALE_WIDTH = 0.4, 1.5  # a piece with mean ink under this share of the pen's median, this many strokes wide, is print
+PALE_CORE = 0.6  # ... as is one whose darkest ink is under this share (no pen's stroke is pale all along)
 THIN = 8  # a piece across the image this many times longer than wide is a line
 TIGHT = 0.12  # one piece this close (in heights) over another, each a line alone, is one digit broken across
 
@@ -168,10 +169,16 @@ def layout(inkmap: InkMap) -> Layout:
 
 def _pale(inkmap: InkMap) -> np.ndarray:
     """Which components (a bool per label) hold ink far paler than the page's pen: their mean soft ink
-    under ``PALE`` times the median of all stroke pixels (one pen writes a page's digits alike)."""
+    under ``PALE`` times the median of all stroke pixels (one pen writes a page's digits alike), or even
+    their darkest under ``PALE_CORE`` times it (the edge of a sheet on a desk, turned, broken in slivers)."""
     labels, ink = inkmap.labels[inkmap.mask], inkmap.ink[inkmap.mask]
+    if not len(ink):
+        return np.zeros(inkmap.count + 1, bool)
     mean = np.bincount(labels, weights=ink, minlength=inkmap.count + 1) / np.maximum(inkmap.stats[:, 4], 1)
-    pale = mean < PALE * float(np.median(ink)) if len(ink) else np.zeros(inkmap.count + 1, bool)
+    core = np.zeros(inkmap.count + 1, np.float32)
+    np.maximum.at(core, labels, ink)
+    pen = float(np.median(ink))
+    pale = (mean < PALE * pen) | (core < PALE_CORE * pen)
     pale[0] = False
     return pale
 

@@ -4,7 +4,8 @@ Printed lines (ruled or squared paper, table borders, a page edge) are long stra
 walls between a form's boxes short upright ones in a row between two of them, and the edges of the box
 an image was cropped from long pieces lying along the image's edge; a shadow, a stain or the desk
 around a note is ink far thicker than a pen's stroke; show-through joined to a digit is faint ink far
-from any dark stroke. :func:`clean` removes them all, keeps the strokes that cross a printed line (and
+from any dark stroke, and so, with it, the pale rest of ink mostly that faint (the desk along a sheet's
+edge). :func:`clean` removes them all, keeps the strokes that cross a printed line (and
 those along a line printed fainter than the pen), and renumbers the components. Printed lines are
 looked for along the sheet's own slope (:mod:`.rules`): a photo turns them with the sheet.
 """
@@ -27,6 +28,7 @@ BLOB = 1.5  # ink this many stroke widths deep (and a tenth of a digit) is a sha
 STRONG = 0.4  # soft ink at least this dark is a pen's (ink's hysteresis: strong pixels start near 0.44)
 FAINT = 0.7  # ... fainter than this (soft ink; a pen's strokes are near 1) or ...
 FAT = 0.3  # ... this many digit heights deep: no stroke is that thick
+HALO, HALO_PEN = 0.5, 0.6  # what is left of a piece mostly faint, its mean ink under this share of the pen's, is faint too
 PRINTED = 0.5  # a piece with this share of its ink on printed lines measures no digit height
 PEERS = 0.05  # pieces with less than this share of a piece's ink do not measure it
 ALONE = 4.0  # a printed line that holds all the ink must be this many times longer still (a frame, not a long 1) ...
@@ -111,6 +113,7 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
         reach = cv2.dilate((rest & (inkmap.ink >= STRONG)).view(np.uint8), np.ones((int(stroke) + 3,) * 2, np.uint8))
         stray = rest & ~reach.view(bool)
         if stray.any():
+            stray |= _halo(inkmap, rest, stray)
             drop |= stray
             removed.append("faint")
         depth = max(BLOB * stroke, 0.1 * height)
@@ -135,6 +138,26 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
     near = cv2.dilate(keep.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
     ink = np.where(near, inkmap.ink, np.float32(0)).astype(np.float32)
     return replace(inkmap, ink=ink, mask=keep, labels=labels, stats=stats), removed, stroke
+
+
+def _halo(inkmap: InkMap, rest: np.ndarray, stray: np.ndarray) -> np.ndarray:
+    """The rest of pieces mostly ``stray`` (faint ink, ``HALO`` of their pixels), each part of it no darker
+    than ``HALO_PEN`` of the pen: the desk beside a sheet's edge reads as ink near the bright sheet, strongest
+    at its corners, and no pen's stroke there is that pale."""
+    count = inkmap.count + 1
+    lost = np.bincount(inkmap.labels[stray], minlength=count) >= HALO * np.maximum(inkmap.stats[:, 4], 1)
+    lost[0] = False
+    left = rest & ~stray & lost[inkmap.labels]
+    if not left.any():
+        return left
+    others = rest & ~stray & ~left
+    if not others.any():
+        return np.zeros_like(left)
+    pen = float(np.median(inkmap.ink[others]))
+    n, parts = cv2.connectedComponents(left.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    own = parts[left]
+    mean = np.bincount(own, weights=inkmap.ink[left], minlength=n) / np.maximum(np.bincount(own, minlength=n), 1)
+    return left & (mean < HALO_PEN * pen)[parts]
 
 
 def _pen_along(inkmap: InkMap, rule: np.ndarray, height: float) -> np.ndarray:
