@@ -188,9 +188,10 @@ class Reader:
         The segmenter cuts wide ink where its parts read best as digits, and a letter or a check mark
         cut into strokes reads as "1"s. Where the model judges the uncut ink not a digit (touching
         digits it judges "several digits") and one part reads less surely than ``UNCUT_BELOW``, the
-        cut is undone: the whole is a mark, or, judged so less surely than ``IN_NUMBER`` beside other
-        pieces, a piece again (written in a number, :meth:`_numbers` reads it as a digit). Returns the
-        pieces kept and the marks.
+        cut is undone: the whole is a mark where it is all the line holds; beside other pieces it is a
+        piece again where it is judged so less surely than ``IN_NUMBER`` (written in a number,
+        :meth:`_numbers` reads it as a digit, a 1 with a long flag), and stays cut where surer (digits
+        touching in a number, "several digits"). Returns the pieces kept and the marks.
         """
         if not self.recognizer.open_set or len(kept) < 2:
             return kept, []
@@ -213,14 +214,17 @@ class Reader:
         for members, whole in zip(cut, wholes):
             probs = whole.memo.get("probs")
             least = min(float(np.max(kept[k][0].memo["probs"][:10])) for k in members)
-            if (probs is not None and least < UNCUT_BELOW and self.recognizer.not_digit(probs=np.asarray(probs)[None])[0]
-                    and not dropped & set(members)):
-                dropped |= set(members)
-                box = union(kept[k][1] for k in members)
-                if float(probs[10]) < IN_NUMBER and len(kept) > len(members):
-                    uncut.append((whole, box))  # maybe written in a number, where it is a mark only surer (_numbers)
-                else:
-                    marks.append(MarkResult(box, float(probs[10]), whole.memo["input"]))
+            if (probs is None or least >= UNCUT_BELOW or not self.recognizer.not_digit(probs=np.asarray(probs)[None])[0]
+                    or dropped & set(members)):
+                continue
+            box = union(kept[k][1] for k in members)
+            if len(kept) == len(members):
+                marks.append(MarkResult(box, float(probs[10]), whole.memo["input"]))
+            elif float(probs[10]) < IN_NUMBER:
+                uncut.append((whole, box))  # maybe written in a number, where it is a mark only surer (_numbers)
+            else:
+                continue  # beside other pieces, and surely not one digit: digits touching in a number, cut
+            dropped |= set(members)
         out = [pb for k, pb in enumerate(kept) if k not in dropped] + uncut
         return sorted(out, key=lambda pb: (pb[0].box[0] + pb[0].box[2]) / 2), marks
 
