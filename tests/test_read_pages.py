@@ -419,7 +419,7 @@ def test_a_turned_note_read_as_one_sure_digit_the_wrong_way_is_read_the_other_wa
     guess = ink.find_ink(gray)
     assert not guess.dark and ink.dark_on_a_finer_scale(gray)
     sheet = ReadResult.one_number([DigitResult(8, 0.99, (107, 53, 946, 476), [0.0] * 8 + [0.99, 0.01])])
-    _check(reader._either_polarity(sheet, gray, guess, None, segment.Budget(1024)), truth)
+    _check(reader._either_polarity(sheet, gray, guess, None, segment.Budget(1024, 256)), truth)
 
 
 @pytest.mark.parametrize("page", [4, 12])

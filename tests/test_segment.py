@@ -215,7 +215,7 @@ def test_pieces_are_never_joined_into_something_wider_than_a_digit():
         return np.array([0.9 if p.width <= line else 1e-4 if p.width > 2 * line else 0.0 for p in batch])
 
     assert (80 - 5) > MAX_PART * line  # joined, wider than any digit
-    out, _ = _group(pieces, line, score)
+    out, _, _ = _group(pieces, line, score)
     assert [p.box for p in out] == [(5, 5, 25, 35), (30, 5, 80, 35)]
 
 
@@ -260,15 +260,15 @@ def test_cut_searches_spend_one_budget_per_image_in_reads(mnist_test, reader):
     digits = ((4, 6, 7, 0), (2, 3, 9, 5))
     lines = [compose([ink(mnist_test, first(mnist_test, d, 1)) for d in line], [-5, 8, 8]) for line in digits]
     inkmaps = [ink_stage.find_ink(line) for line in lines]
-    budget = segment.Budget(10**6)
+    budget = segment.Budget(10**6, 10**6)
     assert len(segment.segment(inkmaps[0], score=reader._score, budget=budget).pieces) == 4
-    spent = 10**6 - budget.reads
+    spent = 10**6 - budget.cuts
     assert 0 < spent <= segment.MAX_READS
 
-    budget = segment.Budget(spent - 1)  # short of what the first line spends: it stops at the budget
+    budget = segment.Budget(spent - 1, 10**6)  # short of what the first line spends: it stops at the budget
     first_line = segment.segment(inkmaps[0], score=reader._score, budget=budget)
-    assert 0 <= budget.reads < spent - 1 and first_line.limits == []
-    spent_budget = segment.Budget(0)
+    assert 0 <= budget.cuts < spent - 1 and first_line.limits == []
+    spent_budget = segment.Budget(0, 10**6)
     second_line = segment.segment(inkmaps[1], score=reader._score, budget=spent_budget)
     assert (len(second_line.pieces), second_line.limits) == (3, ["reads"])
 
@@ -277,3 +277,26 @@ def test_cut_searches_spend_one_budget_per_image_in_reads(mnist_test, reader):
     assert reader.read(page).text == "4670\n2395"
     uncut = Reader(reader.recognizer, Limits(cut_reads=0)).read(page)
     assert uncut.limits == ["reads"] and [len(line.numbers[0].digits) for line in uncut.lines] == [3, 3]
+
+
+def test_joins_spend_one_budget_per_image_in_reads():
+    """Two bars a little apart that read better as one digit (a broken stroke): weighing the join reads
+    the run of both, taken from the image's budget; with none left, each bar is read alone and the
+    reading says a cap was reached."""
+    from handwritten_digits.reading import ink as ink_stage
+    from handwritten_digits.reading import segment
+
+    page = np.full((80, 100), 255, np.uint8)
+    page[20:60, 30:38] = 0
+    page[20:60, 46:54] = 0  # 8 px apart: a fifth of their height, close enough to be one digit
+    inkmap = ink_stage.find_ink(page)
+
+    def score(batch):
+        return np.array([0.95 if p.width > 15 else 0.3 for p in batch])
+
+    budget = segment.Budget(10**6, 10)
+    joined = segment.segment(inkmap, score=score, budget=budget)
+    assert len(joined.pieces) == 1 and joined.limits == [] and budget.joins == 10 - 1
+    spent = segment.Budget(10**6, 0)
+    alone = segment.segment(inkmap, score=score, budget=spent)
+    assert len(alone.pieces) == 2 and alone.limits == ["reads"] and spent.joins == 0

@@ -37,10 +37,13 @@ MANY, MANY_MORE = 2, 3  # ... as may one of a few, where the other polarity read
 class Limits:
     """Caps on one reading's work, counted in work and not time (a reading does not depend on the machine
     or its load). ``cut_reads``: crops the model reads in searches for cuts of touching digits, all lines
-    together (once spent, the pieces left are read as they are). The other caps are ``MAX_LINES`` lines
+    together (once spent, the pieces left are read as they are); ``join_reads``: crops of neighbouring
+    pieces read together to weigh them as one digit (a broken stroke), all lines together (once spent,
+    each piece is read alone; the densest real page reads 35). The other caps are ``MAX_LINES`` lines
     read per image and, on each line, the segment stage's (``MAX_PIECES``, ``MAX_READS``, ``cuts.MAX_AREA``)."""
 
     cut_reads: int = 1024
+    join_reads: int = 256
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ class Reader:
             found = segment.Segmentation([piece] if piece else [], [box] if piece else [])
             digits, marks = _apart(self._digits(_readable(found), min_confidence))
             return ReadResult.one_number(digits, marks=marks)
-        budget = segment.Budget(self.limits.cut_reads)  # shared by every pass over this image
+        budget = segment.Budget(self.limits.cut_reads, self.limits.join_reads)  # shared by every pass over this image
         result = self._page(inkmap, min_confidence, budget)
         if inkmap.guessed and inkmap.dark != ink.dark_on_a_finer_scale(gray):
             result = self._either_polarity(result, gray, inkmap, min_confidence, budget)

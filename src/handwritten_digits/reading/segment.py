@@ -13,8 +13,8 @@ Connected components of the stroke mask (8-connected, so thin diagonal strokes h
 Work is bounded: at most ``MAX_COMPONENTS`` components and, once strokes are merged, ``MAX_PIECES``
 pieces are kept (the largest), ``score`` reads at most
 ``MAX_READS`` crops (joins are tried only while every run fits, and the pieces that need a cut search
-share the reads left alike), cut searches read no more than a :class:`Budget` the lines of one image
-share, and pieces larger than ``cuts.MAX_AREA`` are not cut;
+share the reads left alike), cut searches and joins read no more than a :class:`Budget` the lines
+of one image share, and pieces larger than ``cuts.MAX_AREA`` are not cut;
 :attr:`Segmentation.limits` says which cap was reached. Every cap counts work, not time, so a reading
 is the same on a fast machine and a slow or busy one. This stage never normalizes
 or reads a piece itself: ``score`` is handed in by the reader, which owns the later stages.
@@ -150,15 +150,16 @@ def _merge_strokes(pieces: list[Piece]) -> list[Piece]:
     return pieces
 
 
-def _group(pieces: list[Piece], line: float, score, max_runs: int = MAX_READS) -> tuple[list[Piece], np.ndarray | None]:
+def _group(pieces: list[Piece], line: float, score, max_runs: int = MAX_READS) -> tuple[list[Piece], np.ndarray | None, int]:
     """Join neighbouring pieces that read better as one digit (a broken stroke, the loose bar of a 5).
 
     Dynamic programming over the pieces left to right: each run of up to 3 close pieces is either
     one digit or several, scored by ``score`` (how surely a piece is one digit read right), a height
-    prior (a short piece alone is rarely a digit) and ``GROUP_COST`` per merge. Returns the pieces and
-    their scores, or ``None`` when no two pieces are close enough to join (nothing to decide: nothing
-    is read here). When there are more than ``max_runs`` runs to read (dozens of close strokes:
-    hatching, not a number), every piece is read alone.
+    prior (a short piece alone is rarely a digit) and ``GROUP_COST`` per merge. Returns the pieces,
+    their scores and the number of runs (each piece alone is one), with ``None`` for the scores when no
+    two pieces are close enough to join (nothing to decide: nothing is read here). When there are more
+    than ``max_runs`` runs to read (dozens of close strokes: hatching, not a number), every piece is
+    read alone.
     """
     pieces = sorted(pieces, key=lambda p: (p.box[0] + p.box[2]) / 2)
     n = len(pieces)
@@ -168,7 +169,7 @@ def _group(pieces: list[Piece], line: float, score, max_runs: int = MAX_READS) -
             if all(pieces[k].box[0] - max(p.box[2] for p in pieces[i:k]) <= GROUP_GAP * line for k in range(i + 1, j))
             and (j == i + 1 or max(p.box[2] for p in pieces[i:j]) - min(p.box[0] for p in pieces[i:j]) <= cuts.MAX_PART * line)]
     if len(runs) == n or len(runs) > max_runs:
-        return pieces, None
+        return pieces, None, len(runs)
     merged = {}
     for i, j in runs:
         m = pieces[i]
@@ -193,7 +194,7 @@ def _group(pieces: list[Piece], line: float, score, max_runs: int = MAX_READS) -
         out.append(merged[i, j])
         confs.append(float(conf[i, j]))
         j = i
-    return out[::-1], np.array(confs[::-1])
+    return out[::-1], np.array(confs[::-1]), len(runs)
 
 
 def line_height(pieces: list[Piece]) -> float:
@@ -203,9 +204,11 @@ def line_height(pieces: list[Piece]) -> float:
 
 @dataclass
 class Budget:
-    """Crops the score may still read in cut searches, spent by all the lines of one image in turn."""
+    """Crops the score may still read, spent by all the lines of one image in turn: in cut searches
+    (``cuts``) and in runs of pieces weighed as one digit (``joins``; each piece alone is read anyway)."""
 
-    reads: int
+    cuts: int
+    joins: int
 
 
 def segment(inkmap: InkMap, score=None, budget: Budget | None = None, min_side: float | None = None,
@@ -220,8 +223,8 @@ def segment(inkmap: InkMap, score=None, budget: Budget | None = None, min_side: 
         ``score(pieces) -> (N,) array``: how surely each piece is one whole digit, read right. Guides
         joins of broken strokes and cuts of touching digits; without it, wide pieces are cut by shape.
     budget : Budget, optional
-        Reads left for cut searches in this image; what this line's searches read is taken from it (once it
-        is spent, pieces are read as they are).
+        Reads left for cut searches and joins in this image; what this line reads is taken from it (once
+        it is spent, pieces are read as they are).
     min_side : float, optional
         Read nothing unless some piece spans this many working pixels (default: ``MIN_SIDE_PX``, and
         ``MIN_SIDE_FRAC`` of the image's longer side: a whole image of one number). A line of a page
@@ -248,7 +251,14 @@ def segment(inkmap: InkMap, score=None, budget: Budget | None = None, min_side: 
 
     if score is not None:
         # every piece (and run of close pieces) is read whole in one batch: most need no cut search
-        pieces, wholes = _group(pieces, line, counted, max_runs=MAX_READS * 3 // 4)
+        alone, most = len(pieces), MAX_READS * 3 // 4
+        if budget is not None:
+            most = min(most, alone + budget.joins)
+        pieces, wholes, runs = _group(pieces, line, counted, max_runs=most)
+        if budget is not None and wholes is not None:
+            budget.joins -= runs - alone
+        elif alone < runs <= MAX_READS * 3 // 4 and runs > most:  # the image's joins are spent
+            limits.append("reads")
         if wholes is None:  # no joins to weigh: only pieces wide enough for a cut search need a score
             wholes = np.ones(len(pieces))
             wide = [k for k, p in enumerate(pieces) if p.width > cuts.TRY_WIDTH * line]
@@ -267,7 +277,7 @@ def segment(inkmap: InkMap, score=None, budget: Budget | None = None, min_side: 
             if tried:
                 share = (MAX_READS - reads[0]) // pending
                 if budget is not None:
-                    share = min(share, budget.reads // pending)
+                    share = min(share, budget.cuts // pending)
                 pending -= 1
                 if share >= 1:
                     found = cuts.search(p, line, float(whole), share, limits)
@@ -278,7 +288,7 @@ def segment(inkmap: InkMap, score=None, budget: Budget | None = None, min_side: 
                 continue
             reads[0] += len(found[0])
             if budget is not None:
-                budget.reads -= len(found[0])
+                budget.cuts -= len(found[0])
             planned.append((p, float(whole), *found))
         # the parts of every search on the line read in one batch: a few network runs, not one per piece
         scores = score([part for _, _, parts, _ in planned for part in parts.values()]) if planned else []
