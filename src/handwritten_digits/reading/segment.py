@@ -251,13 +251,12 @@ def segment(inkmap: InkMap, score=None, budget: Budget | None = None, min_side: 
 
     if score is not None:
         # every piece (and run of close pieces) is read whole in one batch: most need no cut search
-        alone, most = len(pieces), MAX_READS * 3 // 4
-        if budget is not None:
-            most = min(most, alone + budget.joins)
+        alone, per_line = len(pieces), MAX_READS * 3 // 4
+        most = per_line if budget is None else min(per_line, alone + budget.joins)
         pieces, wholes, runs = _group(pieces, line, counted, max_runs=most)
         if budget is not None and wholes is not None:
             budget.joins -= runs - alone
-        elif alone < runs <= MAX_READS * 3 // 4 and runs > most:  # the image's joins are spent
+        elif most < runs <= per_line:  # the image's joins are spent
             limits.append("reads")
         if wholes is None:  # no joins to weigh: only pieces wide enough for a cut search need a score
             wholes = np.ones(len(pieces))
