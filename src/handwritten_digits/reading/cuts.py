@@ -4,7 +4,8 @@ Candidate columns are minima of the vertical ink projection near where equal-wid
 each cut follows the top-to-bottom path through the least ink (so it can pass around a stroke tip that
 reaches over the neighbour). With a ``score`` the candidate parts are read (:func:`search`, the parts of
 every piece searched on a line in one batch) and the best partition is kept (:func:`best_cut`) when its
-parts together score ``CUT_COST`` times better per cut than the whole.
+parts together score ``CUT_COST`` times better per cut than the whole. On a page turned ``UPRIGHT``
+degrees or more the search cuts a piece in its line's own frame (turned upright, as its crop is read).
 Without one, a piece wider than ``SPLIT_WIDTH`` line heights is cut at the best column where only one
 stroke is crossed. The number of candidate columns is capped, so a cut search costs a bounded number
 of reads whatever the piece.
@@ -12,9 +13,10 @@ of reads whatever the piece.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
-from handwritten_digits.reading.ink import stroke_width
+from handwritten_digits.reading.ink import stroke_width, turning
 from handwritten_digits.reading.pieces import Piece, short_prior
 
 SPLIT_WIDTH = 1.05  # without a score, pieces wider than this many line heights are cut
@@ -27,6 +29,7 @@ MAX_AREA = 60_000  # pieces with more stroke pixels than this (a hatched page, n
 MAX_BAND = 40  # a cut path strays at most this many pixels from its column (the rows' work grows with it)
 DIGIT_WIDTH = 0.9  # typical digit width plus spacing, in line heights, to guess how many digits touch
 WIDE = 1.25  # without a score, above this width a cut may cross more than one stroke (overlapping digits)
+UPRIGHT = 8.0  # a piece of a page turned this many degrees or more is cut turned upright (less: paths wander enough)
 
 
 def _mask(piece: Piece) -> np.ndarray:
@@ -142,16 +145,17 @@ def partitions(piece: Piece, line: float, reads: int = 10**6) -> tuple[dict[tupl
 
     Candidate columns are cut down (keeping the best) until the parts they make fit in ``reads``.
     """
-    parts = max(2, int(round(piece.width / line / DIGIT_WIDTH)))
+    view, rows, cols = _upright(piece)  # a turned page's line is cut across its own slope
+    parts = max(2, int(round(view.width / line / DIGIT_WIDTH)))
     # they may overlap, so any column may be a join
     limit = min(MAX_COLUMNS, max(MAX_CUTS, 4 * parts))
-    found = candidates(piece, line, parts, limit=limit, one_stroke=False, anywhere=True)  # best first
+    found = candidates(view, line, parts, limit=limit, one_stroke=False, anywhere=True)  # best first
     while len(found) * (len(found) + 3) // 2 > reads and found:  # k columns make at most (k+2)(k+1)/2 - 1 parts
         found = found[:-1]
     columns = sorted(found)
     # boundary k: which pixels lie left of it (none for the left edge, all for the right edge)
-    paths = cut_paths(piece, columns, line) if columns else []
-    bounds = [np.zeros(piece.area, bool)] + [left_of(piece, path) for path in paths]
+    paths = cut_paths(view, columns, line) if columns else []
+    bounds = [np.zeros(piece.area, bool)] + [cols < path[rows] for path in paths]
     bounds.append(np.ones(piece.area, bool))
     n = len(bounds)
     segments: dict[tuple[int, int], Piece] = {}
@@ -160,10 +164,29 @@ def partitions(piece: Piece, line: float, reads: int = 10**6) -> tuple[dict[tupl
             inside = bounds[j] & ~bounds[i]
             if (i, j) == (0, n - 1) or not inside.any():
                 continue
-            seg = piece.subset(inside)
-            if 0.1 * line <= seg.width <= MAX_PART * line:
-                segments[i, j] = seg
+            width = int(np.ptp(cols[inside])) + 1
+            if 0.1 * line <= width <= MAX_PART * line:
+                segments[i, j] = piece.subset(inside)
     return segments, n
+
+
+def _upright(piece: Piece) -> tuple[Piece, np.ndarray, np.ndarray]:
+    """The piece as its crop is read, turned upright by its ``turn`` (its mask on a canvas that holds it
+    all), and the row and column there of each of the piece's pixels, relative to that view's box."""
+    x0, y0, _, _ = piece.box
+    if abs(piece.turn) < UPRIGHT:
+        return piece, piece.ys - y0, piece.xs - x0
+    mask = _mask(piece)
+    turn, size = turning(mask.shape, piece.turn, margin=2)
+    level = cv2.warpAffine(mask.view(np.uint8), turn, size, flags=cv2.INTER_NEAREST)
+    ys, xs = np.nonzero(level)
+    if len(ys) == 0:
+        return piece, piece.ys - y0, piece.xs - x0
+    view = Piece(ys, xs, piece.ink)
+    px, py = piece.xs - x0, piece.ys - y0
+    cols = np.rint(turn[0, 0] * px + turn[0, 1] * py + turn[0, 2]).astype(int) - view.box[0]
+    rows = np.rint(turn[1, 0] * px + turn[1, 1] * py + turn[1, 2]).astype(int) - view.box[1]
+    return view, np.clip(rows, 0, view.height - 1), cols
 
 
 def worth_a_search(piece: Piece, line: float, whole: float) -> bool:

@@ -100,6 +100,17 @@ def resize(arr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(img.resize(size, Image.BOX if shrink else Image.BILINEAR), dtype=np.float32)
 
 
+def turning(shape: tuple[int, int], degrees: float, margin: int = 0) -> tuple[np.ndarray, tuple[int, int]]:
+    """OpenCV's matrix turning an image of ``shape`` (h, w) ``degrees`` counter-clockwise about its centre,
+    moved onto a canvas that holds all of it (``margin`` px more each way), and that canvas's (w, h)."""
+    h, w = shape
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    cos, sin = abs(turn[0, 0]), abs(turn[0, 1])
+    size = (int(np.ceil(h * sin + w * cos)) + margin, int(np.ceil(h * cos + w * sin)) + margin)
+    turn[:, 2] += (size[0] - w) / 2, (size[1] - h) / 2
+    return turn, size
+
+
 def stroke_width(mask: np.ndarray) -> float:
     """Typical stroke width of a binary mask in pixels: twice the distance transform on the stroke ridges."""
     if not mask.any():

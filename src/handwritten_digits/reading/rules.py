@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from handwritten_digits.reading.ink import distance
+from handwritten_digits.reading.ink import distance, turning
 
 LEVEL = 3.0  # printed lines turned this many degrees or more are looked for on the mask turned level
 STEEPEST = 20.0  # the slopes tried: up to this many degrees either way ...
@@ -66,10 +66,7 @@ def rules_along(mask: np.ndarray, degrees: float, run: int, k: int, bridge: int)
     if abs(degrees) < LEVEL:
         return rules(mask, run, k, bridge)
     h, w = mask.shape
-    turn = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    cos, sin = abs(turn[0, 0]), abs(turn[0, 1])
-    size = (int(np.ceil(h * sin + w * cos)), int(np.ceil(h * cos + w * sin)))
-    turn[:, 2] += (size[0] - w) / 2, (size[1] - h) / 2
+    turn, size = turning(mask.shape, degrees)
     level = cv2.warpAffine(mask.view(np.uint8), turn, size, flags=cv2.INTER_NEAREST).view(bool)
     found = rules(level, run, k, bridge).view(np.uint8)
     back = cv2.warpAffine(found, turn, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
