@@ -402,19 +402,26 @@ def test_a_note_on_a_dark_desk_seen_all_round(reader, digits, seed, lengths):
     _check(reader.read(photo), truth, min_right=0.9)
 
 
+def _desk_note(digits, page: int, degrees: float):
+    """``bench_photo_cases``'s desk note number ``page`` (from 0): a note page on a desk of gray 60, turned
+    ``degrees`` (every other page the other way), and its truth."""
+    from benchmarks.bench_photo_cases import on_a_desk
+
+    rng = np.random.default_rng(4)
+    for _ in range(page + 1):
+        image, truth = make_page(rng, digits, paper="note", perspective=False, shadow=False)
+    return on_a_desk(image, 60, 0.15, degrees * (-1) ** page), truth
+
+
 def test_a_turned_note_read_as_one_sure_digit_the_wrong_way_is_read_the_other_way(reader, digits):
     """A note on a dark desk, turned 10 degrees (``bench_photo_cases``'s eighth page): light ink on dark
     paper, the page-wide guess, read the whole sheet as one sure ``8`` (before the desk along the sheet's
     edge was paper; now it reads as a mark, which the other polarity beats anyway). A reading of one sure
     digit where the other polarity reads the note's fourteen digits, many more sure ones, gives way."""
-    from benchmarks.bench_photo_cases import on_a_desk
     from handwritten_digits.reading import decode, ink, segment
     from handwritten_digits.results import DigitResult, ReadResult
 
-    rng = np.random.default_rng(4)
-    for _ in range(8):
-        image, truth = make_page(rng, digits, paper="note", perspective=False, shadow=False)
-    photo = on_a_desk(image, 60, 0.15, -10.0)
+    photo, truth = _desk_note(digits, 7, 10.0)
     gray = decode.decode(photo)
     guess = ink.find_ink(gray)
     assert not guess.dark and ink.dark_on_a_finer_scale(gray)
@@ -429,26 +436,19 @@ def test_the_desk_along_a_turned_note_is_no_digit(reader, digits, page):
     paler than the pen even at their darkest) or a piece at a corner where the faint band along the edge
     grows dark enough to pass for a pen (page 12, most of its piece faint): no "1" beside or under the
     lines."""
-    from benchmarks.bench_photo_cases import on_a_desk
-
-    rng = np.random.default_rng(4)
-    for _ in range(page + 1):
-        image, truth = make_page(rng, digits, paper="note", perspective=False, shadow=False)
-    assert reader.read(on_a_desk(image, 60, 0.15, 10.0)).text == "\n".join(" ".join(line) for line in truth.lines)
+    photo, truth = _desk_note(digits, page, 10.0)
+    _check(reader.read(photo), truth)
 
 
 def test_digits_touching_in_a_number_stay_cut_though_one_part_is_unsure(reader, digits):
     """A note's ``20200610`` (``bench_photo_cases``'s nineteenth page) with ``0061`` written touching: the
     model judges the four together surely "not one digit" and the first 0 reads at 0.97. Beside the
     number's other digits that is digits touching, not a mark: the cut stands and all eight are read."""
-    from benchmarks.bench_photo_cases import on_a_desk
-
-    rng = np.random.default_rng(4)
-    for _ in range(19):
-        image, truth = make_page(rng, digits, paper="note", perspective=False, shadow=False)
+    photo, truth = _desk_note(digits, 18, 0.0)
     assert ["40", "20200610", "387"] in [list(line) for line in truth.lines]
-    result = reader.read(on_a_desk(image, 60, 0.15, 0.0))
-    assert result.text == "\n".join(" ".join(line) for line in truth.lines) and not result.marks
+    result = reader.read(photo)
+    _check(result, truth)
+    assert not result.marks
 
 
 def test_touching_digits_on_a_turned_page_are_cut_across_the_line(reader, digits):
