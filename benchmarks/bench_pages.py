@@ -8,6 +8,8 @@ reader (``Reader.read``, the served model, one thread) and scored by :mod:`bench
 
 * ``reading``: line exact (truth lines read exactly, at their position), page exact, character
   accuracy, and the time to read a page;
+* ``ceiling``: the lines and pages whose digits the model reads right *alone*, each as the 28x28 MNIST
+  image the page drew it from: what the reader could score were the page itself to add no error;
 * ``accuracy`` (the layout alone, ``find_ink`` + ``layout``): ``lines`` (the number of lines is right),
   ``numbers`` (and the count of numbers on every line), ``boxes`` (and every number's box matches the
   truth's, IoU >= 0.5).
@@ -64,7 +66,7 @@ def run(pages: int, seed: int, data_dir=None, split: str = "test", verbose: bool
     from handwritten_digits.reading.reader import Reader
 
     reader = Reader.load(model, threads=1)
-    rows, ink_times, layout_times, kinds, items, readings = [], [], [], {}, [], {}
+    rows, ink_times, layout_times, kinds, items, readings, truths = [], [], [], {}, [], {}, []
     # the pages of iter_pages(pages, seed), turned (the turn draws nothing from the generator)
     digits, rng = load_dataset(split, data_dir), np.random.default_rng(seed)
     pages_made = (make_page(rng, digits, turn=turn * (-1) ** k) for k in range(pages))
@@ -73,6 +75,7 @@ def run(pages: int, seed: int, data_dir=None, split: str = "test", verbose: bool
         text = reader.read(image).text
         readings[str(k)] = {"text": text, "ms": round((time.perf_counter() - start) * 1000, 1)}
         items.append({"id": f"page-{k:03d}", "kind": truth.kind, "label": truth.label, "path": str(k)})
+        truths.append(truth)
         t0 = time.perf_counter()
         inkmap = find_ink(decode(image))
         t1 = time.perf_counter()
@@ -103,6 +106,7 @@ def run(pages: int, seed: int, data_dir=None, split: str = "test", verbose: bool
     return {
         "pages": pages, "seed": seed, "digits": f"MNIST {split}", "model": model, "turn": turn,
         "reading": reading,
+        "ceiling": ceiling(reader, digits, truths),
         "accuracy": rates(rows),
         "by_kind": {kind: rates(group) for kind, group in sorted(kinds.items())},
         "layout_ms": {"mean": round(float(lt.mean()), 2), "median": round(float(np.median(lt)), 2),
@@ -111,6 +115,22 @@ def run(pages: int, seed: int, data_dir=None, split: str = "test", verbose: bool
         "failures": [r for r in rows if not r["numbers"]][:50],
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
     }
+
+
+def ceiling(reader, digits, truths: list) -> dict:
+    """The lines and pages whose every digit the model reads right alone (its 28x28 MNIST image): the most
+    line and page exact the reader could score with this model, were the page to add no error."""
+    right = reader.recognizer.predict_proba(digits[0].astype(np.float32))[:, :10].argmax(axis=1) == digits[1]
+    lines = pages = lines_right = pages_right = 0
+    for truth in truths:
+        sources, page_right = iter(truth.sources), True
+        for line in truth.lines:
+            line_right = all(right[next(sources)] for number in line for _ in number)
+            lines, lines_right, page_right = lines + 1, lines_right + line_right, page_right and line_right
+        pages, pages_right = pages + 1, pages_right + page_right
+    return {"digit_accuracy": round(float(right.mean()), 4), "lines": lines, "lines_right": lines_right,
+            "line_exact": round(lines_right / max(lines, 1), 4), "pages_right": pages_right,
+            "page_exact": round(pages_right / max(pages, 1), 4)}
 
 
 def realdev(folder, model: str = MODEL) -> dict:
@@ -163,6 +183,8 @@ def main(argv=None) -> int:
           f"char accuracy {read['char_accuracy']:.1%}; {read['ms_per_page']['median']:.0f} ms/page median")
     for kind, r in read["by_kind"].items():
         print(f"  {kind:8s} {r['pages']:4d} pages: line exact {r['line_exact']:.1%}, page exact {r['page_exact']:.1%}")
+    top = result["ceiling"]
+    print(f"ceiling (every digit read right alone): line exact {top['line_exact']:.1%}, page exact {top['page_exact']:.1%}")
     acc = result["accuracy"]
     print(f"{result['pages']} pages: lines {acc['lines']:.1%}, numbers {acc['numbers']:.1%}, boxes {acc['boxes']:.1%}; "
           f"layout {result['layout_ms']['mean']:.1f} ms/page (find_ink {result['find_ink_ms_mean']:.1f} ms)")

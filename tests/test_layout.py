@@ -439,3 +439,27 @@ def test_work_is_bounded(digits, monkeypatch):
     monkeypatch.setattr(layout_module, "MAX_COMPONENTS", 10)
     found = layout(find_ink(decode(image)))
     assert 0 < sum(len(ln.labels) for ln in found.lines) <= 10
+
+
+def test_the_bar_of_a_5_drawn_apart_stays_with_its_digit_where_a_dash_does_not(digits):
+    """A long flat piece is no digit (a dash, an underline), but one lying on top of a digit as a unit
+    with it is the bar of a 5 or a 7, drawn apart (on a turned page, wider than a digit is tall)."""
+    height = 40
+    image = _placed(digits, [(k, 1 + 0.9 * k, 1) for k in range(3)] + [(3 + k, 6 + 0.9 * k, 1) for k in range(3)], height)
+    inkmap, found = _read(image)
+    top = int(inkmap.stats[1:, 1].min())  # the digits' highest ink
+    under = int((inkmap.stats[1:, 1] + inkmap.stats[1:, 3]).max())
+    x2 = int(inkmap.stats[1:, 0][inkmap.stats[1:, 0] < 4 * height].max())  # the third digit's left edge
+    marked = image.copy()
+    cv2.line(marked, (x2, top - 6), (x2 + int(1.5 * height), top - 6), 0, 3)  # a bar over the third digit
+    cv2.line(marked, (6 * height, under + 8), (int(7.6 * height), under + 8), 0, 3)  # an underline
+    cv2.line(marked, (int(8.9 * height), int(1.5 * height)), (int(10.4 * height), int(1.5 * height)), 0, 3)  # a dash after
+    found = _read(marked)[1]
+    assert _counts(found) == [2]
+    labels = found.inkmap.labels  # the cleaned map's, which the regions name
+    bar, underline, dash = (int(labels[y, x]) for y, x in (
+        (top - 6, x2 + int(1.2 * height)), (under + 8, int(6.8 * height)), (int(1.5 * height), int(9.6 * height))))
+    assert 0 < bar != underline != dash > 0
+    kept = np.concatenate([n.labels for n in found.lines[0].numbers])
+    assert bar in found.lines[0].numbers[0].labels
+    assert underline not in kept and dash not in kept

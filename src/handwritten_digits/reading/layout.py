@@ -6,8 +6,8 @@ Works on the ink's connected components (their stats, a few whole-image morpholo
   edge) and ink far thicker than a stroke (a shadow, a stain, the desk around a note) are removed,
   strokes that cross a printed line kept, and the components renumbered (:attr:`Layout.inkmap`);
 * specks are ignored (segment's rule, measured against the page's typical digit, not its largest piece),
-  and so are pieces no digit makes (far taller than the digits, a hairline, a long flat dash, a thin
-  piece far paler than the pen);
+  and so are pieces no digit makes (far taller than the digits, a hairline, a long flat dash unless it
+  lies on top of a digit as the bar of a 5 drawn apart, a thin piece far paler than the pen);
 * pieces stacked close over each other (a digit broken across, the bar of a 5) are one unit;
 * units of digit height are chained into lines: each is linked to its best right neighbour when
   that one's best left neighbour is it, offsets measured along the page's slope (a turned sheet: first
@@ -118,16 +118,19 @@ def layout(inkmap: InkMap) -> Layout:
     ref_area = float(np.median(area[tall])) if tall.any() else float(area.max())
     speck = (side < SPECK_SIDE * height) & (area < SPECK_AREA * ref_area) | (area < 3)
     # not digits: a piece far taller than the digits or long along the image's edge (a page edge, a desk),
-    # a long hairline (what is left of a printed line), a long thin piece lying flat, a thin piece far
+    # a long hairline (what is left of a printed line), a long thin piece lying flat (but not a 5's bar), a thin piece far
     # paler than the pen (print left over: a margin line's end, the edge of the sheet)
     edge = (x0 <= 0) | (y0 <= 0) | (x0 + w >= iw) | (y0 + h >= ih)
-    other = (h > TALLEST * height) | (edge & (w > TALLEST * height)) | (~tall & (w > 1.2 * height))
+    piece_boxes = np.stack([x0, y0, x0 + w, y0 + h], 1)
+    flat = ~tall & (w > 1.2 * height)
+    flat &= ~_caps(piece_boxes, flat, tall, height)
+    other = (h > TALLEST * height) | (edge & (w > TALLEST * height)) | flat
     other |= (side >= 0.5 * height) & (area <= HAIR * stroke * side)
     other |= _pale(inkmap)[labels] & (area <= PALE_WIDTH * stroke * side)
     comp = np.flatnonzero(~speck & ~other)
     if len(comp) == 0:
         return Layout([], None, inkmap, removed)
-    unit = _units(np.stack([x0, y0, x0 + w, y0 + h], 1)[comp], height)  # each kept piece's unit
+    unit = _units(piece_boxes[comp], height)  # each kept piece's unit
     boxes = np.zeros((unit.max(initial=-1) + 1, 4))
     boxes[:, :2], boxes[:, 2:] = np.inf, -np.inf
     for k in range(2):
@@ -202,6 +205,18 @@ def restrict(inkmap: InkMap, labels) -> InkMap:
         ink[y0:y1, x0:x1] = np.where(near, inkmap.ink[y0:y1, x0:x1], np.float32(0))
     stats = np.concatenate([inkmap.stats[:1], inkmap.stats[labels]]).astype(np.int32)
     return replace(inkmap, ink=ink, mask=out_labels > 0, labels=out_labels, stats=stats)
+
+
+def _caps(boxes: np.ndarray, flat: np.ndarray, tall: np.ndarray, height: float) -> np.ndarray:
+    """Which ``flat`` pieces lie on top of a ``tall`` one as a unit with it (see :func:`_units`): the bar of
+    a 5 or a 7 drawn apart, long when the page is turned. A dash or an underline lies beside or under them."""
+    out = np.zeros(len(boxes), bool)
+    for k in np.flatnonzero(flat):
+        x0, y0, x1, y1 = boxes[k]
+        over = np.minimum(x1, boxes[:, 2]) - np.maximum(x0, boxes[:, 0])
+        out[k] = (tall & (over >= 0.5 * (boxes[:, 2] - boxes[:, 0])) & (boxes[:, 1] - y1 <= 0.3 * height)
+                  & ((y0 + y1) / 2 < boxes[:, 1]) & (boxes[:, 3] - y0 <= 1.3 * height)).any()
+    return out
 
 
 def _units(boxes: np.ndarray, height: float) -> np.ndarray:
