@@ -118,8 +118,8 @@ def layout(inkmap: InkMap) -> Layout:
     ref_area = float(np.median(area[tall])) if tall.any() else float(area.max())
     speck = (side < SPECK_SIDE * height) & (area < SPECK_AREA * ref_area) | (area < 3)
     # not digits: a piece far taller than the digits or long along the image's edge (a page edge, a desk),
-    # a long hairline (what is left of a printed line), a long thin piece lying flat (but not a 5's bar), a thin piece far
-    # paler than the pen (print left over: a margin line's end, the edge of the sheet)
+    # a long hairline (what is left of a printed line), a long thin piece lying flat (but not a 5's bar),
+    # a thin piece far paler than the pen (print left over: a margin line's end, the edge of the sheet)
     edge = (x0 <= 0) | (y0 <= 0) | (x0 + w >= iw) | (y0 + h >= ih)
     piece_boxes = np.stack([x0, y0, x0 + w, y0 + h], 1)
     flat = ~tall & (w > 1.2 * height)
