@@ -8,8 +8,10 @@ reader (``Reader.read``, the served model, one thread) and scored by :mod:`bench
 
 * ``reading``: line exact (truth lines read exactly, at their position), page exact, character
   accuracy, and the time to read a page;
-* ``ceiling``: the lines and pages whose digits the model reads right *alone*, each as the 28x28 MNIST
-  image the page drew it from: what the reader could score were the page itself to add no error;
+* ``alone``: whom a wrong line is down to. Each digit is also read *alone*, as the 28x28 MNIST image the
+  page drew it from: lines holding a digit the model misreads there (and how many of them the reader
+  reads right anyway, the page drawing the digit otherwise), and the wrong lines holding none (the page
+  cost them: ink, layout, cuts);
 * ``accuracy`` (the layout alone, ``find_ink`` + ``layout``): ``lines`` (the number of lines is right),
   ``numbers`` (and the count of numbers on every line), ``boxes`` (and every number's box matches the
   truth's, IoU >= 0.5).
@@ -106,7 +108,7 @@ def run(pages: int, seed: int, data_dir=None, split: str = "test", verbose: bool
     return {
         "pages": pages, "seed": seed, "digits": f"MNIST {split}", "model": model, "turn": turn,
         "reading": reading,
-        "ceiling": ceiling(reader, digits, truths),
+        "alone": alone(reader, digits, truths, [readings[str(k)]["text"] for k in range(pages)]),
         "accuracy": rates(rows),
         "by_kind": {kind: rates(group) for kind, group in sorted(kinds.items())},
         "layout_ms": {"mean": round(float(lt.mean()), 2), "median": round(float(np.median(lt)), 2),
@@ -117,20 +119,27 @@ def run(pages: int, seed: int, data_dir=None, split: str = "test", verbose: bool
     }
 
 
-def ceiling(reader, digits, truths: list) -> dict:
-    """The lines and pages whose every digit the model reads right alone (its 28x28 MNIST image): the most
-    line and page exact the reader could score with this model, were the page to add no error."""
+def alone(reader, digits, truths: list, texts: list[str]) -> dict:
+    """Wrong lines split by whom they are down to: the model (a digit it misreads alone, as its 28x28 MNIST
+    image) or the page (every digit read right alone); ``texts``: what the reader read on each page."""
     right = reader.recognizer.predict_proba(digits[0].astype(np.float32))[:, :10].argmax(axis=1) == digits[1]
-    lines = pages = lines_right = pages_right = 0
-    for truth in truths:
-        sources, page_right = iter(truth.sources), True
-        for line in truth.lines:
-            line_right = all(right[next(sources)] for number in line for _ in number)
-            lines, lines_right, page_right = lines + 1, lines_right + line_right, page_right and line_right
-        pages, pages_right = pages + 1, pages_right + page_right
-    return {"digit_accuracy": round(float(right.mean()), 4), "lines": lines, "lines_right": lines_right,
-            "line_exact": round(lines_right / max(lines, 1), 4), "pages_right": pages_right,
-            "page_exact": round(pages_right / max(pages, 1), 4)}
+    out = dict.fromkeys(("lines", "lines_misread_alone", "of_them_read_right", "lines_wrong_otherwise",
+                         "pages", "pages_misread_alone", "of_them_pages_read_right"), 0)
+    for truth, text in zip(truths, texts):
+        read, want = text.split("\n"), [" ".join(line) for line in truth.lines]
+        sources, page_alone, page_read = iter(truth.sources), False, len(read) == len(want)
+        for k, line in enumerate(truth.lines):
+            line_alone = all(right[next(sources)] for number in line for _ in number)
+            line_read = len(read) == len(want) and read[k] == want[k]
+            out["lines"] += 1
+            out["lines_misread_alone"] += not line_alone
+            out["of_them_read_right"] += line_read and not line_alone
+            out["lines_wrong_otherwise"] += line_alone and not line_read
+            page_alone, page_read = page_alone or not line_alone, page_read and line_read
+        out["pages"] += 1
+        out["pages_misread_alone"] += page_alone
+        out["of_them_pages_read_right"] += page_alone and page_read
+    return {"digit_accuracy": round(float(right.mean()), 4)} | out
 
 
 def realdev(folder, model: str = MODEL) -> dict:
@@ -183,8 +192,9 @@ def main(argv=None) -> int:
           f"char accuracy {read['char_accuracy']:.1%}; {read['ms_per_page']['median']:.0f} ms/page median")
     for kind, r in read["by_kind"].items():
         print(f"  {kind:8s} {r['pages']:4d} pages: line exact {r['line_exact']:.1%}, page exact {r['page_exact']:.1%}")
-    top = result["ceiling"]
-    print(f"ceiling (every digit read right alone): line exact {top['line_exact']:.1%}, page exact {top['page_exact']:.1%}")
+    a = result["alone"]
+    print(f"{a['lines_misread_alone']} lines hold a digit misread alone ({a['of_them_read_right']} read right anyway), "
+          f"{a['lines_wrong_otherwise']} wrong lines hold none; {a['pages_misread_alone']} pages hold one")
     acc = result["accuracy"]
     print(f"{result['pages']} pages: lines {acc['lines']:.1%}, numbers {acc['numbers']:.1%}, boxes {acc['boxes']:.1%}; "
           f"layout {result['layout_ms']['mean']:.1f} ms/page (find_ink {result['find_ink_ms_mean']:.1f} ms)")

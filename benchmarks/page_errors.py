@@ -17,6 +17,7 @@ model saw it beside the MNIST original.
 
     python -m benchmarks.page_errors              # 200 validation pages
     python -m benchmarks.page_errors --split test # the bench_pages pages (report only: never tune on them)
+    python -m benchmarks.page_errors --turn 15 --out /tmp/turned.json --plot /tmp/turned.png   # pages photographed turned
 """
 
 from __future__ import annotations
@@ -41,11 +42,12 @@ def line_cause(read: list, truth: list[str]) -> str | None:
     return "misread" if any(n.text != t for n, t in zip(read, truth)) else None
 
 
-def run(pages: int, seed: int, split: str, model: str, data_dir=None, examples: int = 60) -> tuple[dict, list]:
+def run(pages: int, seed: int, split: str, model: str, data_dir=None, examples: int = 60,
+        turn: float = 0.0) -> tuple[dict, list]:
     from tqdm import tqdm
 
     from handwritten_digits.data import load_dataset
-    from handwritten_digits.data.pages import iter_pages
+    from handwritten_digits.data.pages import make_page
     from handwritten_digits.reading.reader import Reader
 
     digits = load_dataset(split, data_dir)
@@ -53,7 +55,9 @@ def run(pages: int, seed: int, split: str, model: str, data_dir=None, examples: 
     by_kind, pairs, tiles = {}, Counter(), []
     misread = {"digits": 0, "also_alone": 0, "page_only": 0}
     total_lines = 0
-    for image, truth in tqdm(iter_pages(pages, seed, digits), total=pages, desc="pages", file=sys.stderr):
+    rng = np.random.default_rng(seed)  # iter_pages(pages, seed)'s pages, turned as bench_pages --turn turns them
+    made = (make_page(rng, digits, turn=turn * (-1) ** k) for k in range(pages))
+    for image, truth in tqdm(made, total=pages, desc="pages", file=sys.stderr):
         result = reader.read(image)
         kind = by_kind.setdefault(truth.kind, Counter())
         total_lines += len(truth.lines)
@@ -84,7 +88,7 @@ def run(pages: int, seed: int, split: str, model: str, data_dir=None, examples: 
     causes = sum(by_kind.values(), Counter())
     wrong_lines = sum(causes.values())
     return {
-        "pages": pages, "seed": seed, "digits": f"MNIST {split}", "model": model, "lines": total_lines,
+        "pages": pages, "seed": seed, "digits": f"MNIST {split}", "model": model, "turn": turn, "lines": total_lines,
         "lines_wrong": wrong_lines, "causes": {c: causes[c] for c in CAUSES},
         "by_kind": {k: {c: v[c] for c in CAUSES} for k, v in sorted(by_kind.items())},
         "misread": misread, "pairs": dict(pairs.most_common(15)),
@@ -121,12 +125,14 @@ def main(argv=None) -> int:
     parser.add_argument("--pages", type=int, default=200, help="pages to generate (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the pages (default 0)")
     parser.add_argument("--split", default="val", choices=["val", "test"], help="MNIST digits the pages are built from (default val)")
+    parser.add_argument("--turn", type=float, default=0.0,
+                        help="photograph every sheet turned this many degrees, every other page the other way (default 0)")
     parser.add_argument("--model", default="default-int8", help="bundled name, .onnx file or folder (default default-int8)")
     parser.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITS_DATA_DIR)")
     parser.add_argument("--out", type=Path, default=RESULTS / "page-errors.json", help="results JSON (default %(default)s)")
     parser.add_argument("--plot", type=Path, default=RESULTS / "plots" / "page-errors.png", help="PNG of the page-only misreads (default %(default)s)")
     args = parser.parse_args(argv)
-    result, tiles = run(args.pages, args.seed, args.split, args.model, args.data_dir)
+    result, tiles = run(args.pages, args.seed, args.split, args.model, args.data_dir, turn=args.turn)
     result["command"] = "python -m benchmarks.page_errors" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
     atomic_write_json(args.out, result)
     if tiles:

@@ -1,4 +1,4 @@
-"""The page benchmark's ceiling: lines and pages whose every digit the model reads right alone."""
+"""The page benchmark's split of wrong lines: a digit the model misreads alone, or the page."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from benchmarks.bench_pages import ceiling
-from benchmarks.readme_pages import ceiling_text
+from benchmarks.bench_pages import alone
+from benchmarks.readme_pages import alone_text
 
 
-class _Misreads:
-    """A recognizer that reads each image's first pixel as its digit: the digits' images say what it reads."""
+class _FirstPixel:
+    """A recognizer that reads each image's first pixel as its digit: the images say what it reads."""
 
     def predict_proba(self, images):
         probs = np.zeros((len(images), 11), np.float32)
@@ -19,14 +19,18 @@ class _Misreads:
         return probs
 
 
-def test_the_ceiling_counts_lines_and_pages_whose_digits_all_read_right_alone():
-    labels = np.array([1, 2, 3, 4, 5, 6])
-    images = np.zeros((6, 28, 28), np.float32)
-    images[:, 0, 0] = [1, 2, 3, 4, 5, 0]  # the sixth digit (a 6) is read as 0
-    reader = SimpleNamespace(recognizer=_Misreads())
-    truths = [SimpleNamespace(lines=[["12"], ["3", "4"]], sources=[0, 1, 2, 3]),  # all right
-              SimpleNamespace(lines=[["5"], ["6"]], sources=[4, 5])]  # its second line holds the misread 6
-    top = ceiling(reader, (images, labels), truths)
-    assert top == {"digit_accuracy": round(5 / 6, 4), "lines": 4, "lines_right": 3, "line_exact": 0.75,
-                   "pages_right": 1, "page_exact": 0.5}
-    assert "3 of these 4 lines" in ceiling_text({"ceiling": top, "pages": 2})
+def test_wrong_lines_are_split_between_digits_misread_alone_and_the_page():
+    labels = np.array([1, 2, 3, 4, 5, 6, 7])
+    images = np.zeros((7, 28, 28), np.float32)
+    images[:, 0, 0] = [1, 2, 3, 4, 5, 0, 7]  # the 6 is misread alone
+    reader = SimpleNamespace(recognizer=_FirstPixel())
+    truths = [SimpleNamespace(lines=[["12"], ["3", "4"]], sources=[0, 1, 2, 3]),
+              SimpleNamespace(lines=[["5"], ["6"], ["7"]], sources=[4, 5, 6])]
+    texts = ["12\n3 9",  # its second line read wrong, all its digits right alone: the page's doing
+             "5\n6\n7"]  # the 6, misread alone, read right on the page
+    got = alone(reader, (images, labels), truths, texts)
+    assert got == {"digit_accuracy": round(6 / 7, 4), "lines": 5, "lines_misread_alone": 1, "of_them_read_right": 1,
+                   "lines_wrong_otherwise": 1, "pages": 2, "pages_misread_alone": 1, "of_them_pages_read_right": 1}
+    assert alone(reader, (images, labels), truths[1:], ["5\n0\n7"])["of_them_read_right"] == 0
+    assert alone(reader, (images, labels), truths[:1], ["12\n3 4\n8"])["lines_wrong_otherwise"] == 2  # a line too many
+    assert "1 of the 5 lines hold a digit the model misreads" in alone_text({"alone": got})
