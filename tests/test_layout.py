@@ -310,6 +310,29 @@ def test_strokes_along_a_short_printed_line_are_kept():
     assert not cleaned.mask[30:32, :35].any()  # the line beside them is gone
 
 
+def test_a_thin_digit_a_fine_grid_eats_whole_is_kept():
+    """A 1 written slanted in a thin pen on fine squares lies, cut cell by cell, wholly within a stroke of
+    the printed lines: no piece of it is left for it to touch. As dark as the pen and digit-sized, it is
+    the pen's."""
+    mask = np.zeros((160, 400), bool)
+    ink = np.zeros(mask.shape, np.float32)
+    for k in range(4):  # bold digit-high strokes, dark
+        mask[60:100, 20 + 30 * k : 25 + 30 * k] = True
+    one = np.zeros(mask.shape, np.uint8)
+    cv2.line(one, (262, 60), (244, 100), 1, 1)  # the thin 1, as tall as the digits
+    mask |= one.view(bool)
+    ink[mask] = 1.0
+    for y in range(5, 160, 6):  # squares 6 px apart, printed light
+        mask[y, :] = True
+    for x in range(5, 400, 6):
+        mask[:, x] = True
+    ink[mask & (ink == 0)] = 0.35
+    cleaned, removed = _clean(ink, mask)
+    assert "rules" in removed
+    assert cleaned.mask[one.view(bool)].mean() > 0.9  # the 1 is kept
+    assert not cleaned.mask[:, 300:].any()  # the squares beside it are gone
+
+
 def test_a_small_sheet_of_dark_squares(digits):
     """Squares printed as dark as a mid-gray pen on a sheet hardly wider than a line of digits: all the
     ink is one piece, printed lines and digits. Many lines' worth of printed ink is a sheet (removed like

@@ -6,7 +6,8 @@ an image was cropped from long pieces lying along the image's edge; a shadow, a 
 around a note is ink far thicker than a pen's stroke; show-through joined to a digit is faint ink far
 from any dark stroke, and so, with it, the pale rest of ink mostly that faint (the desk along a sheet's
 edge). :func:`clean` removes them all, keeps the strokes that cross a printed line (and
-those along a line printed fainter than the pen), and renumbers the components. Printed lines are
+those along a line printed fainter than the pen, even a thin digit fine squares have cut to
+pieces), and renumbers the components. Printed lines are
 looked for along the sheet's own slope (:mod:`.rules`): a photo turns them with the sheet.
 """
 
@@ -38,6 +39,8 @@ PEN_OVER_RULE = 0.2  # a printed line this much fainter than the pen's median in
 RULE_SPREAD = 95  # ... where they are darker than this percentile of the line's ink
 LINE_MADS = 3.0  # ... or than this many robust deviations above its median, if lower (pen along lines lifts the percentile)
 ALONG = 2.0  # ... in runs no longer than this many digit heights (measured on digits a fine grid has cut: short)
+EATEN = 0.8  # ... that touch other ink, or half a digit long and this dark (of the pen's median): a digit the grid ate
+EATEN_OVER_RULE = 0.4  # (there, the line must be this much fainter than the pen: nothing else tells them apart)
 LINE_GAP = 0.5  # a thin straight piece continued by a removed printed line within this many digit heights is part of it
 WALL = 0.6  # a straight upright run this many digit heights long, from one removed printed line to another, ...
 WALLS = 3  # ... with as many others between the same two lines, is a wall of a row of boxes (a form's comb)
@@ -163,7 +166,9 @@ def _halo(inkmap: InkMap, rest: np.ndarray, stray: np.ndarray) -> np.ndarray:
 def _pen_along(inkmap: InkMap, rule: np.ndarray, height: float) -> np.ndarray:
     """Pen strokes that lie along a printed line (the base of a 2 on a ruled line): where the line is
     clearly fainter than the pen, its pixels darker than both the midway level and nearly all of the
-    line itself (light varies along a line), in runs no longer than ``ALONG`` digits that touch other ink."""
+    line itself (light varies along a line), in runs no longer than ``ALONG`` digits that touch other ink, or
+    that are a thin digit the lines have eaten whole (half a digit long, as dark as the pen, the lines far
+    fainter)."""
     keep = np.zeros(rule.shape, bool)
     if not rule.any():
         return keep
@@ -186,7 +191,12 @@ def _pen_along(inkmap: InkMap, rule: np.ndarray, height: float) -> np.ndarray:
         return keep
     count, labels, stats, _ = cv2.connectedComponentsWithStats(along.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
     near = cv2.dilate(other.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
-    ok = (np.bincount(labels[along & near], minlength=count) > 0) & (np.maximum(stats[:, 2], stats[:, 3]) <= ALONG * height)
+    extent = np.maximum(stats[:, 2], stats[:, 3])
+    touch = np.bincount(labels[along & near], minlength=count) > 0
+    # a thin digit a fine grid has eaten whole touches no other ink: as dark as the pen, and digit-sized
+    mean = np.bincount(labels[along], weights=inkmap.ink[along], minlength=count) / np.maximum(stats[:, 4], 1)
+    whole = (mean >= EATEN * dark) & (extent >= 0.5 * height) & (dark - line >= EATEN_OVER_RULE)
+    ok = (touch | whole) & (extent <= ALONG * height)
     ok[0] = False
     return ok[labels]
 
