@@ -5,10 +5,10 @@ walls between a form's boxes short upright ones in a row between two of them, an
 an image was cropped from long pieces lying along the image's edge; a shadow, a stain or the desk
 around a note is ink far thicker than a pen's stroke; show-through joined to a digit is faint ink far
 from any dark stroke, and so, with it, the pale rest of ink mostly that faint (the desk along a sheet's
-edge). :func:`clean` removes them all, keeps the strokes that cross a printed line (and
-those along a line printed fainter than the pen, even a thin digit fine squares have cut to
-pieces), and renumbers the components. Printed lines are
-looked for along the sheet's own slope (:mod:`.rules`): a photo turns them with the sheet.
+edge). :func:`clean` removes them all, keeps the strokes that cross a printed line (and those
+along a line printed fainter than the pen, even a thin digit fine squares have cut to pieces), and
+renumbers the components. Printed lines are looked for along the sheet's own slope (:mod:`.rules`):
+a photo turns them with the sheet.
 """
 
 from __future__ import annotations
