@@ -9,7 +9,7 @@ realdev labels write a line break as `` | `` (:func:`expected` turns them into t
 * ``char_accuracy``: ``max(0, 1 - edit_distance(text, truth) / len(truth))`` on the text *with*
   structure, so a missing space or line break costs one edit like a wrong digit;
   ``char_accuracy_digits`` the same on digits only;
-* ``line_matches``: lines read exactly, the reading's lines compared with the truth's position by
+* ``line_matches`` (``lines_read`` line by line): lines read exactly, the reading's lines compared with the truth's position by
   position (a missed or extra line shifts every line below it, so they count as wrong too).
 
 Every reader is scored on the same items (:func:`realdev_items`, or pages as ``{"id", "kind", "label",
@@ -74,15 +74,21 @@ def char_accuracy(text: str, truth: str) -> float:
     return max(0.0, 1.0 - edit_distance(text, truth) / len(truth))
 
 
-def line_matches(text: str, truth: str) -> tuple[int, int]:
-    """``(right, lines)``: how many of the truth's lines the reading has exactly, at the same position.
+def lines_read(text: str, truth: str) -> list[bool]:
+    """For each of the truth's lines, whether the reading has it exactly, at the same position.
 
     Line ``i`` of ``text`` is compared with line ``i`` of ``truth``; lines beyond the truth's count
     nothing, and missing ones are wrong.
     """
     want = expected(truth).split("\n")
     got = text.split("\n")
-    return sum(g == w for g, w in zip(got, want)), len(want)
+    return [k < len(got) and got[k] == w for k, w in enumerate(want)]
+
+
+def line_matches(text: str, truth: str) -> tuple[int, int]:
+    """``(right, lines)``: how many of the truth's lines the reading has exactly (:func:`lines_read`)."""
+    right = lines_read(text, truth)
+    return sum(right), len(right)
 
 
 def score(text: str, label: str) -> dict:

@@ -8,6 +8,7 @@ import numpy as np
 
 from benchmarks.bench_pages import alone
 from benchmarks.readme_pages import alone_text
+from benchmarks.scoring import line_matches
 
 
 class _FirstPixel:
@@ -24,13 +25,17 @@ def test_wrong_lines_are_split_between_digits_misread_alone_and_the_page():
     images = np.zeros((7, 28, 28), np.float32)
     images[:, 0, 0] = [1, 2, 3, 4, 5, 0, 7]  # the 6 is misread alone
     reader = SimpleNamespace(recognizer=_FirstPixel())
-    truths = [SimpleNamespace(lines=[["12"], ["3", "4"]], sources=[0, 1, 2, 3]),
-              SimpleNamespace(lines=[["5"], ["6"], ["7"]], sources=[4, 5, 6])]
+    truths = [SimpleNamespace(lines=[["12"], ["3", "4"]], sources=[0, 1, 2, 3], label="12 | 3 4"),
+              SimpleNamespace(lines=[["5"], ["6"], ["7"]], sources=[4, 5, 6], label="5 | 6 | 7")]
     texts = ["12\n3 9",  # its second line read wrong, all its digits right alone: the page's doing
              "5\n6\n7"]  # the 6, misread alone, read right on the page
     got = alone(reader, (images, labels), truths, texts)
     assert got == {"digit_accuracy": round(6 / 7, 4), "lines": 5, "lines_misread_alone": 1, "of_them_read_right": 1,
                    "lines_wrong_otherwise": 1, "pages": 2, "pages_misread_alone": 1, "of_them_pages_read_right": 1}
+    wrong = sum(line_matches(t, x.label)[1] - line_matches(t, x.label)[0] for t, x in zip(texts, truths))
+    assert wrong == got["lines_misread_alone"] - got["of_them_read_right"] + got["lines_wrong_otherwise"]  # adds up
     assert alone(reader, (images, labels), truths[1:], ["5\n0\n7"])["of_them_read_right"] == 0
-    assert alone(reader, (images, labels), truths[:1], ["12\n3 4\n8"])["lines_wrong_otherwise"] == 2  # a line too many
+    extra = alone(reader, (images, labels), truths[1:], ["5\n6\n7\n8"])  # a line too many
+    assert extra["lines_wrong_otherwise"] == 0 and extra["of_them_read_right"] == 1  # lines right where they stand,
+    assert extra["of_them_pages_read_right"] == 0  # as the benchmark's line exact counts them; the page is not exact
     assert "1 of the 5 lines hold a digit the model misreads" in alone_text({"alone": got})
