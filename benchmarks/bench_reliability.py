@@ -2,15 +2,16 @@
 
 Four measurements, each against the real thing on loopback where that is the honest way:
 
-* **fuzzed requests**: schemathesis (every default check, all its phases) against a live ``digits serve``
-  through its own ``/openapi.json``, bounded by ``--max-examples`` per operation and ``--fuzz-seconds``;
-  every response is counted on the way back (an ``after_call`` hook): requests, status classes, 5xx,
-  and the checks that failed;
+* **fuzzed requests** (:mod:`benchmarks.fuzz_api`): schemathesis (every default check, all its phases)
+  against a live ``digits serve`` through its own ``/openapi.json``, bounded by ``--max-examples`` per
+  operation and ``--fuzz-seconds``; every response is counted on the way back (an ``after_call`` hook):
+  requests, status classes, 5xx, and the checks that failed;
 * **malformed files**: about a thousand broken image files made from the bundled samples
-  (:func:`malformed_files`: truncations, bit flips, swapped headers, zero bytes, decompression-bomb
-  headers, wrong extensions, an EPS named .png, a FIFO, a directory named .png ...), read by the real
-  ``digits predict --json`` in a few subprocess batches: one-line error records, readings, tracebacks in
-  stderr, exit codes other than the documented 0/1/2; then a sample of them POSTed to the server: 5xx;
+  (:func:`benchmarks.malformed.malformed_files`: truncations, bit flips, swapped headers, zero bytes,
+  decompression-bomb headers, wrong extensions, an EPS named .png, a FIFO, a directory named .png ...),
+  read by the real ``digits predict --json`` in a few subprocess batches: one-line error records,
+  readings, tracebacks in stderr, exit codes other than the documented 0/1/2; then a sample of them
+  POSTed to the server: 5xx;
 * **probes with the worst images in flight**: taken from ``benchmarks/results/worst.json``
   (``server.healthz_with_worst_in_flight``, measured by ``benchmarks.bench_worst``), not re-measured;
 * **corrections under load**: ``--feedback-posts`` concurrent POSTs to ``/api/v1/feedback`` (a 28x28
@@ -35,136 +36,19 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
 
+from benchmarks.fuzz_api import fuzz, status_classes
+from benchmarks.malformed import malformed_files
+
 RESULTS = Path(__file__).parent / "results" / "reliability.json"
 WORST = Path(__file__).parent / "results" / "worst.json"
-SAMPLES = Path(__file__).resolve().parents[1] / "src" / "handwritten_digits" / "assets" / "samples"
 DOCUMENTED_EXIT_CODES = (0, 1, 2)  # 0 all read, 1 some file failed, 2 usage or fatal error (errors.DigitsError)
 
-# the kinds of malformed file :func:`malformed_files` makes (test_bench_reliability checks each appears)
-KINDS = ("truncated", "bit_flip", "byte_garbage", "swapped_header", "zero_bytes", "empty", "bomb_header",
-         "wrong_extension", "eps_as_png", "text_as_image", "fifo", "directory", "symlink_loop", "header_only")
 
-
-# ---------------------------------------------------------------- malformed files
-
-
-def _samples(folder: Path = SAMPLES) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    import struct
-    import zlib
-
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-
-def bomb_png(width: int, height: int) -> bytes:
-    """A valid PNG header declaring ``width`` x ``height`` pixels, with a tiny (bogus) image stream."""
-    import struct
-    import zlib
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", zlib.compress(b"\0" * 1024))
-            + _png_chunk(b"IEND", b""))
-
-
-def bomb_gif(width: int, height: int) -> bytes:
-    import struct
-
-    return b"GIF89a" + struct.pack("<HH", width, height) + b"\x00\x00\x00" + b";"
-
-
-def bomb_bmp(width: int, height: int) -> bytes:
-    import struct
-
-    header = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, 0, 0, 0, 0, 0)
-    return b"BM" + struct.pack("<IHHI", 54 + 64, 0, 0, 54) + header + b"\0" * 64
-
-
-EPS = (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\nnewpath 4 4 moveto 24 24 lineto stroke\nshowpage\n"
-       b"%%EOF\n")
-
-
-def malformed_files(folder: Path, count: int = 1000, seed: int = 0, special: bool = True) -> dict[str, str]:
-    """Write about ``count`` malformed image files into ``folder``; returns {file name: kind}.
-
-    Built from the bundled samples: truncations at many offsets, single and multiple bit flips, runs of
-    garbage bytes, swapped headers (a PNG named .jpg ...), all-zero files, empty files, headers alone,
-    decompression-bomb headers (PNG/GIF/BMP declaring huge sizes), wrong extensions (.webp, .tif),
-    an EPS and a text file named as images; with ``special``, a FIFO, a directory named .png and a
-    symlink loop (things that are not files at all).
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(seed)
-    samples = _samples()
-    names = list(samples)
-    kinds: dict[str, str] = {}
-
-    def put(kind: str, suffix: str, data: bytes) -> None:
-        name = f"{len(kinds):04d}-{kind}{suffix}"
-        (folder / name).write_bytes(data)
-        kinds[name] = kind
-
-    def suffix_of(name: str) -> str:
-        return Path(name).suffix
-
-    # fixed kinds first, a handful each
-    for name, data in samples.items():
-        other = ".jpg" if suffix_of(name) == ".png" else ".png"
-        put("swapped_header", other, data)
-        put("wrong_extension", rng.choice([".webp", ".tif", ".gif", ".bmp"]), data)
-        put("header_only", suffix_of(name), data[:8 if suffix_of(name) == ".png" else 4])
-    for size in (1, 28, 1024, 65536):
-        put("zero_bytes", rng.choice([".png", ".jpg"]), b"\0" * size)
-    put("empty", ".png", b"")
-    put("empty", ".jpg", b"")
-    for w, h in ((100_000, 100_000), (65_535, 65_535), (2**31 - 1, 1), (1, 2**31 - 1), (50_000, 50_000)):
-        put("bomb_header", ".png", bomb_png(w, h))
-    put("bomb_header", ".gif", bomb_gif(65_535, 65_535))
-    put("bomb_header", ".bmp", bomb_bmp(100_000, 100_000))
-    put("eps_as_png", ".png", EPS)
-    put("eps_as_png", ".jpg", EPS)
-    put("text_as_image", ".png", b"this is not an image\n" * 10)
-    put("text_as_image", ".jpg", "digits \u00e9\u00e8 \U0001F600\n".encode())
-    if special:
-        fifo = folder / f"{len(kinds):04d}-fifo.png"
-        os.mkfifo(fifo)
-        kinds[fifo.name] = "fifo"
-        directory = folder / f"{len(kinds):04d}-directory.png"
-        directory.mkdir()
-        kinds[directory.name] = "directory"
-        loop = folder / f"{len(kinds):04d}-symlink_loop.png"
-        loop.symlink_to(loop.name)
-        kinds[loop.name] = "symlink_loop"
-    # the bulk: random damage to the samples, spread evenly over three kinds
-    bulk = ("truncated", "bit_flip", "byte_garbage")
-    i = 0
-    while len(kinds) < count:
-        kind = bulk[i % 3]
-        name = names[(i // 3) % len(names)]
-        data = bytearray(samples[name])
-        if kind == "truncated":
-            cut = rng.randrange(1, len(data))  # never the whole file
-            out = bytes(data[:cut])
-        elif kind == "bit_flip":
-            for _ in range(rng.choice([1, 1, 2, 4, 16])):
-                pos = rng.randrange(len(data))
-                data[pos] ^= 1 << rng.randrange(8)
-            out = bytes(data)
-        else:
-            start = rng.randrange(len(data))
-            length = rng.randint(1, 64)
-            data[start:start + length] = bytes(rng.randrange(256) for _ in range(length))
-            out = bytes(data)
-        put(kind, suffix_of(name), out)
-        i += 1
-    return kinds
+# ---------------------------------------------------------------- malformed files, read by the real CLI
 
 
 def run_predict(folder: Path, files: list[str], batches: int, model: str, timeout: float) -> dict:
@@ -238,11 +122,6 @@ async def _post_all(port: int, path: str, items: list[tuple[bytes, str]], concur
     return await asyncio.gather(*(one(b, c) for b, c in items))
 
 
-def _status_classes(statuses) -> dict:
-    out = Counter()
-    for s in statuses:
-        out[f"{str(s)[0]}xx" if isinstance(s, int) else str(s)] += 1
-    return dict(sorted(out.items()))
 
 
 def post_malformed(port: int, folder: Path, kinds: dict[str, str], sample: int, seed: int = 1) -> dict:
@@ -258,142 +137,11 @@ def post_malformed(port: int, folder: Path, kinds: dict[str, str], sample: int, 
     by_kind: dict[str, Counter] = {}
     for n, s in zip(chosen, statuses):
         by_kind.setdefault(kinds[n], Counter())[str(s)] += 1
-    return {"posted": len(items), "seconds": round(time.perf_counter() - t0, 1), "statuses": _status_classes(statuses),
+    return {"posted": len(items), "seconds": round(time.perf_counter() - t0, 1), "statuses": status_classes(statuses),
             "server_errors_5xx": sum(1 for s in statuses if isinstance(s, int) and s >= 500),
             "by_kind": {k: dict(v) for k, v in sorted(by_kind.items())}}
 
 
-# ---------------------------------------------------------------- fuzzing
-
-
-def fuzz(url: str, max_examples: int, seconds: int, seed: int = 0) -> dict:
-    """schemathesis against the live server's spec, every default check; responses counted as they come."""
-    import schemathesis
-    from schemathesis.engine import events, from_schema
-
-    register_image_media_types()
-    statuses: Counter = Counter()
-    lock = threading.Lock()
-
-    @schemathesis.hook
-    def after_call(context, case, response):
-        with lock:
-            statuses[response.status_code] += 1
-
-    schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
-    schema.config.generation.update(max_examples=max_examples)
-    for attr, value in (("max_time", seconds), ("seed", seed)):
-        if hasattr(schema.config, attr):
-            try:
-                setattr(schema.config, attr, value)
-            except AttributeError:
-                pass
-    failures: Counter = Counter()
-    failing_ops: dict[str, set] = {}
-    scenarios, errors, stop_reason, slips, details = 0, [], None, 0, []
-    checks_run = Counter()
-    t0 = time.perf_counter()
-    stream = from_schema(schema).execute()
-    deadline = time.monotonic() + seconds + 30
-    for event in stream:
-        if isinstance(event, events.ScenarioFinished):
-            scenarios += 1
-            for case_id, nodes in event.recorder.checks.items():
-                for node in nodes:
-                    checks_run[node.name] += 1
-                    if node.status.name == "FAILURE":
-                        node_case = event.recorder.cases.get(case_id)
-                        case = getattr(node_case, "value", None)
-                        if _schemathesis_slip(case):
-                            slips += 1
-                            continue
-                        failures[node.name] += 1
-                        failing_ops.setdefault(node.name, set()).add(event.recorder.label)
-                        if len(details) < 10:
-                            failure = getattr(node.failure_info, "failure", None)
-                            details.append({"check": node.name, "operation": event.recorder.label,
-                                            "phase": str(getattr(event.phase, "name", event.phase)),
-                                            "title": str(getattr(failure, "title", ""))[:200],
-                                            "message": str(getattr(failure, "message", ""))[:300],
-                                            "body": _short_body(getattr(case, "body", None))})
-        elif isinstance(event, (events.NonFatalError, events.FatalError)):
-            errors.append(str(getattr(event, "info", event))[:300])
-        elif isinstance(event, events.EngineFinished):
-            stop_reason = event.stop_reason.name
-        if time.monotonic() > deadline:
-            stream.stop()
-            stop_reason = "stopped by bench_reliability's own deadline"
-            break
-    statuses_total = sum(statuses.values())
-    return {
-        "tool": f"schemathesis {schemathesis.__version__}, default checks, all phases, against {url}/openapi.json",
-        "max_examples_per_operation": max_examples, "max_seconds": seconds, "seconds": round(time.perf_counter() - t0, 1),
-        "operations": len(list(schema.get_all_operations())), "scenarios": scenarios, "stop_reason": stop_reason,
-        "requests": statuses_total,
-        "statuses": _status_classes(s for s, n in statuses.items() for _ in range(n)),
-        "server_errors_5xx": sum(n for s, n in statuses.items() if s >= 500),
-        "check_failures": sum(failures.values()), "check_failures_by_check": dict(failures),
-        "failing_operations": {k: sorted(v) for k, v in failing_ops.items()}, "failures": details,
-        "schemathesis_slips_not_counted": slips,
-        "schemathesis_slip": "coverage phase, positive mode, a form whose label is \"\" (schemathesis 4.32.5 builds "
-                             "it for forms with an encoding entry and still calls it valid; see tests/test_schemathesis.py)",
-        "checks_recorded": dict(checks_run), "engine_errors": errors[:10],
-    }
-
-
-def _schemathesis_slip(case) -> bool:
-    """The schemathesis 4.32.5 slip that tests/test_schemathesis.py skips: in its coverage phase, a form with an
-    ``encoding`` entry gets ``""`` for every other required field and is still called valid, though ``label``
-    is an integer. A 422 for it is right, not a disagreement with the spec."""
-    meta, body = getattr(case, "meta", None), getattr(case, "body", None)
-    try:
-        return (meta is not None and meta.phase.name == "coverage" and meta.generation.mode.is_positive
-                and isinstance(body, dict) and body.get("label") == "")
-    except AttributeError:
-        return False
-
-
-def _short_body(body) -> str:
-    if isinstance(body, dict):
-        return repr({k: (f"<{len(v)} bytes>" if isinstance(v, (bytes, bytearray)) else v) for k, v in body.items()})[:200]
-    if isinstance(body, (bytes, bytearray)):
-        return f"<{len(body)} bytes>"
-    return repr(body)[:200]
-
-
-_REGISTERED = False
-
-
-def register_image_media_types() -> None:
-    """Image bodies as real PNG and JPEG images, for this benchmark and tests/test_schemathesis.py: a spec cannot
-    say "a decodable image", so random bytes labelled image/png would not be valid data. Each image holds one to
-    three clear strokes (``/feedback`` rightly refuses an image with no ink)."""
-    global _REGISTERED
-    if _REGISTERED:
-        return
-    import schemathesis
-    from hypothesis import strategies as st
-    from PIL import Image, ImageDraw
-
-    @st.composite
-    def drawn_image(draw, fmt: str) -> bytes:
-        width, height = draw(st.integers(32, 160)), draw(st.integers(32, 160))
-        mode = draw(st.sampled_from(["L", "RGB", "RGBA"] if fmt == "PNG" else ["L", "RGB"]))
-        paper = {"L": 255, "RGB": (255, 255, 255), "RGBA": (0, 0, 0, 0)}[mode]
-        ink = {"L": 0, "RGB": (0, 0, 0), "RGBA": (0, 0, 0, 255)}[mode]
-        img = Image.new(mode, (width, height), paper)
-        pen = ImageDraw.Draw(img)
-        for _ in range(draw(st.integers(1, 3))):
-            x, y = draw(st.integers(4, width - 20)), draw(st.integers(4, height - 20))
-            dx, dy = draw(st.integers(0, 16)), draw(st.integers(12, 16))
-            pen.line([(x, y), (x + dx, y + dy)], fill=ink, width=draw(st.integers(3, 6)))
-        buffer = io.BytesIO()
-        img.save(buffer, format=fmt)
-        return buffer.getvalue()
-
-    schemathesis.openapi.media_type("image/png", drawn_image("PNG"))
-    schemathesis.openapi.media_type("image/jpeg", drawn_image("JPEG"), aliases=["image/jpg"])
-    _REGISTERED = True
 
 
 # ---------------------------------------------------------------- corrections under load
@@ -444,7 +192,7 @@ def feedback_under_load(port: int, db: Path, posts: int, concurrency: int, secon
     except sqlite3.Error as exc:
         integrity = f"error: {exc}"
     return {"sent": posts, "concurrency": concurrency, "seconds": round(elapsed, 2),
-            "statuses": _status_classes(statuses), "acknowledged_201": acknowledged,
+            "statuses": status_classes(statuses), "acknowledged_201": acknowledged,
             "server_errors_5xx": sum(1 for s in statuses if isinstance(s, int) and s >= 500),
             "rows_stored": stored, "lost": None if stored is None else acknowledged - stored,
             "labels_stored": {str(k): v for k, v in sorted((labels or {}).items())},

@@ -8,13 +8,14 @@ import stat
 import pytest
 
 from benchmarks import bench_reliability as rel
+from benchmarks import fuzz_api, malformed
 from benchmarks.readme_reliability import reliability_section
 
 
 def test_malformed_files_yield_every_promised_kind(tmp_path):
-    kinds = rel.malformed_files(tmp_path / "m", count=120)
+    kinds = malformed.malformed_files(tmp_path / "m", count=120)
     assert len(kinds) == 120
-    assert set(kinds.values()) == set(rel.KINDS)
+    assert set(kinds.values()) == set(malformed.KINDS)
     folder = tmp_path / "m"
     by_kind = {}
     for name, kind in kinds.items():
@@ -25,7 +26,7 @@ def test_malformed_files_yield_every_promised_kind(tmp_path):
     assert all(p.stat().st_size == 0 for p in by_kind["empty"])
     assert all(set(p.read_bytes()) == {0} for p in by_kind["zero_bytes"])
     assert all(p.read_bytes().startswith(b"%!PS") and p.suffix in (".png", ".jpg") for p in by_kind["eps_as_png"])
-    samples = rel._samples()
+    samples = malformed._samples()
     for p in by_kind["truncated"]:  # a strict prefix of one sample
         data = p.read_bytes()
         assert any(len(data) < len(s) and s.startswith(data) for s in samples.values())
@@ -39,8 +40,8 @@ def test_malformed_files_yield_every_promised_kind(tmp_path):
 
 
 def test_malformed_files_are_deterministic(tmp_path):
-    a = rel.malformed_files(tmp_path / "a", count=60, special=False)
-    b = rel.malformed_files(tmp_path / "b", count=60, special=False)
+    a = malformed.malformed_files(tmp_path / "a", count=60, special=False)
+    b = malformed.malformed_files(tmp_path / "b", count=60, special=False)
     assert a == b
     assert all((tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes() for n in a)
 
@@ -49,11 +50,11 @@ def test_bomb_headers_declare_huge_sizes():
     from PIL import Image
 
     with pytest.raises(Exception):
-        with Image.open(io.BytesIO(rel.bomb_png(100_000, 100_000))) as img:
+        with Image.open(io.BytesIO(malformed.bomb_png(100_000, 100_000))) as img:
             img.load()
     import struct
 
-    assert struct.unpack(">II", rel.bomb_png(65_535, 7)[16:24]) == (65_535, 7)
+    assert struct.unpack(">II", malformed.bomb_png(65_535, 7)[16:24]) == (65_535, 7)
 
 
 def test_feedback_body_is_a_form_with_image_and_label():
@@ -67,7 +68,7 @@ def test_feedback_body_is_a_form_with_image_and_label():
 
 
 def test_status_classes():
-    assert rel._status_classes([200, 201, 422, 400, 500, "TimeoutError"]) == {
+    assert fuzz_api.status_classes([200, 201, 422, 400, 500, "TimeoutError"]) == {
         "2xx": 2, "4xx": 2, "5xx": 1, "TimeoutError": 1}
 
 

@@ -16,7 +16,7 @@ schemathesis = pytest.importorskip("schemathesis")
 pytest.importorskip("httpx2")
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-from benchmarks.bench_reliability import register_image_media_types  # noqa: E402
+from benchmarks.fuzz_api import register_image_media_types  # noqa: E402
 from handwritten_digits.server.app import create_app  # noqa: E402
 from handwritten_digits.server.settings import Settings  # noqa: E402
 
