@@ -1,9 +1,9 @@
 """Load test of ``digits serve`` against a minimal Flask + eager PyTorch route, on loopback only.
 
-Each server runs in its own process tree; the load generator runs in another process: asyncio with
-raw HTTP/1.1 keep-alive connections (no client library overhead). It posts the page's live request:
-the drawing exported at 280x140 (MNIST validation digits, one to three, dark ink on opaque white) and
-measures:
+Each server runs in its own process tree; the load generator (:mod:`benchmarks.load_client`) runs in
+another process: asyncio with raw HTTP/1.1 keep-alive connections (no client library overhead). It posts
+the page's live request: the drawing exported at 280x140 (MNIST validation digits, one to three, dark ink
+on opaque white) and measures:
 
 * saturation throughput: ``--connections`` closed-loop clients for ``--seconds``;
 * latency at fixed rates (open loop: requests are due at fixed times and latency is counted from
@@ -24,21 +24,17 @@ recorded load average: other work on the cores depresses the numbers.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import io
-import multiprocessing as mp
 import os
-import platform
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.load_client import run_client
+from benchmarks.servers import free_port, group_cpu_seconds, report_header, start, stop
 
 RESULTS = Path(__file__).parent / "results" / "load.json"
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"  # where the tests look too
@@ -94,202 +90,7 @@ def _synthetic_digits(count: int) -> np.ndarray:
     return np.stack(out)
 
 
-# ---------------------------------------------------------------- the client (its own process)
-
-
-class Connection:
-    """One raw HTTP/1.1 connection; reconnects when the server closes (HTTP/1.0-style servers)."""
-
-    def __init__(self, host: str, port: int):
-        self.host, self.port = host, port
-        self.reader = self.writer = None
-        self.reconnects = 0
-
-    async def request(self, head: bytes, body: bytes) -> int:
-        reused = self.writer is not None
-        if not reused:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        try:
-            self.writer.write(head + body)
-            status_line = await self.reader.readline()
-        except ConnectionResetError:
-            status_line = b""
-        if not status_line and reused:
-            # the server closed this keep-alive connection while it sat idle (uvicorn: after 5 s):
-            # what every HTTP client does, send again on a new connection
-            self.close()
-            self.reconnects += 1
-            return await self.request(head, body)
-        if not status_line:
-            raise ConnectionError("server closed the connection")
-        status = int(status_line.split()[1])
-        length, close = None, status_line.startswith(b"HTTP/1.0")
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            name = name.strip().lower()
-            if name == "content-length":
-                length = int(value)
-            elif name == "connection":
-                close = value.strip().lower() == "close"
-        if length is not None:
-            await self.reader.readexactly(length)
-        else:
-            await self.reader.read()
-            close = True
-        if close:
-            self.close()
-        return status
-
-    def close(self):
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
-
-
-def _heads(path: str, bodies: list[bytes]) -> list[bytes]:
-    return [(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
-             f"Content-Length: {len(b)}\r\n\r\n").encode() for b in bodies]
-
-
-async def _closed_loop(host, port, path, bodies, connections, seconds, max_requests):
-    heads = _heads(path, bodies)
-    latencies, kinds, conns = [], Counter(), []  # kinds: failed requests by status or exception
-    stop = time.perf_counter() + seconds
-    counter = iter(range(max_requests))
-
-    async def worker(k):
-        conn = Connection(host, port)
-        conns.append(conn)
-        while time.perf_counter() < stop and (i := next(counter, None)) is not None:
-            t0 = time.perf_counter()
-            try:
-                status = await conn.request(heads[i % len(bodies)], bodies[i % len(bodies)])
-            except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError) as exc:
-                status = type(exc).__name__
-                conn.close()
-            if status == 200:
-                latencies.append(time.perf_counter() - t0)
-            else:
-                kinds[str(status)] += 1
-        conn.close()
-
-    t0 = time.perf_counter()
-    await asyncio.gather(*(worker(k) for k in range(connections)))
-    elapsed, failed = time.perf_counter() - t0, sum(kinds.values())
-    return {"connections": connections, "seconds": round(elapsed, 2), "requests": len(latencies) + failed,
-            "errors": failed, "error_kinds": dict(kinds), "reconnects": sum(c.reconnects for c in conns),
-            "throughput_rps": round(len(latencies) / elapsed, 1), **_percentiles(latencies)}
-
-
-async def _open_loop(host, port, path, bodies, rate, seconds, max_connections, drain=10.0):
-    """Requests due every 1/rate s; latency from the due time. Idle connections are reused."""
-    heads = _heads(path, bodies)
-    total = int(rate * seconds)
-    idle: list[Connection] = []
-    opened = 0
-    latencies, late, kinds, conns = [], 0, Counter(), []
-    pool_free = asyncio.Condition()
-
-    async def one(i, due):
-        nonlocal opened
-        async with pool_free:
-            while not idle and opened >= max_connections:
-                await pool_free.wait()
-            if idle:
-                conn = idle.pop()
-            else:
-                conn, opened = Connection(host, port), opened + 1
-                conns.append(conn)
-        try:
-            status = await asyncio.wait_for(conn.request(heads[i % len(bodies)], bodies[i % len(bodies)]), timeout=10)
-        except (OSError, ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as exc:
-            status = type(exc).__name__
-            conn.close()
-        if status == 200:
-            latencies.append(time.perf_counter() - due)
-        else:
-            kinds[str(status)] += 1
-        async with pool_free:
-            idle.append(conn)
-            pool_free.notify()
-
-    start = time.perf_counter() + 0.05
-    deadline = start + seconds + drain  # a server that falls behind cannot keep the run going
-    tasks = []
-    for i in range(total):
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        elif delay < -0.005:
-            late += 1  # the client itself fell behind schedule
-        tasks.append(asyncio.ensure_future(one(i, due)))
-    done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.perf_counter()))
-    for task in pending:
-        task.cancel()
-    elapsed = time.perf_counter() - start
-    for conn in idle:
-        conn.close()
-    return {"rate_rps": rate, "seconds": round(elapsed, 2), "requests": total, "errors": sum(kinds.values()),
-            "unfinished": len(pending), "achieved_rps": round(len(latencies) / elapsed, 1),
-            "connections_used": opened, "client_late_sends": late, "error_kinds": dict(kinds),
-            "reconnects": sum(c.reconnects for c in conns), **_percentiles(latencies)}
-
-
-def _percentiles(latencies) -> dict:
-    if not latencies:
-        return {"p50_ms": None, "p90_ms": None, "p99_ms": None, "max_ms": None}
-    ms = np.asarray(latencies) * 1000
-    return {"p50_ms": round(float(np.percentile(ms, 50)), 2), "p90_ms": round(float(np.percentile(ms, 90)), 2),
-            "p99_ms": round(float(np.percentile(ms, 99)), 2), "max_ms": round(float(ms.max()), 2)}
-
-
-def _client_main(plan: dict, queue) -> None:
-    """Entry of the load-generator process: run the plan, send the results back."""
-    try:
-        began = time.process_time()
-        results = asyncio.run(_run_plan(plan))
-        if isinstance(results, dict) and results.get("requests"):  # the load generator's own share of the cores
-            cpu = time.process_time() - began
-            results["client_cpu_ms_per_request"] = round(cpu / (results["requests"] + results["warmup_requests"]) * 1000, 3)
-        queue.put(results)
-    except BaseException as exc:  # report, never hang the parent
-        queue.put({"error": repr(exc)})
-
-
-async def _run_plan(plan):
-    host, port, path, bodies = plan["host"], plan["port"], plan["path"], plan["bodies"]
-    if plan["phase"] == "saturation":
-        warm = await _closed_loop(host, port, path, bodies, 4, plan["warmup"], 10_000)  # not reported
-        out = await _closed_loop(host, port, path, bodies, plan["connections"], plan["seconds"], plan["max_requests"])
-        return {**out, "warmup_requests": warm["requests"]}
-    out = []
-    for rate in plan["rates"]:
-        if out and ("skipped" in out[-1] or out[-1]["achieved_rps"] < 0.8 * out[-1]["rate_rps"]):
-            below = out[-1]["rate_rps"] if "skipped" not in out[-1] else out[-1]["skipped"].split()[-2]
-            out.append({"rate_rps": rate, "skipped": f"server saturated below {float(below):.0f} req/s"})
-            continue
-        await asyncio.sleep(0.5)
-        out.append(await _open_loop(host, port, path, bodies, rate, plan["rate_seconds"], plan["max_connections"]))
-    return out
-
-
-def run_client(plan: dict, timeout: float) -> dict:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_client_main, args=(plan, queue), daemon=True)
-    proc.start()
-    try:
-        return queue.get(timeout=timeout)
-    except Exception:
-        return {"error": f"load generator gave no result within {timeout:.0f} s"}
-    finally:
-        proc.join(5)
-        if proc.is_alive():
-            proc.kill()
-
-
-# ---------------------------------------------------------------- servers
+# ---------------------------------------------------------------- where a request's CPU goes
 
 
 class _Clocked:
@@ -403,64 +204,9 @@ def request_budget(report: dict, rate: float = 1000.0) -> dict | None:
     }
 
 
-def report_header(name: str, argv: list[str] | None) -> dict:
-    """The first keys of a server benchmark's report: its name, the command line and the machine as it was."""
-    return {
-        "benchmark": name,
-        "command": f"python -m benchmarks.{name} " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "nice": os.nice(0), "loadavg_before": [round(v, 2) for v in os.getloadavg()]},
-    }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(cmd: list[str], url: str, timeout: float = 90) -> subprocess.Popen:
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{cmd[0:4]} exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return proc
-        except OSError as exc:
-            if getattr(exc, "code", None):  # an HTTP error status still means it is up
-                return proc
-        time.sleep(0.25)
-    stop(proc)
-    raise RuntimeError(f"{cmd[0:4]} did not start within {timeout} s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    import signal
-
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)  # the server and its uvicorn workers: a group we created
-        proc.wait(timeout=15)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
-def group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU time of every process in the group (the server and its workers), from /proc."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # fields after the command: state ppid pgrp ... utime(11) stime(12)
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+# ---------------------------------------------------------------- one server under load
 
 
 def bench_server(name, cmd, ready_url, path, bodies, args, with_rates: bool = True) -> dict:

@@ -96,7 +96,7 @@ def run_predict(folder: Path, files: list[str], batches: int, model: str, timeou
 
 
 async def _post(host: str, port: int, path: str, body: bytes, content_type: str, timeout: float = 30) -> int | str:
-    from benchmarks.bench_load import Connection
+    from benchmarks.load_client import Connection
 
     head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
@@ -246,7 +246,7 @@ def main(argv=None) -> int:
         args.max_examples, args.fuzz_seconds, args.files, args.post_sample = 10, 30, 200, 50
         args.feedback_posts, args.concurrency = 200, 200
 
-    from benchmarks.bench_load import free_port, report_header, start, stop
+    from benchmarks.servers import free_port, report_header, start, stop
     from handwritten_digits import modelcard
     from handwritten_digits.fileio import atomic_write_json
 

@@ -184,7 +184,7 @@ def _percentiles(ms: list[float]) -> dict:
 async def _poll_healthz(host: str, port: int, seconds: float, every: float) -> list[float]:
     """Latencies (ms) of ``GET /healthz`` every ``every`` s, each on a new connection as an orchestrator's
     probe is (so it lands on whichever worker accepts it, never one chosen by an earlier probe)."""
-    from benchmarks.bench_load import Connection
+    from benchmarks.load_client import Connection
 
     head = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
     out = []
@@ -205,9 +205,9 @@ async def _poll_healthz(host: str, port: int, seconds: float, every: float) -> l
 async def _post_loop(host, port, bodies: list[tuple[str, bytes]], k: int, stop: float, log: list) -> None:
     """Post the images one after another, each on a new connection: it goes to whichever worker accepts it
     first, so every worker gets its share (keep-alive would pin all of them to the workers that accepted first)."""
-    from benchmarks.bench_load import Connection, _heads
+    from benchmarks.load_client import Connection, request_heads
 
-    heads = _heads("/api/v1/recognize", [b for _, b in bodies])
+    heads = request_heads("/api/v1/recognize", [b for _, b in bodies])
     i = k
     while time.perf_counter() < stop:
         name, body = bodies[i % len(bodies)]
@@ -236,7 +236,7 @@ async def _under_load(host, port, images: dict[str, bytes], in_flight: int, seco
 async def _canvases_beside_one_slow(host, port, slow: bytes, canvases: list[bytes], seconds: float, rate: float):
     """Canvas requests at ``rate`` per second (each on a new connection) while one client posts ``slow``
     continuously: how long the page waits when one slow image is being read. Canvas latencies (ms)."""
-    from benchmarks.bench_load import Connection, _heads
+    from benchmarks.load_client import Connection, request_heads
 
     stop = time.perf_counter() + seconds
     log: list = []
@@ -252,7 +252,7 @@ async def _canvases_beside_one_slow(host, port, slow: bytes, canvases: list[byte
         conn.close()
         canvas_ms.append((time.perf_counter() - t) * 1000 if status == 200 else 30_000.0)
 
-    heads = _heads("/api/v1/recognize", canvases)
+    heads = request_heads("/api/v1/recognize", canvases)
     poster = asyncio.ensure_future(_post_loop(host, port, [("slow", slow)], 0, stop, log))
     await asyncio.sleep(0.2)
     tasks, i = [], 0
@@ -267,7 +267,7 @@ async def _canvases_beside_one_slow(host, port, slow: bytes, canvases: list[byte
 def server_probes(images: dict[str, bytes], args, slowest: str | None = None) -> dict:
     """``/healthz`` latency on an idle server, then with ``--in-flight`` worst images posted continuously;
     then the page's canvas requests beside one client posting the ``slowest`` image."""
-    from benchmarks.bench_load import free_port, start, stop
+    from benchmarks.servers import free_port, start, stop
 
     port = free_port()
     cmd = [sys.executable, "-m", "handwritten_digits", "serve", "--host", "127.0.0.1", "--port", str(port),
@@ -344,7 +344,7 @@ def main(argv=None) -> int:
         images = {k: v for k, v in images.items() if any(w.lower() in k.lower() for w in args.only)}
         if not images:
             p.error(f"--only {args.only}: no image name contains these words")
-    from benchmarks.bench_load import report_header
+    from benchmarks.servers import report_header
 
     report = {
         **report_header("bench_worst", argv),
