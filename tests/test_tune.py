@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 
 from handwritten_digits.cli import main  # noqa: E402
 from handwritten_digits.errors import DigitsError  # noqa: E402
-from handwritten_digits.training import tune  # noqa: E402
+from handwritten_digits.training import studies, tune  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -100,12 +100,12 @@ def test_interrupt_keeps_finished_trials_and_writes_best(tmp_path, data_dir, mon
     assert states == ["COMPLETE", "FAIL"]
     best = json.loads((tmp_path / "tune" / "logreg" / "best.json").read_text())
     assert best["best_trial"] == 0 and best["trials"] == {"complete": 1, "fail": 1}
-    assert not tune.importances_possible(_study(tmp_path, "logreg"))  # one completed trial: nothing to rank
+    assert not studies.importances_possible(_study(tmp_path, "logreg"))  # one completed trial: nothing to rank
     assert set(json.loads((tmp_path / "tune" / "logreg" / "best_config.json").read_text())) == {"clf__C"}
 
 
 def test_median_pruner_stops_a_poor_trial():
-    study = optuna.create_study(direction="maximize", pruner=tune.make_pruner("median"),
+    study = optuna.create_study(direction="maximize", pruner=studies.make_pruner("median"),
                                 sampler=optuna.samplers.RandomSampler(seed=0))
     for value in (0.9, 0.91, 0.92):
         study.enqueue_trial({"x": value})
@@ -140,13 +140,13 @@ def test_a_study_belongs_to_one_model(tmp_path, data_dir, capsys):
 
 
 def test_helpers():
-    assert tune.redact("postgresql://digits:s3cret@db.example:5432/tune") == "postgresql://digits:***@db.example:5432/tune"
-    assert tune.redact("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
-    assert tune.sampler_seed(0, 0, shared=False) == 0 and tune.sampler_seed(0, 5, shared=False) == 5
+    assert studies.redact("postgresql://digits:s3cret@db.example:5432/tune") == "postgresql://digits:***@db.example:5432/tune"
+    assert studies.redact("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
+    assert studies.sampler_seed(0, 0, shared=False) == 0 and studies.sampler_seed(0, 5, shared=False) == 5
     # shared studies: the seed depends on the worker, so two workers never draw the same sequence
-    assert tune.sampler_seed(0, 0, shared=True) != 0
+    assert studies.sampler_seed(0, 0, shared=True) != 0
     with pytest.raises(DigitsError):
-        tune.make_pruner("sometimes")
+        studies.make_pruner("sometimes")
     trial = optuna.trial.FixedTrial({"pca__n_components": 40, "clf__C": 2.0, "clf__gamma": 0.02})
     assert tune.suggest_classic(trial, "best") == {"pca__n_components": 40, "clf__C": 2.0, "clf__gamma": 0.02}
     assert np.isfinite(list(tune.suggest_classic(trial, "svm").values())).all()

@@ -24,7 +24,7 @@ import pytest
 optuna = pytest.importorskip("optuna")
 pytest.importorskip("psycopg2")
 
-from handwritten_digits.training.tune import open_storage  # noqa: E402
+from handwritten_digits.training.studies import open_storage  # noqa: E402
 
 
 def _load(name: str, url: str):
