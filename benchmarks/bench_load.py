@@ -204,8 +204,6 @@ def request_budget(report: dict, rate: float = 1000.0) -> dict | None:
     }
 
 
-
-
 # ---------------------------------------------------------------- one server under load
 
 

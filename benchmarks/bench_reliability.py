@@ -122,8 +122,6 @@ async def _post_all(port: int, path: str, items: list[tuple[bytes, str]], concur
     return await asyncio.gather(*(one(b, c) for b, c in items))
 
 
-
-
 def post_malformed(port: int, folder: Path, kinds: dict[str, str], sample: int, seed: int = 1) -> dict:
     """POST a sample of the malformed files (the plain files) to /api/v1/recognize: status classes and 5xx."""
     rng = random.Random(seed)
@@ -140,8 +138,6 @@ def post_malformed(port: int, folder: Path, kinds: dict[str, str], sample: int, 
     return {"posted": len(items), "seconds": round(time.perf_counter() - t0, 1), "statuses": status_classes(statuses),
             "server_errors_5xx": sum(1 for s in statuses if isinstance(s, int) and s >= 500),
             "by_kind": {k: dict(v) for k, v in sorted(by_kind.items())}}
-
-
 
 
 # ---------------------------------------------------------------- corrections under load

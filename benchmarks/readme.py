@@ -171,8 +171,6 @@ def leftover_section(name: str, res: dict | None) -> str:
     return "\n\n".join(out)
 
 
-
-
 # ---------------------------------------------------------------- the section
 
 

@@ -10,10 +10,10 @@ import numpy as np
 from handwritten_digits.synthetic import ink_patch
 
 
-def paper(rng, paper, shape, h) -> np.ndarray:
+def paper(rng, kind, shape, h) -> np.ndarray:
     """The sheet in RGB [0, 1]: its colour, and printed rules or squares."""
     hh, ww = shape
-    if paper == "note":
+    if kind == "note":
         rgb = np.empty((hh, ww, 3), np.float32)
         rgb[:] = (rng.uniform(0.95, 1.0), rng.uniform(0.86, 0.96), rng.uniform(0.4, 0.65))  # yellow note
     else:
@@ -21,14 +21,14 @@ def paper(rng, paper, shape, h) -> np.ndarray:
         rgb[:] = rng.uniform(0.86, 1.0) + rng.uniform(-0.03, 0.03, 3)
     lines = np.zeros(shape, np.uint8)
     thick = max(1, int(round(h * rng.uniform(0.02, 0.05))))
-    if paper == "ruled":
+    if kind == "ruled":
         pitch = h * rng.uniform(1.1, 1.7)
         for y in np.arange(rng.uniform(0, pitch), hh, pitch):
             cv2.line(lines, (0, int(y)), (ww, int(y)), 1, thick)
         if rng.random() < 0.5:  # the red margin
             x = int(rng.uniform(0.02, 0.08) * ww)
             cv2.line(rgb, (x, 0), (x, hh), (0.9, 0.45, 0.45), thick)
-    elif paper == "squared":
+    elif kind == "squared":
         pitch = h * rng.uniform(0.45, 0.8)
         for y in np.arange(rng.uniform(0, pitch), hh, pitch):
             cv2.line(lines, (0, int(y)), (ww, int(y)), 1, thick)

@@ -88,7 +88,6 @@ def suggest_cnn(trial: optuna.Trial, base) -> object:
 # ---------------------------------------------------------------- objectives
 
 
-
 def classic_objective(model: str, train: tuple, val: tuple, seed: int = 0, steps: tuple = (0.25, 1.0),
                       stop: "StopFlag | None" = None) -> Callable:
     """Objective for a classic pipeline: fit on growing fractions of ``train``, report each val accuracy.
@@ -163,7 +162,6 @@ def cnn_objective(base, train: tuple, val: tuple, device, max_steps: int | None 
         return best
 
     return objective
-
 
 
 # ---------------------------------------------------------------- the command
