@@ -9,8 +9,9 @@ realdev labels write a line break as `` | `` (:func:`expected` turns them into t
 * ``char_accuracy``: ``max(0, 1 - edit_distance(text, truth) / len(truth))`` on the text *with*
   structure, so a missing space or line break costs one edit like a wrong digit;
   ``char_accuracy_digits`` the same on digits only;
-* ``line_matches`` (``lines_read`` line by line): lines read exactly, the reading's lines compared with the truth's position by
-  position (a missed or extra line shifts every line below it, so they count as wrong too).
+* ``line_matches`` (``lines_read`` line by line): lines read exactly, the reading's lines compared with
+  the truth's position by position (a missed or extra line shifts every line below it, so they count as
+  wrong too).
 
 Every reader is scored on the same items (:func:`realdev_items`, or pages as ``{"id", "kind", "label",
 "path"}``) by :func:`score_rows`, and summed up by :func:`summarize_realdev` / :func:`summarize_pages`.

@@ -32,7 +32,7 @@ def test_wrong_lines_are_split_between_digits_misread_alone_and_the_page():
     got = alone(reader, (images, labels), truths, texts)
     assert got == {"digit_accuracy": round(6 / 7, 4), "lines": 5, "lines_misread_alone": 1, "of_them_read_right": 1,
                    "lines_wrong_otherwise": 1, "pages": 2, "pages_misread_alone": 1, "of_them_pages_read_right": 1}
-    wrong = sum(line_matches(t, x.label)[1] - line_matches(t, x.label)[0] for t, x in zip(texts, truths))
+    wrong = sum(lines - right for right, lines in (line_matches(t, x.label) for t, x in zip(texts, truths)))
     assert wrong == got["lines_misread_alone"] - got["of_them_read_right"] + got["lines_wrong_otherwise"]  # adds up
     assert alone(reader, (images, labels), truths[1:], ["5\n0\n7"])["of_them_read_right"] == 0
     extra = alone(reader, (images, labels), truths[1:], ["5\n6\n7\n8"])  # a line too many
