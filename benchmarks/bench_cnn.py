@@ -187,6 +187,16 @@ def cold_start(runs: int) -> dict:
             "median_seconds": round(statistics.median(times), 3), "min_seconds": round(min(times), 3), "output": output}
 
 
+
+def cpu_model() -> str | None:
+    """The processor's name: throughput moves with it (int8 most, on chips without VNNI), so it is recorded."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None)
+    except OSError:
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     from handwritten_digits.fileio import atomic_write_json
 
@@ -205,8 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     previous = json.loads(out.read_text()) if out.exists() else {}
     results = previous if previous.get("quick") == args.quick else {}
     results |= {"benchmark": "cnn", "quick": args.quick, "command": "python -m benchmarks.bench_cnn " + " ".join(sys.argv[1:] if argv is None else argv)}
-    results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                          "load_average_at_start": [round(v, 2) for v in os.getloadavg()]}
+    results["machine"] = {"cpus": os.cpu_count(), "cpu": cpu_model(), "platform": platform.platform(),
+                          "python": platform.python_version(), "load_average_at_start": [round(v, 2) for v in os.getloadavg()]}
     tta = results.setdefault("time_to_accuracy", {})
     if "time" in args.only:
         tta.update(time_to_accuracy(args.data_dir, args.quick))

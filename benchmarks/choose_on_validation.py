@@ -5,15 +5,17 @@ photo-like single digits and numbers that :mod:`handwritten_digits.synthetic` bu
 validation digits, read by the same path as ``digits predict``. The MNIST test set is never loaded.
 
 Beside them, the held-out validation writers of pendigits, optdigits and USPS train
-(:func:`handwritten_digits.data.writers.load_writers`), and marks that are not digits generated from
-validation digits (:mod:`handwritten_digits.data.negatives`, a seed no training run uses).
+(:func:`handwritten_digits.data.writers.load_writers`), the validation digits as coarse scans keep
+them (MNIST's drawn at 8-20 pixels a side, optdigits' writers as 8x8 counts:
+:func:`handwritten_digits.data.coarse.coarse_validation`), and marks that are not digits generated
+from validation digits (:mod:`handwritten_digits.data.negatives`, a seed no training run uses).
 
 Rule: the first model is the incumbent. A candidate is eligible when it rejects at least
 ``MARKS_REJECTED`` of the validation marks (or more than the incumbent, while none does), at most
 ``DIGITS_REJECTED`` of the MNIST validation digits, and its photo-digit accuracy and exact-number rate
 are no more than ``SLACK`` below the incumbent's. The eligible model with the highest mean accuracy
-over the digit sources (MNIST validation and each writers' validation) replaces the incumbent when
-that mean is higher.
+over the digit sources (MNIST validation, each writers' validation and the coarse scans) replaces the
+incumbent when that mean is higher.
 
     python -m benchmarks.choose_on_validation default runs/wide-s3/model.onnx
 """
@@ -93,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
     from handwritten_digits.data import load_dataset
+    from handwritten_digits.data.coarse import coarse_validation
     from handwritten_digits.data.negatives import negative_inputs, several_digits
     from handwritten_digits.data.writers import SOURCES, load_writers
     from handwritten_digits.fileio import atomic_write_json
@@ -102,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     singles = make_singles(args.singles, seed=args.seed, digits=digits)
     numbers = make_numbers(args.numbers, seed=args.seed, digits=digits)
     writers = {name: load_writers(name, "val") for name in SOURCES}
+    writers.update(coarse_validation(digits, seed=args.seed))
     marks, kinds = negative_inputs(args.marks, seed=MARKS_SEED, digits=digits[0][digits[1] != 1])
     marks = marks[~several_digits(kinds)]  # several digits are for the segmenter to cut
     rows = [measure(m, digits, singles, numbers, writers, marks) for m in args.models]
@@ -109,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
               "command": "python -m benchmarks.choose_on_validation " + " ".join(argv if argv is not None else sys.argv[1:]),
               "rule": f"reject >= {MARKS_REJECTED:.0%} of validation marks and <= {DIGITS_REJECTED:.1%} of MNIST validation "
                       f"digits; photo digits and numbers within {SLACK:.1%} of the incumbent; then the highest mean "
-                      "accuracy over MNIST validation and the writers' validation",
+                      "accuracy over MNIST validation, the writers' validation and the coarse scans",
               "sets": {"mnist_val": len(digits[1]), "val_photo_digits": args.singles, "val_numbers": args.numbers,
                        "val_marks": len(marks), **{f"{k}_val": len(v[1]) for k, v in writers.items()}},
               "candidates": rows, "chosen": choose(rows)["model"]}

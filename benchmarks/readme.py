@@ -84,7 +84,8 @@ def _provenance(name: str, res: dict) -> str:
         bits.append(str(when)[:10])
     machine = res.get("machine")
     if isinstance(machine, dict) and (machine.get("cpus") or machine.get("cpu_count")):
-        bits.append(f"{machine.get('cpus') or machine.get('cpu_count')} CPUs" + (f", {machine['gpu']}" if machine.get("gpu") else ""))
+        bits.append(f"{machine.get('cpus') or machine.get('cpu_count')} CPUs" + (f" ({machine['cpu']})" if machine.get("cpu") else "")
+                    + (f", {machine['gpu']}" if machine.get("gpu") else ""))
     elif isinstance(machine, str):
         bits.append(machine)
     note = "Source: " + ", ".join(bits) + "."

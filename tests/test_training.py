@@ -56,6 +56,11 @@ def test_init_without_weights_is_a_clear_error(tmp_path, capsys):
     assert "--init needs the weights" in capsys.readouterr().err
 
 
+def test_coarse_digits_without_photo_data_is_a_clear_error(data_dir, tmp_path, capsys):
+    assert _train("--coarse-digits", "10", "--data-dir", str(data_dir), "--dry-run", "--out", str(tmp_path / "o")) == 2
+    assert "--coarse-digits" in capsys.readouterr().err
+
+
 def test_photo_inputs_are_pipeline_inputs_of_the_right_digits(data_dir):
     from handwritten_digits.data.composites import photo_inputs
 
@@ -81,7 +86,9 @@ def test_number_pieces_are_labelled_in_reading_order(data_dir):
 
 def test_train_on_mnist_plus_photos_dry_run(data_dir, tmp_path):
     out = tmp_path / "photos"
-    assert _train("--data", "mnist+photos", "--data-dir", str(data_dir), "--dry-run", "--out", str(out)) == 0
+    assert _train("--data", "mnist+photos", "--coarse-digits", "64", "--data-dir", str(data_dir), "--dry-run",
+                  "--out", str(out)) == 0
     card = json.loads((out / "model.json").read_text())
     assert card["data"]["dataset"] == "mnist+photos" and card["data"]["photo_digits"] >= 200  # 256 asked
+    assert card["data"]["coarse_digits"] == 64
     assert card["data"]["number_pieces"] >= 100  # from 64 numbers

@@ -206,6 +206,9 @@ def load_training_data(args, config: TrainConfig):
         info = {"dataset": args.data, "images": len(labels), "val_size": val_size}
     else:
         raise DigitsError(f"unknown --data '{args.data}' (mnist, mnist+photos, mixed or folder:PATH)")
+    if args.coarse_digits < 0 or (args.coarse_digits and args.data not in ("mnist+photos", "mixed")):
+        raise DigitsError("--coarse-digits takes a count of 0 or more, and adds to --data mnist+photos or mixed "
+                          f"(not '{args.data}')")
     limit = 512 if args.dry_run else args.limit
     if limit:
         train = (train[0][:limit], train[1][:limit])
@@ -219,6 +222,13 @@ def load_training_data(args, config: TrainConfig):
         pieces = number_piece_inputs(*train, max(2, min(PHOTO_NUMBERS, len(train[1]) // 8)), seed=config.seed)
         train = (np.concatenate([train[0], photos[0], pieces[0]]), np.concatenate([train[1], photos[1], pieces[1]]))
         info["photo_digits"], info["number_pieces"] = len(photos[1]), len(pieces[1])
+        if args.coarse_digits:  # digits as coarse scans keep them (USPS, Semeion, optdigits' 8x8)
+            from handwritten_digits.data.coarse import coarse_inputs
+
+            digits = len(train[1]) - len(photos[1]) - len(pieces[1])  # MNIST's own digits come first
+            coarse = coarse_inputs(train[0][:digits], train[1][:digits], args.coarse_digits, seed=config.seed)
+            train = (np.concatenate([train[0], coarse[0]]), np.concatenate([train[1], coarse[1]]))
+            info["coarse_digits"] = len(coarse[1])
     if args.data == "mixed":  # more writers, marks that are not digits and pieces of several digits
         from handwritten_digits.training.mixture import add_sources
 
