@@ -187,7 +187,6 @@ def cold_start(runs: int) -> dict:
             "median_seconds": round(statistics.median(times), 3), "min_seconds": round(min(times), 3), "output": output}
 
 
-
 def cpu_model() -> str | None:
     """The processor's name: throughput moves with it (int8 most, on chips without VNNI), so it is recorded."""
     try:
