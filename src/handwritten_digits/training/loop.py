@@ -220,15 +220,14 @@ def load_training_data(args, config: TrainConfig):
 
         photos = photo_inputs(*train, min(PHOTO_DIGITS, len(train[1]) // 2), seed=config.seed)
         pieces = number_piece_inputs(*train, max(2, min(PHOTO_NUMBERS, len(train[1]) // 8)), seed=config.seed)
-        train = (np.concatenate([train[0], photos[0], pieces[0]]), np.concatenate([train[1], photos[1], pieces[1]]))
+        parts = [train, photos, pieces]
         info["photo_digits"], info["number_pieces"] = len(photos[1]), len(pieces[1])
         if args.coarse_digits:  # digits as coarse scans keep them (USPS, Semeion, optdigits' 8x8)
             from handwritten_digits.data.coarse import coarse_inputs
 
-            digits = len(train[1]) - len(photos[1]) - len(pieces[1])  # MNIST's own digits come first
-            coarse = coarse_inputs(train[0][:digits], train[1][:digits], args.coarse_digits, seed=config.seed)
-            train = (np.concatenate([train[0], coarse[0]]), np.concatenate([train[1], coarse[1]]))
-            info["coarse_digits"] = len(coarse[1])
+            parts.append(coarse_inputs(*train, args.coarse_digits, seed=config.seed))
+            info["coarse_digits"] = len(parts[-1][1])
+        train = (np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts]))
     if args.data == "mixed":  # more writers, marks that are not digits and pieces of several digits
         from handwritten_digits.training.mixture import add_sources
 
