@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.servers import cpu_model
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results" / "cnn.json"
 PARTS = ["time", "example", "throughput", "coldstart"]
@@ -185,15 +187,6 @@ def cold_start(runs: int) -> dict:
         output = done.stdout.strip()
     return {"command": "digits predict " + str(sample.relative_to(ROOT)), "runs": runs,
             "median_seconds": round(statistics.median(times), 3), "min_seconds": round(min(times), 3), "output": output}
-
-
-def cpu_model() -> str | None:
-    """The processor's name: throughput moves with it (int8 most, on chips without VNNI), so it is recorded."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None)
-    except OSError:
-        return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,6 @@
 """Servers under test for the load, reliability and worst-case benchmarks: each started in a process group of
-its own, waited for, stopped whole, its CPU read from /proc; a free port; the header of a report."""
+its own, waited for, stopped whole, its CPU read from /proc; a free port; the header of a report and the
+processor's name in it."""
 
 from __future__ import annotations
 
@@ -13,13 +14,23 @@ import urllib.request
 from pathlib import Path
 
 
+def cpu_model() -> str | None:
+    """The processor's name: throughput moves with it (int8 most, on chips without VNNI), so it is recorded."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None)
+    except OSError:
+        return None
+
+
 def report_header(name: str, argv: list[str] | None) -> dict:
     """The first keys of a server benchmark's report: its name, the command line and the machine as it was."""
     return {
         "benchmark": name,
         "command": f"python -m benchmarks.{name} " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "nice": os.nice(0), "loadavg_before": [round(v, 2) for v in os.getloadavg()]},
+        "machine": {"cpus": os.cpu_count(), "cpu": cpu_model(), "platform": platform.platform(),
+                    "python": platform.python_version(), "nice": os.nice(0),
+                    "loadavg_before": [round(v, 2) for v in os.getloadavg()]},
     }
 
 

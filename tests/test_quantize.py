@@ -16,7 +16,7 @@ def test_quantized_model_agrees_with_the_float_model(data_dir, tmp_path, capsys)
     out = tmp_path / "int8.onnx"
     assert main(["quantize", "default", "--out", str(out), "--calibration", "200", "--data-dir", str(data_dir), "--json"]) == 0
     card = json.loads(capsys.readouterr().out)
-    assert card["quantization"]["calibration"] == "200 validation images"
+    assert card["quantization"]["calibration"] == "200 validation images" and card["name"] == "int8"
     assert card["metrics"]["val"]["accuracy"] >= 0.99 and card["metrics"]["source"]["val"]["accuracy"] >= 0.99
     images, _ = load_dataset("test", data_dir)
     images = images[:500]
@@ -25,6 +25,12 @@ def test_quantized_model_agrees_with_the_float_model(data_dir, tmp_path, capsys)
     assert _widest_int8_weight(out) <= 64  # ... in a 7-bit range
     assert (quantized.predict(images) == full.predict(images)).mean() >= 0.99
     np.testing.assert_allclose(quantized.predict_proba(images), full.predict_proba(images), atol=0.2)
+
+
+def test_a_quantized_model_in_a_run_folder_is_named_by_the_folder(data_dir, tmp_path, capsys):
+    out = tmp_path / "wide-s3-int8" / "model.onnx"  # as training names runs/NAME/model.onnx
+    assert main(["quantize", "default", "--out", str(out), "--calibration", "50", "--data-dir", str(data_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["name"] == "wide-s3-int8" == Recognizer.load(out).name
 
 
 def test_bundled_int8_model_reads_the_samples():

@@ -56,9 +56,12 @@ def test_init_without_weights_is_a_clear_error(tmp_path, capsys):
     assert "--init needs the weights" in capsys.readouterr().err
 
 
-def test_coarse_digits_without_photo_data_is_a_clear_error(data_dir, tmp_path, capsys):
+def test_coarse_digits_without_photo_data_or_writers_is_a_clear_error(data_dir, tmp_path, capsys):
     assert _train("--coarse-digits", "10", "--data-dir", str(data_dir), "--dry-run", "--out", str(tmp_path / "o")) == 2
     assert "--coarse-digits" in capsys.readouterr().err
+    assert _train("--data", "mnist+photos", "--coarse-digits", "10", "--coarse-from", "all", "--data-dir", str(data_dir),
+                  "--dry-run", "--out", str(tmp_path / "o")) == 2
+    assert "--coarse-from all" in capsys.readouterr().err
 
 
 def test_photo_inputs_are_pipeline_inputs_of_the_right_digits(data_dir):

@@ -57,6 +57,17 @@ def test_pendigits_inputs_split_by_writer(pen, external_dir):
     again = load_writers("pendigits", "val", external_dir, limit=PER_WRITER)
     np.testing.assert_array_equal(again[0], val)  # deterministic
 
+def test_coarse_digits_can_come_from_every_training_writer(pen, external_dir):
+    from handwritten_digits.training.mixture import with_writers
+
+    mnist = (np.zeros((5, 28, 28), np.float32), np.arange(5, dtype=np.int64))
+    images, labels = with_writers(mnist, limit=PER_WRITER, external_dir=external_dir)
+    assert images.shape == (5 + 3 * PER_WRITER, 28, 28) and labels.tolist()[:5] == [0, 1, 2, 3, 4]
+    np.testing.assert_array_equal(images[5:5 + PER_WRITER], pen["train"][0][:PER_WRITER])  # writers' training digits only
+    others = [load_writers(source, "train", external_dir)[1][:PER_WRITER] for source in ("optdigits", "usps")]
+    np.testing.assert_array_equal(labels[5 + PER_WRITER:], np.concatenate(others))
+
+
 def test_pendigits_digit_inputs_copies_and_determinism(external_dir):
     digits = read_pendigits(external_dir / "pendigits" / "pendigits-orig.tra")[:5]
     images, labels, index = digit_inputs(digits, seed=3, copies=2, progress=False)

@@ -34,7 +34,8 @@ def run(args) -> int:
     out = out if out.suffix == ".onnx" else out / f"{source.stem}-int8.onnx"
     images, labels = load_dataset("val", args.data_dir)
     data = quantize_model(source, images[: args.calibration])
-    card = quantized_card(source, min(args.calibration, len(images)), out.stem)
+    name = out.parent.name if out.stem == "model" and out.parent.name else out.stem  # a run folder names it, as training does
+    card = quantized_card(source, min(args.calibration, len(images)), name)
     card["command"] = "digits " + " ".join(command_line(args, "quantize"))
     recognizer = Recognizer(ort.InferenceSession(data, providers=["CPUExecutionProvider"]), card, out)
     accuracy = float((recognizer.predict(images) == labels).mean())

@@ -23,6 +23,9 @@ def add_arguments(p) -> None:
     p.add_argument("--coarse-digits", type=int, default=0, metavar="N",
                    help="with mnist+photos or mixed: add this many training digits drawn as coarse scans keep them "
                         "(8-20 pixels a side, black and white or a few grey levels) and read back (default 0)")
+    p.add_argument("--coarse-from", default="mnist", choices=["mnist", "all"],
+                   help="where the coarse digits are drawn from: mnist (MNIST's training digits), or all (with "
+                        "mixed: MNIST's and the pendigits, optdigits and USPS training writers') (default mnist)")
     p.add_argument("--init", default=None, help="fine-tune from this model's checkpoint (.pt beside its .onnx)")
     p.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITS_DATA_DIR, then the user cache)")
     p.add_argument("--val-size", type=int, default=5000, help="training images held out for validation")

@@ -209,6 +209,8 @@ def load_training_data(args, config: TrainConfig):
     if args.coarse_digits < 0 or (args.coarse_digits and args.data not in ("mnist+photos", "mixed")):
         raise DigitsError("--coarse-digits takes a count of 0 or more, and adds to --data mnist+photos or mixed "
                           f"(not '{args.data}')")
+    if args.coarse_from == "all" and args.data != "mixed":
+        raise DigitsError(f"--coarse-from all draws from the training writers of --data mixed (not '{args.data}')")
     limit = 512 if args.dry_run else args.limit
     if limit:
         train = (train[0][:limit], train[1][:limit])
@@ -224,9 +226,11 @@ def load_training_data(args, config: TrainConfig):
         info["photo_digits"], info["number_pieces"] = len(photos[1]), len(pieces[1])
         if args.coarse_digits:  # digits as coarse scans keep them (USPS, Semeion, optdigits' 8x8)
             from handwritten_digits.data.coarse import coarse_inputs
+            from handwritten_digits.training.mixture import with_writers
 
-            parts.append(coarse_inputs(*train, args.coarse_digits, seed=config.seed))
-            info["coarse_digits"] = len(parts[-1][1])
+            pool = with_writers(train, limit=limit and max(64, limit // 8)) if args.coarse_from == "all" else train
+            parts.append(coarse_inputs(*pool, args.coarse_digits, seed=config.seed))
+            info["coarse_digits"], info["coarse_from"] = len(parts[-1][1]), args.coarse_from
         train = (np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts]))
     if args.data == "mixed":  # more writers, marks that are not digits and pieces of several digits
         from handwritten_digits.training.mixture import add_sources
