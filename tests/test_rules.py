@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from handwritten_digits.reading.rules import paper_slope, rules, rules_along
+from handwritten_digits.reading.rules import paper_slope, rules, rules_along, sharpest
 
 
 def _grid(degrees: float, size=(400, 600), step=30) -> np.ndarray:
@@ -27,6 +27,30 @@ def test_the_slope_of_printed_lines_is_measured(degrees):
     mask = _grid(degrees)
     labels, stats = _labelled(mask)
     assert abs(paper_slope(mask, labels, stats, 100) + degrees) <= 0.5  # turning back by it levels them
+
+
+def test_all_angles_at_once_match_one_angle_at_a_time():
+    rng = np.random.default_rng(0)
+    ys, xs = rng.integers(0, 300, 2000).astype(np.float64), rng.integers(0, 500, 2000).astype(np.float64)
+    ys[:600] = 40 + 0.2 * xs[:600]  # a line about 11 degrees off level among scattered ink
+    angles = np.arange(-20.0, 20.5, 1.0)
+
+    def loop():  # the plain loop: each angle's rows and columns counted on their own
+        best = None
+        for degrees in angles:
+            t = np.radians(degrees)
+            counts = [np.bincount(np.round(a / 3.0 - (a / 3.0).min()).astype(np.int64)).astype(np.float64)
+                      for a in (ys * np.cos(t) - xs * np.sin(t), xs * np.cos(t) + ys * np.sin(t))]
+            sharp = sum(float(np.sum(c ** 2)) for c in counts)
+            if best is None or sharp > best[0]:
+                best = sharp, float(degrees), counts
+        return best[1:]
+
+    angle, counts = sharpest(ys, xs, angles, 3.0)
+    expected_angle, expected = loop()
+    assert angle == expected_angle and abs(angle - 11.0) <= 1.0  # the line, atan(0.2) = 11.3 degrees
+    for got, want in zip(counts, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_no_long_piece_measures_no_slope():

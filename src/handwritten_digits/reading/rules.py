@@ -36,23 +36,32 @@ def paper_slope(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, long: i
         # every COARSE degrees, then every FINE degrees around the best; rows as wide as a long line
         # drifts over one step (a line off by less still fills one row)
         width = max(1.0, long * np.radians(steps[1] - steps[0]))
-        best = -1.0
-        for degrees in angle + steps:
-            t = np.radians(degrees)
-            # each pixel's row and column once cv2 turns the mask by t (y' and x')
-            rows, cols = (_histogram(a / width) for a in (ys * np.cos(t) - xs * np.sin(t), xs * np.cos(t) + ys * np.sin(t)))
-            sharp = float(np.sum(rows ** 2) + np.sum(cols ** 2))
-            if sharp > best:
-                best, found, counts = sharp, float(degrees), [rows, cols]
-        angle = found
+        angles = angle + steps
+        angle, counts = sharpest(ys, xs, angles, width)
     # printed lines are many: a digit's straight strokes, however long, are one or two
     lines = sum(_runs(c * step >= long) for c in counts)
     return angle if lines >= LINES else 0.0
 
 
-def _histogram(coordinate: np.ndarray) -> np.ndarray:
-    """Pixels per whole-pixel step of ``coordinate``."""
-    return np.bincount(np.round(coordinate - coordinate.min()).astype(np.int64)).astype(np.float64)
+def sharpest(ys: np.ndarray, xs: np.ndarray, angles: np.ndarray, width: float) -> tuple[float, list[np.ndarray]]:
+    """Of ``angles`` (degrees), the first at which the pixels stack into the sharpest rows and columns
+    ``width`` px wide (the largest sum of squared counts), and those rows' and columns' counts; every
+    angle at once (a canvas drawing tries 50 on every reading)."""
+    t = np.radians(angles)[:, None]
+    # each pixel's row and column once cv2 turns the mask by t (y' and x'), one angle a row
+    rows, cols = (_histograms(a / width) for a in (ys * np.cos(t) - xs * np.sin(t), xs * np.cos(t) + ys * np.sin(t)))
+    sharp = np.array([np.sum(r ** 2) + np.sum(c ** 2) for r, c in zip(rows, cols)])
+    best = int(np.argmax(sharp))
+    return float(angles[best]), [rows[best], cols[best]]
+
+
+def _histograms(coordinates: np.ndarray) -> list[np.ndarray]:
+    """Pixels per whole-pixel step of each row of ``coordinates``, counted in one pass."""
+    bins = np.round(coordinates - coordinates.min(axis=1, keepdims=True)).astype(np.int64)
+    sizes = bins.max(axis=1) + 1
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    counts = np.bincount((bins + starts[:, None]).ravel(), minlength=int(sizes.sum())).astype(np.float64)
+    return np.split(counts, starts[1:])
 
 
 def _runs(on: np.ndarray) -> int:
