@@ -43,7 +43,10 @@ def readings_section(results: dict) -> str:
         lines.append(f"| {name} | {row.get('count', '—')} | {pct(row.get('before_exact'))} | {pct(row.get('after_exact'))} | "
                      f"{row.get('changed', '—')} | {row.get('fixed', '—')} | {row.get('broken', '—')} | "
                      f"{row.get('boxes_moved', '—')} |")
-    before = (usable(results, "readings-before") or {}).get("source", {}).get("commit", "")[:7] or "—"
+    source = (usable(results, "readings-before") or {}).get("source", {})
+    before = source.get("commit", "")[:7] or "—"
+    edited = len(source.get("edited_files") or [])  # recorded beside uncommitted work (a model being bundled)
+    before += f" and {edited} files edited on it" if edited else ""
     change = res.get("change") or "the latest change to reading"
     return (f"Every reading before (commit {before}) and after {change}, image by "
             "image (`python -m benchmarks.record_readings`, then `python -m benchmarks.compare_readings`; records in "
