@@ -310,11 +310,14 @@ def test_the_lines_cap(reader, digits, monkeypatch):
 
 
 class _SevensUnsure:
-    """The bundled model, but judging every 7 "not a digit" at 0.97: above the card's threshold, less
-    sure than a piece written in a number needs (``IN_NUMBER``)."""
+    """The bundled model, but judging every 7 "not a digit" halfway between the card's threshold and
+    ``IN_NUMBER``: surely enough to reject it alone, less surely than a piece written in a number needs."""
 
     def __init__(self, recognizer):
+        from handwritten_digits.reading.reader import IN_NUMBER
+
         self.recognizer = recognizer
+        self.level = (recognizer.not_digit_threshold + IN_NUMBER) / 2
 
     def __getattr__(self, name):
         return getattr(self.recognizer, name)
@@ -322,19 +325,20 @@ class _SevensUnsure:
     def probabilities(self, images):
         probs = np.array(self.recognizer.probabilities(images), dtype=np.float64)
         seven = probs[:, :10].argmax(axis=1) == 7
-        probs[seven, :10] *= 0.03 / probs[seven, :10].sum(axis=1, keepdims=True)
+        probs[seven, :10] *= (1 - self.level) / probs[seven, :10].sum(axis=1, keepdims=True)
         probs[seven, 10:] = 0.0
-        probs[seven, 10] = 0.97
+        probs[seven, 10] = self.level
         return probs
 
 
 def test_a_piece_written_in_a_number_is_a_mark_only_surely(reader, digits):
-    """A 7 judged "not a digit" at 0.97 is read as a 7 between the digits of its number (a 1 with a long
-    flag, a 6 touching the 5 before it: real digits the model doubts), and is a mark when alone."""
+    """A 7 judged "not a digit" above the card's threshold but under ``IN_NUMBER`` is read as a 7 between the
+    digits of its number (a 1 with a long flag, a 6 touching the 5 before it: real digits the model doubts),
+    and is a mark when alone."""
     from handwritten_digits.reading.reader import IN_NUMBER
 
     unsure = Reader(_SevensUnsure(reader.recognizer))
-    assert unsure.recognizer.not_digit_threshold < 0.97 < IN_NUMBER
+    assert unsure.recognizer.not_digit_threshold < unsure.recognizer.level < IN_NUMBER
     images, labels = digits
     picks = [int(np.flatnonzero(labels == d)[0]) for d in (4, 7, 2)]
     ink = np.zeros((90, 200), np.float32)

@@ -36,8 +36,7 @@ def paper_slope(mask: np.ndarray, labels: np.ndarray, stats: np.ndarray, long: i
         # every COARSE degrees, then every FINE degrees around the best; rows as wide as a long line
         # drifts over one step (a line off by less still fills one row)
         width = max(1.0, long * np.radians(steps[1] - steps[0]))
-        angles = angle + steps
-        angle, counts = sharpest(ys, xs, angles, width)
+        angle, counts = sharpest(ys, xs, angle + steps, width)
     # printed lines are many: a digit's straight strokes, however long, are one or two
     lines = sum(_runs(c * step >= long) for c in counts)
     return angle if lines >= LINES else 0.0
