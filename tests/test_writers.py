@@ -57,6 +57,7 @@ def test_pendigits_inputs_split_by_writer(pen, external_dir):
     again = load_writers("pendigits", "val", external_dir, limit=PER_WRITER)
     np.testing.assert_array_equal(again[0], val)  # deterministic
 
+
 def test_coarse_digits_can_come_from_every_training_writer(pen, external_dir):
     from handwritten_digits.training.mixture import with_writers
 

@@ -212,6 +212,7 @@ def load_training_data(args, config: TrainConfig):
     if args.coarse_from == "all" and args.data != "mixed":
         raise DigitsError(f"--coarse-from all draws from the training writers of --data mixed (not '{args.data}')")
     limit = 512 if args.dry_run else args.limit
+    per_source = limit and max(64, limit // 8)  # images of each extra source of writers in a limited run
     if limit:
         train = (train[0][:limit], train[1][:limit])
         val = (val[0][: max(256, limit // 10)], val[1][: max(256, limit // 10)])
@@ -228,14 +229,14 @@ def load_training_data(args, config: TrainConfig):
             from handwritten_digits.data.coarse import coarse_inputs
             from handwritten_digits.training.mixture import with_writers
 
-            pool = with_writers(train, limit=limit and max(64, limit // 8)) if args.coarse_from == "all" else train
+            pool = with_writers(train, limit=per_source) if args.coarse_from == "all" else train
             parts.append(coarse_inputs(*pool, args.coarse_digits, seed=config.seed))
             info["coarse_digits"], info["coarse_from"] = len(parts[-1][1]), args.coarse_from
         train = (np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts]))
     if args.data == "mixed":  # more writers, marks that are not digits and pieces of several digits
         from handwritten_digits.training.mixture import add_sources
 
-        train, val, sources = add_sources(train, val, seed=config.seed, limit=limit and max(64, limit // 8))
+        train, val, sources = add_sources(train, val, seed=config.seed, limit=per_source)
         info.update(sources)
     return _tensors(*train), _tensors(*val), _tensors(*test) if test is not None else None, info
 
