@@ -196,6 +196,26 @@ def test_the_cut_search_weighs_the_part_that_is_exactly_the_left_digit(mnist_tes
     assert any(cover >= CUT_WHOLE and foreign <= CUT_FOREIGN for cover, foreign in held)
 
 
+def test_a_cut_search_on_few_reads_still_tries_the_join():
+    """A 4's long, low bar, its stem, a thin join and the next digit: the lowest columns all lie in the bar.
+    On a line where many pieces share the reads, a search gets a few columns; spread over the piece, one
+    still falls on the join, and the left digit is one of the parts weighed."""
+    from handwritten_digits.reading.cuts import partitions
+    from handwritten_digits.reading.pieces import Piece
+
+    mask = np.zeros((40, 60), bool)
+    mask[18:21, 0:20] = True  # the bar: 3 px of ink a column
+    mask[0:40, 20:28] = True  # the stem
+    mask[30:34, 28:31] = True  # the join: 4 px
+    mask[0:40, 31:60] = True  # the next digit
+    mask[6:34, 37:54] = False  # ... a loop
+    ys, xs = np.nonzero(mask)
+    piece = Piece(ys, xs, mask.astype(np.float32))
+    for reads in (14, 10**6):
+        parts, n = partitions(piece, line=30.0, reads=reads)
+        assert len(parts) <= reads and any(p.box[0] == 0 and 28 <= p.box[2] <= 31 for p in parts.values())
+
+
 def test_pieces_are_never_joined_into_something_wider_than_a_digit():
     """A digit close to two touching digits: the pair alone reads as nothing whole, and so does all of it
     joined, a little less badly. Joining would lose a digit (cuts are searched only inside a piece, with a

@@ -93,9 +93,9 @@ def _cut(piece: Piece, c: int, line: float) -> tuple[Piece, Piece] | None:
 
 
 def candidates(piece: Piece, line: float, parts: int, limit: int = 5, one_stroke: bool = True,
-               anywhere: bool = False) -> list[int]:
+               anywhere: bool = False, apart: float = 0.0) -> list[int]:
     """Columns where the piece is best cut: low ink projection, near where equal-width digits would meet
-    (or ``anywhere``, spread at least a tenth of a line height apart)."""
+    (or ``anywhere``, spread at least a tenth of a line height apart), and at least ``apart`` px apart."""
     x0 = piece.box[0]
     mask = _mask(piece)
     raw = mask.sum(axis=0).astype(float)
@@ -116,7 +116,7 @@ def candidates(piece: Piece, line: float, parts: int, limit: int = 5, one_stroke
     if not anywhere:
         cost = cost + 0.6 * ((cols - expected) / max(w, 1)) ** 2 * parts
     best = cols[np.argsort(cost, kind="stable")]
-    spacing = max(1, (0.1 if anywhere else 0.05) * line)
+    spacing = max(1, (0.1 if anywhere else 0.05) * line, apart)
     chosen: list[int] = []
     for c in best:
         if all(abs(c - d) > spacing for d in chosen):
@@ -143,16 +143,18 @@ def partitions(piece: Piece, line: float, reads: int = 10**6) -> tuple[dict[tupl
     """The parts a cut search weighs: ``{(i, j): part}`` between cut boundaries i < j (0 the left edge,
     ``n - 1`` the right), each at most ``MAX_PART`` line heights wide, the whole piece left out; and ``n``.
 
-    Candidate columns are cut down (keeping the best) until the parts they make fit in ``reads``.
+    Candidate columns are as many as make parts that fit in ``reads``, the fewer the further apart.
     """
     view, rows, cols = _upright(piece)  # a turned page's line is cut across its own slope
     parts = max(2, int(round(view.width / line / DIGIT_WIDTH)))
     # they may overlap, so any column may be a join
     limit = min(MAX_COLUMNS, max(MAX_CUTS, 4 * parts))
-    found = candidates(view, line, parts, limit=limit, one_stroke=False, anywhere=True)  # best first
-    while len(found) * (len(found) + 3) // 2 > reads and found:  # k columns make at most (k+2)(k+1)/2 - 1 parts
-        found = found[:-1]
-    columns = sorted(found)
+    while limit * (limit + 3) // 2 > reads and limit:  # k columns make at most (k+2)(k+1)/2 - 1 parts
+        limit -= 1
+    # the few columns a tight budget allows are spread over the piece: the lowest ones often lie in
+    # one low stretch (the bar of a 4), and the join beside it would go untried
+    columns = sorted(candidates(view, line, parts, limit=limit, one_stroke=False, anywhere=True,
+                                apart=view.width / (2 * (limit + 1)))) if limit else []
     # boundary k: which pixels lie left of it (none for the left edge, all for the right edge)
     paths = cut_paths(view, columns, line) if columns else []
     bounds = [np.zeros(piece.area, bool)] + [cols < path[rows] for path in paths]
