@@ -350,6 +350,45 @@ def test_a_piece_written_in_a_number_is_a_mark_only_surely(reader, digits):
     assert result.text == "" and len(result.marks) == 1
 
 
+class _WholesUnsure:
+    """A model that judges every crop it is asked about "not a digit" at 0.95: over its threshold (0.9),
+    under ``IN_NUMBER``."""
+
+    open_set, not_digit_threshold = True, 0.9
+
+    def probabilities(self, images):
+        return np.tile(np.r_[np.full(10, 0.005), 0.95, 0.0], (len(images), 1))
+
+    def not_digit(self, images=None, probs=None):
+        return np.asarray(probs)[:, 10] >= self.not_digit_threshold
+
+
+@pytest.mark.parametrize("width, stays_cut", [(70, False), (130, True)])
+def test_a_cut_wider_than_any_digit_is_not_made_whole_in_a_number(width, stays_cut):
+    """A stroke cut in three beside a digit, its parts read unsurely and its whole judged "not a digit" under
+    ``IN_NUMBER``: as wide as a digit may be (``cuts.MAX_PART`` line heights) it is made whole again, maybe a
+    digit written in the number (a 1 with a long flag); wider, it is digits touching, and stays cut."""
+    from types import SimpleNamespace
+
+    from handwritten_digits.reading.cuts import MAX_PART
+    from handwritten_digits.reading.pieces import Piece
+
+    assert (width <= MAX_PART * 50) != stays_cut
+    labels = np.zeros((60, 240), np.int32)
+    labels[5:55, 5:45] = 1  # a digit, 50 px tall
+    labels[5:55, 60 : 60 + width] = 2  # one stroke, cut in three below
+    ink = (labels > 0).astype(np.float32)
+    ys, xs = np.nonzero(labels)
+    edges = [60 + width * k // 3 for k in range(4)]
+    kept = [Piece(ys[xs < 45], xs[xs < 45], ink)]
+    kept += [Piece(ys[(xs >= a) & (xs < b)], xs[(xs >= a) & (xs < b)], ink) for a, b in zip(edges, edges[1:])]
+    for k, p in enumerate(kept):
+        p.memo["probs"] = np.r_[np.eye(10)[3] * (0.999 if k == 0 else 0.9), 0.0, 0.0]
+    reader = Reader(_WholesUnsure())
+    out, marks = reader._uncut_marks([(p, p.box) for p in kept], SimpleNamespace(labels=labels))
+    assert not marks and len(out) == (4 if stays_cut else 2)
+
+
 @pytest.mark.parametrize("degrees", [-15, 25])
 def test_a_turned_photo_is_read_with_its_digits_upright(reader, digits, degrees):
     """A sheet photographed turned turns its digits with its lines; they are read turned upright again

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handwritten_digits.reading import decode, ink, layout, paper, segment
+from handwritten_digits.reading import cuts, decode, ink, layout, paper, segment
 from handwritten_digits.reading.normalize import piece_input
 from handwritten_digits.results import DigitResult, LineResult, MarkResult, NumberResult, ReadResult, union
 from handwritten_digits.runtime import Recognizer
@@ -193,8 +193,9 @@ class Reader:
         digits it judges "several digits") and one part reads less surely than ``UNCUT_BELOW``, the
         cut is undone: the whole is a mark where it is all the line holds; beside other pieces it is a
         piece again where it is judged so less surely than ``IN_NUMBER`` (written in a number,
-        :meth:`_numbers` reads it as a digit, a 1 with a long flag), and stays cut where surer (digits
-        touching in a number, "several digits"). Returns the pieces kept and the marks.
+        :meth:`_numbers` reads it as a digit, a 1 with a long flag), and stays cut where surer or wider
+        than a digit may be (``cuts.MAX_PART`` line heights: digits touching in a number, "several
+        digits"). Returns the pieces kept and the marks.
         """
         if not self.recognizer.open_set or len(kept) < 2:
             return kept, []
@@ -214,6 +215,7 @@ class Reader:
         readable = [w for w in wholes if piece_input(w) is not None]
         self._probabilities(readable + [p for p, _ in kept])
         dropped, marks, uncut = set(), [], []
+        line = segment.line_height([p for p, _ in kept])
         for members, whole in zip(cut, wholes):
             probs = whole.memo.get("probs")
             least = min(float(np.max(kept[k][0].memo["probs"][:10])) for k in members)
@@ -223,10 +225,10 @@ class Reader:
             box = union(kept[k][1] for k in members)
             if len(kept) == len(members):
                 marks.append(MarkResult(box, float(probs[10]), whole.memo["input"]))
-            elif float(probs[10]) < IN_NUMBER:
+            elif float(probs[10]) < IN_NUMBER and whole.width <= cuts.MAX_PART * line:
                 uncut.append((whole, box))  # maybe written in a number, where it is a mark only surer (_numbers)
             else:
-                continue  # beside other pieces, and surely not one digit: digits touching in a number, cut
+                continue  # beside other pieces, and surely not one digit, or wider than any: digits touching in a number, cut
             dropped |= set(members)
         out = [pb for k, pb in enumerate(kept) if k not in dropped] + uncut
         return sorted(out, key=lambda pb: (pb[0].box[0] + pb[0].box[2]) / 2), marks
