@@ -212,7 +212,7 @@ def test_a_cut_search_on_few_reads_still_tries_the_join():
     ys, xs = np.nonzero(mask)
     piece = Piece(ys, xs, mask.astype(np.float32))
     for reads in (14, 10**6):
-        parts, n = partitions(piece, line=30.0, reads=reads)
+        parts, _ = partitions(piece, line=30.0, reads=reads)
         assert len(parts) <= reads and any(p.box[0] == 0 and 28 <= p.box[2] <= 31 for p in parts.values())
 
 

@@ -228,7 +228,7 @@ class Reader:
             elif float(probs[10]) < IN_NUMBER and whole.width <= cuts.MAX_PART * line:
                 uncut.append((whole, box))  # maybe written in a number, where it is a mark only surer (_numbers)
             else:
-                continue  # beside other pieces, and surely not one digit, or wider than any: digits touching in a number, cut
+                continue  # beside other pieces, surely not one digit or wider than any: digits touching, cut
             dropped |= set(members)
         out = [pb for k, pb in enumerate(kept) if k not in dropped] + uncut
         return sorted(out, key=lambda pb: (pb[0].box[0] + pb[0].box[2]) / 2), marks
