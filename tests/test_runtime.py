@@ -193,6 +193,36 @@ def test_reading_reuses_the_probabilities_it_scored_pieces_with(recognizer, test
     assert np.allclose([d.probabilities for d in result.digits], expected, atol=1e-6)
 
 
+class _Fixed:
+    """An ONNX Runtime session that gives every image the same probabilities (as log-probabilities)."""
+
+    def __init__(self, probs):
+        self.logits = np.log(np.asarray(probs, np.float32))
+
+    def get_inputs(self):
+        return [type("Input", (), {"name": "images"})]
+
+    def get_outputs(self):
+        return [type("Output", (), {"name": "logits"})]
+
+    def run(self, names, feeds):
+        return [np.tile(self.logits, (len(feeds["images"]), 1))]
+
+
+@pytest.mark.parametrize("not_digit, several, expected", [(0.93, 0.0, 0.9), (0.98, 0.0, 0.018), (0.0, 0.5, 0.45)])
+def test_a_crop_read_as_a_digit_is_weighed_among_the_digits(tmp_path, not_digit, several, expected):
+    """The segmenter's score of a crop the model reads as a digit leaves out its "not a digit" share (a
+    7 with a long serif, 0.93 of it, was cut into "17"), not its "several digits" share; a mark keeps it."""
+    digits = np.full(10, 0.1 * (1 - not_digit - several) / 10)
+    digits[7] = 0.9 * (1 - not_digit - several)
+    card = {"input": {"shape": [1, 28, 28]}, "classes": [str(k) for k in range(10)] + ["not a digit", "several digits"],
+            "not_digit_threshold": 0.975}
+    recognizer = Recognizer(_Fixed([*digits, not_digit, several]), card, tmp_path / "fixed.onnx")
+    scores = recognizer.piece_scores(np.zeros((2, 28, 28), np.float32))
+    assert scores.shape == (2, 10)
+    np.testing.assert_allclose(scores.max(axis=1), expected, rtol=0.02)
+
+
 def test_in_batches_equals_one_call_and_respects_the_batch(recognizer, data_dir):
     images = load_dataset("val", data_dir)[0][:250]
     sizes = []
