@@ -74,6 +74,19 @@ def test_digit_in_two_strokes_is_merged(reader):
     assert digits[0].box[2] <= digits[1].box[0]
 
 
+def test_a_small_0_beside_a_tall_1_is_a_digit_of_its_own(mnist_test, reader):
+    """A 0 less than half as tall as the 1 before it, 3 px from it (as in realdev dev021's "105"): by shape
+    alone a fragment of the 1, and the pair was read as one 6 (all 8 here); the scored joins keep them apart."""
+    for k in range(8):
+        one, zero = ink(mnist_test, first(mnist_test, 1, k), 80), ink(mnist_test, first(mnist_test, 0, k), 36)
+        canvas = np.zeros((140, 200), np.float32)
+        canvas[20:100, 40 : 40 + one.shape[1]] = one
+        top = 20 + np.nonzero(one.max(axis=1) > 0.1)[0].max() - np.nonzero(zero.max(axis=1) > 0.1)[0].max()
+        x = 43 + one.shape[1]  # on the 1's baseline
+        canvas[top : top + 36, x : x + zero.shape[1]] = zero
+        assert reader.read(((1 - canvas) * 255).astype(np.uint8)).text == "10", k
+
+
 def test_touching_digits_are_split(mnist_test, reader):
     """Ten pairs of MNIST test digits pushed together until their strokes overlap."""
     from scipy import ndimage

@@ -122,11 +122,12 @@ def _boxes(pieces: list[Piece]) -> np.ndarray:
     return np.array([p.box for p in pieces], dtype=np.int64).reshape(-1, 4)
 
 
-def _merge_strokes(pieces: list[Piece]) -> list[Piece]:
-    """Merge pieces of one digit: strong x-overlap, or a small fragment lying over or close to a bigger piece.
+def _merge_strokes(pieces: list[Piece], close: bool = True) -> list[Piece]:
+    """Merge pieces of one digit: strong x-overlap, or a small fragment lying over (or ``close`` to) a bigger piece.
 
     Pairs are checked in left-to-right order and the first pair that qualifies is merged, until none
-    does; each round is one vectorised test of every pair.
+    does; each round is one vectorised test of every pair. A reading with a score leaves fragments
+    merely close to the joins it weighs (:func:`_group`): a small 0 beside a tall 1 is no fragment of it.
     """
     line = max(p.height for p in pieces)
     while len(pieces) > 1:
@@ -139,8 +140,8 @@ def _merge_strokes(pieces: list[Piece]) -> list[Piece]:
         fragment = np.minimum(side[:, None], side[None]) < 0.5 * line  # the smaller piece is a fragment
         dx = np.maximum(0, np.maximum(x0[:, None], x0[None]) - np.minimum(x1[:, None], x1[None]))
         dy = np.maximum(0, np.maximum(y0[:, None], y0[None]) - np.minimum(y1[:, None], y1[None]))
-        close = fragment & (np.hypot(dx, dy) <= FRAGMENT_GAP * line)
-        merge = ((ov > 0) & ((ov >= MERGE_OVERLAP * np.minimum(w[:, None], w[None])) | fragment)) | close
+        near = fragment & (np.hypot(dx, dy) <= FRAGMENT_GAP * line) if close else False
+        merge = ((ov > 0) & ((ov >= MERGE_OVERLAP * np.minimum(w[:, None], w[None])) | fragment)) | near
         merge = np.triu(merge, 1)
         if not merge.any():
             break
@@ -236,7 +237,7 @@ def segment(inkmap: InkMap, score=None, budget: Budget | None = None, min_side: 
     labels = _kept_components(inkmap, limits, min_side)
     if len(labels) == 0:
         return Segmentation([], [], limits)
-    pieces = _merge_strokes(_pieces(inkmap, labels, turn))
+    pieces = _merge_strokes(_pieces(inkmap, labels, turn), close=score is None)
     if len(pieces) > MAX_PIECES:
         if "pieces" not in limits:
             limits.append("pieces")
