@@ -309,7 +309,7 @@ class FakeRecognizer:
     def not_digit(self, images=None, probs=None):  # every mark is a digit
         return np.zeros(len(probs if probs is not None else images), dtype=bool)
 
-    def piece_scores(self, images, probs=None):  # every piece looks like one whole digit
+    def piece_scores(self, images, probs=None, among_digits=False):  # every piece looks like one whole digit
         return np.full(len(images), 0.9, dtype=np.float32)
 
 

@@ -88,7 +88,7 @@ class PlusSignsAreNotDigits:
     def not_digit(self, images=None, probs=None):
         return np.asarray(probs)[:, 10] >= 0.5
 
-    def piece_scores(self, images, probs=None):
+    def piece_scores(self, images, probs=None, among_digits=False):
         return np.full(len(images), 0.9, np.float32)
 
 
@@ -126,7 +126,7 @@ class WideInkIsAMark(PlusSignsAreNotDigits):
             probs[i, 0] = 0.05
         return probs
 
-    def piece_scores(self, images, probs=None):
+    def piece_scores(self, images, probs=None, among_digits=False):
         return np.asarray(probs if probs is not None else self.probabilities(images))[:, :10].max(1)
 
 

@@ -179,9 +179,9 @@ def test_reading_reuses_the_probabilities_it_scored_pieces_with(recognizer, test
         def not_digit(self, images=None, probs=None):
             return recognizer.not_digit(images, probs)
 
-        def piece_scores(self, images, probs=None):
+        def piece_scores(self, images, probs=None, among_digits=False):
             self.score_calls += 1
-            return recognizer.piece_scores(images, probs)
+            return recognizer.piece_scores(images, probs, among_digits)
 
     x, y = test_digits
     strip = np.concatenate([x[0], np.zeros((28, 12), np.float32), x[1]], axis=1)
@@ -210,17 +210,20 @@ class _Fixed:
 
 
 @pytest.mark.parametrize("not_digit, several, expected", [(0.93, 0.0, 0.9), (0.98, 0.0, 0.018), (0.0, 0.5, 0.45)])
-def test_a_crop_read_as_a_digit_is_weighed_among_the_digits(tmp_path, not_digit, several, expected):
-    """The segmenter's score of a crop the model reads as a digit leaves out its "not a digit" share (a
-    7 with a long serif, 0.93 of it, was cut into "17"), not its "several digits" share; a mark keeps it."""
+def test_a_piece_a_cut_search_may_split_is_weighed_among_the_digits(tmp_path, not_digit, several, expected):
+    """Weighed uncut (``among_digits``), a crop the model reads as a digit leaves out its "not a digit"
+    share (a 7 with a long serif, 0.93 of it, was cut into "17"), not its "several digits" share; a mark
+    keeps it, and so does every crop weighed otherwise (a part of a mark is no likelier a digit)."""
     digits = np.full(10, 0.1 * (1 - not_digit - several) / 10)
     digits[7] = 0.9 * (1 - not_digit - several)
     card = {"input": {"shape": [1, 28, 28]}, "classes": [str(k) for k in range(10)] + ["not a digit", "several digits"],
             "not_digit_threshold": 0.975}
     recognizer = Recognizer(_Fixed([*digits, not_digit, several]), card, tmp_path / "fixed.onnx")
-    scores = recognizer.piece_scores(np.zeros((2, 28, 28), np.float32))
+    images = np.zeros((2, 28, 28), np.float32)
+    scores = recognizer.piece_scores(images, among_digits=True)
     assert scores.shape == (2, 10)
     np.testing.assert_allclose(scores.max(axis=1), expected, rtol=0.02)
+    np.testing.assert_allclose(recognizer.piece_scores(images).max(axis=1), digits[7], rtol=0.02)
 
 
 def test_in_batches_equals_one_call_and_respects_the_batch(recognizer, data_dir):

@@ -129,17 +129,18 @@ class Recognizer:
     def predict(self, images: np.ndarray) -> np.ndarray:
         return self.predict_proba(images).argmax(axis=1)
 
-    def piece_scores(self, images: np.ndarray, probs: np.ndarray | None = None) -> np.ndarray:
+    def piece_scores(self, images: np.ndarray, probs: np.ndarray | None = None, among_digits: bool = False) -> np.ndarray:
         """How surely each crop is one whole digit, read right: digit confidence x the checker's "whole".
 
         ``probs``: the crops' :meth:`probabilities` when already computed. Without a checker, the
-        digit probabilities (N, 10); the segmenter then takes their maximum. A crop the model reads as
-        a digit ("not a digit" under its threshold) is weighed among the digits and "several digits":
-        its "not a digit" share says how unusual its shape is, not how many digits it holds. Counted,
-        it cut a 7 with a long serif (0.93 "not a digit") into a "1" and a "7".
+        digit probabilities (N, 10); the segmenter then takes their maximum. ``among_digits``: a crop
+        the model reads as a digit ("not a digit" under its threshold) is weighed among the digits and
+        "several digits", as the segmenter weighs a piece it may cut: its "not a digit" share says how
+        unusual its shape is, not how many digits it holds (a 7 with a long serif, 0.93 of it, was cut
+        into "1" and "7"; a 1 with a long flag into "11").
         """
         probs = self.probabilities(images) if probs is None else np.asarray(probs)
-        if self.open_set:
+        if among_digits and self.open_set:
             read = (probs[:, 10] < self.not_digit_threshold)[:, None]
             probs = np.where(read, probs / np.maximum(1.0 - probs[:, 10:11], 1e-6), probs)
         probs = probs[:, :10]

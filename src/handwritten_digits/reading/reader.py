@@ -136,7 +136,8 @@ class Reader:
         lines, pieces, marks = [], [], []
         for line in page.lines[:MAX_LINES]:
             part = layout.restrict(page.inkmap, line.labels)
-            found = segment.segment(part, score=self._score, budget=budget, min_side=segment.MIN_SIDE_PX, turn=page.turn)
+            found = segment.segment(part, score=self._score, budget=budget, min_side=segment.MIN_SIDE_PX, turn=page.turn,
+                                    whole_score=self._whole_score)
             limits += [cap for cap in found.limits if cap not in limits]
             kept, uncut = self._uncut_marks(_readable(found), part)
             pieces += [p for p, _ in kept]
@@ -146,7 +147,7 @@ class Reader:
                 lines.append(LineResult(numbers, union(n.box for n in numbers)))
         if _one_column(page):
             # a few pieces stacked: a digit broken across, or a column of digits; read both ways
-            found = segment.segment(page.inkmap, score=self._score, budget=budget)
+            found = segment.segment(page.inkmap, score=self._score, budget=budget, whole_score=self._whole_score)
             kept, uncut = self._uncut_marks(_readable(found), page.inkmap)
             if kept and self._surety([p for p, _ in kept]) > self._surety(pieces):
                 digits, not_digits = _apart(self._digits(kept, min_confidence))
@@ -262,11 +263,16 @@ class Reader:
         """How surely a reading's pieces are each one whole digit, read right: their geometric mean score."""
         return float(np.mean(np.log(np.maximum(self._score(pieces), 1e-6)))) if pieces else -np.inf
 
-    def _score(self, pieces) -> np.ndarray:
-        """How surely each piece is one whole digit, read right (the segmenter's guide)."""
+    def _whole_score(self, pieces) -> np.ndarray:
+        """How surely each piece a cut search may split is one digit, however unusual (see ``_score``)."""
+        return self._score(pieces, among_digits=True)
+
+    def _score(self, pieces, among_digits: bool = False) -> np.ndarray:
+        """How surely each piece is one whole digit, read right (the segmenter's guide); ``among_digits``:
+        a piece read as a digit is weighed among the digits (the uncut piece a cut search weighs)."""
         self._probabilities(pieces)
         inputs = np.stack([piece_input(p, blank=True) for p in pieces])
-        scores = self.recognizer.piece_scores(inputs, np.stack([p.memo["probs"] for p in pieces]))
+        scores = self.recognizer.piece_scores(inputs, np.stack([p.memo["probs"] for p in pieces]), among_digits)
         return scores.max(axis=1) if scores.ndim == 2 else scores  # no checker: digit confidence alone
 
 

@@ -213,7 +213,7 @@ class Budget:
 
 
 def segment(inkmap: InkMap, score=None, budget: Budget | None = None, min_side: float | None = None,
-            turn: float = 0.0) -> Segmentation:
+            turn: float = 0.0, whole_score=None) -> Segmentation:
     """The digits in ``inkmap``, left to right, each with its box in input pixels.
 
     Parameters
@@ -232,6 +232,9 @@ def segment(inkmap: InkMap, score=None, budget: Budget | None = None, min_side: 
         passes the layout's own rule.
     turn : float
         Degrees (counter-clockwise) that turn the digits upright before they are read: a turned page's.
+    whole_score : callable, optional
+        Like ``score``, for a piece a cut search may split, weighed uncut against its parts (default:
+        ``score``): the reader weighs it as one digit, however unusual its shape.
     """
     limits: list[str] = []
     labels = _kept_components(inkmap, limits, min_side)
@@ -259,11 +262,13 @@ def segment(inkmap: InkMap, score=None, budget: Budget | None = None, min_side: 
             budget.joins -= runs - alone
         elif most < runs <= per_line:  # the image's joins are spent
             limits.append("reads")
-        if wholes is None:  # no joins to weigh: only pieces wide enough for a cut search need a score
+        wide = [k for k, p in enumerate(pieces) if p.width > cuts.TRY_WIDTH * line]
+        fresh = wholes is None  # no joins to weigh: only pieces wide enough for a cut search need a score
+        if fresh:
             wholes = np.ones(len(pieces))
-            wide = [k for k, p in enumerate(pieces) if p.width > cuts.TRY_WIDTH * line]
-            if wide:
-                wholes[wide] = counted([pieces[k] for k in wide])
+            reads[0] += len(wide)
+        if wide and (fresh or whole_score is not None):  # weighed uncut, against the parts a cut search makes
+            wholes[wide] = (whole_score or score)([pieces[k] for k in wide])
     if score is None:
         out = [part for p in pieces for part in cuts.split(p, line)]
     else:
