@@ -61,10 +61,10 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITS_DATA_DIR)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results JSON (default %(default)s)")
     args = parser.parse_args(argv)
-    mnist_val = load_dataset("val", args.data_dir)[0]
+    mnist_val = load_dataset("val", args.data_dir)
     writers = {source: load_writers(source, "val", seed=0) for source in SOURCES}
-    wholes = {"mnist": (mnist_val, load_dataset("val", args.data_dir)[1]), **writers}
-    sets = crop_sets(mnist_val, writers)
+    sets = crop_sets(mnist_val[0], writers)
+    wholes = {"mnist": mnist_val, **writers}
     rows = [score(path, sets, wholes) for path in args.checkers]
     command = "python -m benchmarks.choose_checker " + " ".join(argv if argv is not None else sys.argv[1:])
     atomic_write_json(args.out, {"crops_per_set": 2 * CROPS, "seed": SEED, "rows": rows, "command": command})

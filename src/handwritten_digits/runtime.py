@@ -137,7 +137,7 @@ class Recognizer:
         the model reads as a digit ("not a digit" under its threshold) is weighed among the digits and
         "several digits", as the segmenter weighs a piece it may cut: its "not a digit" share says how
         unusual its shape is, not how many digits it holds (a 7 with a long serif, 0.93 of it, was cut
-        into "1" and "7"; a 1 with a long flag into "11").
+        into "1" and "7").
         """
         probs = self.probabilities(images) if probs is None else np.asarray(probs)
         if among_digits and self.open_set:
