@@ -134,6 +134,21 @@ def test_a_7_with_a_long_serif_stays_one_digit(reader, digits):
     assert texts.count("4706") >= 9 and set(texts) <= {"4706", "41706"}, texts
 
 
+@pytest.mark.parametrize("tall", [20, 24])
+def test_a_short_curved_stroke_beside_a_1_is_a_fragment_not_another_1(reader, digits, tall):
+    """A curved stroke under half the line's height between a 1 and a 2, as a thin pen leaves a flag broken
+    off a 1: read alone it is one more "1" (this line read 1125), but the checker judges it no whole digit
+    and it is that short, so it is a mark beside the number's digits."""
+    images, labels = digits
+    picks = [int(np.flatnonzero(labels == d)[4]) for d in (1, 2, 5)]
+    ink = np.zeros((100, 225), np.float32)
+    assert _write(ink, digits, picks, 50, 20, 25, 55, np.random.default_rng(4)) == "125"
+    x = int(np.flatnonzero(ink[:, :75].max(axis=0) > 0.3).max()) + 6  # just right of the 1
+    cv2.ellipse(ink, (x, 32 + tall // 2), (8, tall // 2), 0, -90, 90, 1.0, 4)
+    result = reader.read(_on_paper(ink))
+    assert result.text == "125" and len(result.marks) == 1, result.text
+
+
 def test_digits_in_a_row_of_boxes(reader, digits):
     """A form's comb: the walls between the boxes are paper, not 1s, also where a digit runs into one."""
     picks = np.flatnonzero(digits[1] != 1)[:9]  # no 1s: a wall left standing reads as one

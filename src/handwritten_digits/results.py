@@ -37,7 +37,7 @@ class MarkResult:
     """A piece of ink that is not a digit: where it is, and how surely it is not one."""
 
     box: Box
-    confidence: float  # the model's "not a digit" probability
+    confidence: float  # how surely it is no digit: the model's "not a digit" probability (a fragment: 1 - its score as one)
     image: object = field(default=None, repr=False, compare=False)  # the 28x28 input the model saw
 
 

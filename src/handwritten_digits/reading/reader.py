@@ -20,6 +20,7 @@ import numpy as np
 
 from handwritten_digits.reading import cuts, decode, ink, layout, paper, segment
 from handwritten_digits.reading.normalize import piece_input
+from handwritten_digits.reading.pieces import short_prior
 from handwritten_digits.results import DigitResult, LineResult, MarkResult, NumberResult, ReadResult, union
 from handwritten_digits.runtime import Recognizer
 
@@ -29,6 +30,7 @@ COLUMN_LINE_PIECES = 2  # ... each line of at most this many (a digit, or a digi
 UNCUT_BELOW = 0.99  # a cut stroke is made whole again as a mark only when one of its parts reads less surely than this
 IN_NUMBER = 0.99  # a piece written in a number, beside its digits and as tall, is a mark only this surely ...
 IN_NUMBER_HEIGHT = 0.6  # ... "as tall": this share of the line's median piece height (not a dash or a dot)
+FRAGMENT_SCORE = 0.1  # a piece less tall, beside tall digits of its number, scoring under this as one digit is a fragment
 SURE = 0.5  # a reading of no more digits this sure than marks may have taken the paper for the ink ...
 MANY, MANY_MORE = 2, 3  # ... as may one of a few, where the other polarity reads this many times as many and this many more
 
@@ -179,6 +181,15 @@ class Reader:
         count = np.bincount(np.asarray(which, int)[tall & digit], minlength=len(sizes))
         inside = [bool(t and count[k] - d >= 1) for t, d, k in zip(tall, digit, which)]
         digits = self._digits(kept, min_confidence, inside)
+        # a short piece beside tall digits of its number that the checker judges no whole digit is a
+        # fragment (a tick broken off a 1 or a 9), not a digit of its own: read alone it is some "1"
+        short = [k for k, (t, n) in enumerate(zip(tall, which)) if not t and count[n] >= 1 and isinstance(digits[k], DigitResult)]
+        if short:
+            line = segment.line_height([p for p, _ in kept])
+            for k, score in zip(short, self._score([kept[k][0] for k in short])):
+                score *= np.exp(short_prior(kept[k][0], line))  # as the segmenter weighs it: the shorter, the less a digit
+                if score < FRAGMENT_SCORE:
+                    digits[k] = MarkResult(kept[k][1], 1.0 - float(score), kept[k][0].memo["input"])
         numbers = []
         for r in range(len(sizes)):
             mine = [d for d, k in zip(digits, which) if k == r and isinstance(d, DigitResult)]
