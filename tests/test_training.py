@@ -87,6 +87,34 @@ def test_number_pieces_are_labelled_in_reading_order(data_dir):
     assert (Recognizer.load("default").predict(x) == y).mean() >= 0.9  # labels follow the pieces left to right
 
 
+def test_page_pieces_are_labelled_by_the_page_truth(data_dir):
+    from handwritten_digits.data.composites import page_piece_inputs
+    from handwritten_digits.reading.reader import Reader
+
+    images, labels = load_dataset("val", data_dir)
+    read = Reader.load(threads=1).read
+    x, y = page_piece_inputs(images[:300], labels[:300], 3, read, seed=1)
+    assert len(y) >= 20 and x.shape == (len(y), 28, 28) and x.dtype == np.float32
+    assert (Recognizer.load("default").predict(x) == y).mean() >= 0.9  # each piece carries its own digit's label
+
+    def upside_down(image):  # lines read in the wrong order: their digits no longer match the truth's lines
+        result = read(image)
+        result.lines.reverse()
+        return result
+
+    x2, y2 = page_piece_inputs(images[:300], labels[:300], 3, upside_down, seed=1)
+    assert len(y2) < len(y) and x2.shape == (len(y2), 28, 28)
+
+
+def test_page_pieces_train_only_with_photo_data(data_dir, tmp_path, capsys):
+    assert _train("--pages", "2", "--data-dir", str(data_dir), "--dry-run", "--out", str(tmp_path / "o")) == 2
+    assert "--pages" in capsys.readouterr().err
+    out = tmp_path / "pages"
+    assert _train("--data", "mnist+photos", "--pages", "2", "--data-dir", str(data_dir), "--dry-run", "--out", str(out)) == 0
+    card = json.loads((out / "model.json").read_text())
+    assert card["data"]["pages"] == 2 and card["data"]["page_pieces"] >= 10
+
+
 def test_train_on_mnist_plus_photos_dry_run(data_dir, tmp_path):
     out = tmp_path / "photos"
     assert _train("--data", "mnist+photos", "--coarse-digits", "64", "--data-dir", str(data_dir), "--dry-run",

@@ -26,6 +26,9 @@ def add_arguments(p) -> None:
     p.add_argument("--coarse-from", default="mnist", choices=["mnist", "all"],
                    help="where the coarse digits are drawn from: mnist (MNIST's training digits), or all (with "
                         "mixed: MNIST's and the pendigits, optdigits and USPS training writers') (default mnist)")
+    p.add_argument("--pages", type=int, default=0, metavar="N",
+                   help="CNN, with mnist+photos or mixed: add the digits the bundled reader cuts out of N generated pages "
+                        "of MNIST training digits (thin pens, ruled and squared paper, neighbours; about 30 a page) (default 0)")
     p.add_argument("--init", default=None, help="fine-tune from this model's checkpoint (.pt beside its .onnx)")
     p.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITS_DATA_DIR, then the user cache)")
     p.add_argument("--val-size", type=int, default=5000, help="training images held out for validation")
@@ -43,6 +46,11 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     if args.model == "cnn":
         from handwritten_digits.training.loop import train_from_args
+
+        if args.pages:  # training never imports the reader: it gets the reader's read
+            from handwritten_digits.reading.reader import Reader
+
+            return train_from_args(args, read_page=Reader.load(threads=1).read)
     elif args.model == "checker":
         from handwritten_digits.training.checker import train_from_args
     else:

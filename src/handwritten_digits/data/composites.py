@@ -223,3 +223,32 @@ def number_piece_inputs(images: np.ndarray, labels: np.ndarray, numbers: int, se
             inputs += [d.image for d in digits]
             kept += [labels[i] for i in picks]
     return np.stack(inputs).astype(np.float32), np.asarray(kept, dtype=np.int64)
+
+
+def page_piece_inputs(images: np.ndarray, labels: np.ndarray, pages: int, read, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Digits as ``read`` cuts them out of generated pages (:func:`handwritten_digits.data.pages.make_page`)
+    built from ``images``.
+
+    ``read`` maps an image to a :class:`~handwritten_digits.results.ReadResult` (a reader's ``read``: passed
+    in, because data never imports the reader). A line is kept when it is read with the truth's numbers and
+    digits, each digit labelled by the truth. The inputs carry what pages do to digits: a thin pen's broken
+    strokes, ruled and squared paper under the ink, slivers of neighbours, shadows.
+    """
+    from tqdm import tqdm
+
+    from handwritten_digits.data.pages import make_page
+
+    rng = np.random.default_rng(seed)
+    inputs, kept = [], []
+    for _ in tqdm(range(pages), desc="page pieces", leave=False, mininterval=1.0):
+        image, truth = make_page(rng, (images, labels))
+        result = read(image)
+        if len(result.lines) != len(truth.lines):
+            continue
+        sources = iter(truth.sources)
+        for line, want in zip(result.lines, truth.lines):
+            mine = [next(sources) for number in want for _ in number]
+            if [len(n.digits) for n in line.numbers] == [len(t) for t in want]:
+                inputs += [np.asarray(d.image, dtype=np.float32).reshape(28, 28) for n in line.numbers for d in n.digits]
+                kept += [labels[k] for k in mine]
+    return np.asarray(inputs, dtype=np.float32).reshape(-1, 28, 28), np.asarray(kept, dtype=np.int64)

@@ -187,8 +187,8 @@ PHOTO_DIGITS = 20_000  # --data mnist+photos: training digits added as photo-lik
 PHOTO_NUMBERS = 3_000  # ... and the digits cut out of this many photo-like numbers
 
 
-def load_training_data(args, config: TrainConfig):
-    """(train, val, test or None, data description) for ``--data``."""
+def load_training_data(args, config: TrainConfig, read_page=None):
+    """(train, val, test or None, data description) for ``--data``; ``read_page`` reads the ``--pages``."""
     from handwritten_digits.data import load_dataset, mnist_checksums, train_val_split
 
     if args.data in ("mnist", "mnist+photos", "mixed"):
@@ -209,6 +209,8 @@ def load_training_data(args, config: TrainConfig):
     if args.coarse_digits < 0 or (args.coarse_digits and args.data not in ("mnist+photos", "mixed")):
         raise DigitsError("--coarse-digits takes a count of 0 or more, and adds to --data mnist+photos or mixed "
                           f"(not '{args.data}')")
+    if args.pages < 0 or (args.pages and (args.data not in ("mnist+photos", "mixed") or read_page is None)):
+        raise DigitsError(f"--pages takes a count of 0 or more, and adds to --data mnist+photos or mixed (not '{args.data}')")
     if args.coarse_from == "all" and args.data != "mixed":
         raise DigitsError(f"--coarse-from all draws from the training writers of --data mixed (not '{args.data}')")
     limit = 512 if args.dry_run else args.limit
@@ -225,6 +227,11 @@ def load_training_data(args, config: TrainConfig):
         pieces = number_piece_inputs(*train, max(2, min(PHOTO_NUMBERS, len(train[1]) // 8)), seed=config.seed)
         parts = [train, photos, pieces]
         info["photo_digits"], info["number_pieces"] = len(photos[1]), len(pieces[1])
+        if args.pages:  # digits as the reader cuts them out of whole pages
+            from handwritten_digits.data.composites import page_piece_inputs
+
+            parts.append(page_piece_inputs(*train, min(args.pages, 4) if limit else args.pages, read_page, seed=config.seed))
+            info["page_pieces"], info["pages"] = len(parts[-1][1]), args.pages
         if args.coarse_digits:  # digits as coarse scans keep them (USPS, Semeion, optdigits' 8x8)
             from handwritten_digits.data.coarse import coarse_inputs
             from handwritten_digits.training.mixture import with_writers
@@ -266,8 +273,8 @@ def init_weights(model_path: str, classes: int | None = None) -> tuple[dict, dic
     return architecture, model
 
 
-def train_from_args(args) -> int:
-    """``digits train --model cnn``."""
+def train_from_args(args, read_page=None) -> int:
+    """``digits train --model cnn``; ``read_page``: a reader's ``read``, for ``--pages``."""
     import json
 
     from handwritten_digits.cli import command_line
@@ -295,7 +302,7 @@ def train_from_args(args) -> int:
     # loading (decompression and array work that release the GIL) instead of after it
     warm = threading.Thread(target=importlib.import_module, args=("torch._dynamo",), daemon=True)
     warm.start()
-    train, val, test, data_info = load_training_data(args, config)
+    train, val, test, data_info = load_training_data(args, config, read_page)
     warm.join()
     if args.resume and not (out / "checkpoint.pt").exists():
         raise DigitsError(f"--resume: no checkpoint in {out}")
