@@ -204,17 +204,21 @@ def choice_section(results: dict, name: str = "choice") -> str:
     res = results.get(name)
     if not res or "_error" in res:
         return ""
+    sets = res.get("sets", {})
+    pages = "val_pages" in sets  # choices recorded before the pages were read have no such column
     rows = [f"| `{r['model']}` | {pct(r['mnist_val'])} | {pct(r.get('pendigits_val'))} | {pct(r.get('optdigits_val'))} "
             f"| {pct(r.get('usps_val'))} | {pct(r.get('coarse_val'))} | {pct(r.get('optdigits_8x8_val'))} "
             f"| {pct(r.get('val_marks_rejected'), 1)} | {pct(r.get('mnist_val_rejected'))} "
             f"| {pct(r['val_photo_digits'], 1)} | {pct(r['val_numbers'], 1)} |"
+            + (f" {pct(r.get('val_page_lines'), 1)} |" if pages else "")
             for r in res.get("candidates", [])]
-    sets = res.get("sets", {})
     return (f"Rule: {res.get('rule')}. Chosen: `{res.get('chosen')}` (the first row is the incumbent).\n\n"
             f"| model | MNIST validation ({num(sets.get('mnist_val'))}) | pendigits ({num(sets.get('pendigits_val'))}) "
             f"| optdigits ({num(sets.get('optdigits_val'))}) | USPS train hold-out ({num(sets.get('usps_val'))}) "
             f"| coarse scans ({num(sets.get('coarse_val'))}) | optdigits as 8x8 ({num(sets.get('optdigits_8x8_val'))}) "
             f"| marks rejected ({num(sets.get('val_marks'))}) | MNIST digits rejected "
             f"| photo digits ({num(sets.get('val_photo_digits'))}) "
-            f"| numbers, exact ({num(sets.get('val_numbers'))}) |\n|---|" + "---:|" * 10 + "\n" + "\n".join(rows)
+            f"| numbers, exact ({num(sets.get('val_numbers'))}) |"
+            + (f" page lines, exact ({num(sets.get('val_pages'))} pages) |" if pages else "")
+            + "\n|---|" + "---:|" * (11 if pages else 10) + "\n" + "\n".join(rows)
             + "\n\n" + _provenance(name, res))
