@@ -149,6 +149,22 @@ def test_a_short_curved_stroke_beside_a_1_is_a_fragment_not_another_1(reader, di
     assert result.text == "125" and len(result.marks) == 1, result.text
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_lone_margin_line_photographed_turned_is_paper(reader, digits, seed):
+    """A sheet's margin line turned 15 degrees, dark in stretches and pale between, beside a number: alone, it
+    measures no slope of the paper, and the pale stretches, far from dark ink, went as faint paper, leaving
+    the dark ones to read as 1s (five lines of them). One long thin straight piece at any slope is paper."""
+    images, labels = digits
+    picks = [int(np.flatnonzero(labels == d)[seed]) for d in (5, 2, 9, 3)]
+    ink = np.zeros((240, 330), np.float32)
+    assert _write(ink, digits, picks, 40, 70, 90, 60, np.random.default_rng(seed)) == "5293"
+    top, bottom = np.array([8.0, 10.0]), np.array([8 + 220 * np.tan(np.radians(15)), 230.0])
+    for k in range(11):
+        a, b = top + (bottom - top) * k / 11, top + (bottom - top) * (k + 1) / 11
+        cv2.line(ink, tuple(int(v) for v in a), tuple(int(v) for v in b), 0.85 if k % 2 else 0.45, 3)
+    assert reader.read(_on_paper(ink)).text == "5293"
+
+
 def test_digits_in_a_row_of_boxes(reader, digits):
     """A form's comb: the walls between the boxes are paper, not 1s, also where a digit runs into one."""
     picks = np.flatnonzero(digits[1] != 1)[:9]  # no 1s: a wall left standing reads as one

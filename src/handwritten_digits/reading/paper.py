@@ -8,7 +8,7 @@ from any dark stroke, and so, with it, the pale rest of ink mostly that faint (t
 edge). :func:`clean` removes them all, keeps the strokes that cross a printed line (and those
 along a line printed fainter than the pen, even a thin digit fine squares have cut to pieces), and
 renumbers the components. Printed lines are looked for along the sheet's own slope (:mod:`.rules`):
-a photo turns them with the sheet.
+a photo turns them with the sheet; a line alone, one long thin straight piece, at any slope.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ import cv2
 import numpy as np
 
 from handwritten_digits.reading.ink import InkMap, distance, stroke_width
-from handwritten_digits.reading.rules import paper_slope, rules_along, with_stubs
+from handwritten_digits.reading.rules import lone_lines, paper_slope, rules_along, with_stubs
 
 MIN_SIDE_PX = 6  # segment's: a digit spans at least this many working pixels
 TALLEST = 3.0  # a piece more than this many digit heights tall is no digit (a page edge, a frame)
 HAIR = 0.35  # a piece half a digit height long or more, and this thin (area / length, in stroke widths), is a hairline
 RULE = 3.0  # a straight run of ink this many digit heights long is a printed line, not a digit
+LONE_THIN = 0.2  # (a piece that long at any slope, no thicker than this many digit heights, is one alone)
 BLOB = 1.5  # ink this many stroke widths deep (and a tenth of a digit) is a shadow or stain if ...
 STRONG = 0.4  # soft ink at least this dark is a pen's (ink's hysteresis: strong pixels start near 0.44)
 FAINT = 0.7  # ... fainter than this (soft ink; a pen's strokes are near 1) or ...
@@ -93,6 +94,7 @@ def clean(inkmap: InkMap) -> tuple[InkMap, list[str], float]:
         drop &= ~_pen_along(inkmap, drop, height)
         drop |= _line_pieces(mask & ~drop, drop, height)
         drop |= _walls(mask & ~drop, drop, height)
+    drop |= lone_lines(inkmap.labels, inkmap.stats, RULE * height, LONE_THIN * height)[inkmap.labels]
     drop |= _frame(inkmap, height)
     removed = ["rules"] if drop.any() else []
     rest = mask & ~drop

@@ -2,7 +2,8 @@
 
 :func:`rules` finds thin ink along long horizontal or vertical bands; on a sheet photographed turned,
 :func:`rules_along` first measures the printed lines' slope (:func:`paper_slope`) and looks for them
-on the mask turned level.
+on the mask turned level. A line alone (a margin line) measures no slope: :func:`lone_lines` finds it
+as one long thin straight piece.
 """
 
 from __future__ import annotations
@@ -133,3 +134,20 @@ def with_stubs(mask: np.ndarray, lines: np.ndarray, thick: int) -> np.ndarray:
     stub = np.bincount(labels[rest & ~near], minlength=count) == 0
     stub[0] = False
     return lines | stub[labels]
+
+
+def lone_lines(labels: np.ndarray, stats: np.ndarray, long: float, thin: float) -> np.ndarray:
+    """For each component, whether it is one straight line at any slope: a turned box at least ``long`` px
+    long and at most ``thin`` px thick. A margin line alone on a sheet photographed turned measures no
+    slope of the paper (that takes ``LINES`` lines), so it is looked for piece by piece."""
+    out = np.zeros(len(stats), bool)
+    span = np.hypot(stats[:, 2], stats[:, 3])
+    # a straight line holds at most its length times its thickness of ink: rings and scribbles are not looked at
+    for k in np.flatnonzero((span >= long) & (stats[:, 4] <= span * thin)):
+        if k == 0:
+            continue
+        x, y, w, h = stats[k, :4]
+        ys, xs = np.nonzero(labels[y : y + h, x : x + w] == k)
+        _, sides, _ = cv2.minAreaRect(np.column_stack([xs, ys]).astype(np.float32))
+        out[k] = max(sides) >= long and min(sides) <= thin
+    return out
