@@ -14,9 +14,9 @@ from validation digits (:mod:`handwritten_digits.data.negatives`, a seed no trai
 Rule: the first model is the incumbent. A candidate is eligible when it rejects at least
 ``MARKS_REJECTED`` of the validation marks (or more than the incumbent, while none does), at most
 ``DIGITS_REJECTED`` of the MNIST validation digits, and its photo-digit accuracy, exact-number rate
-and exact-line rate on the pages are no more than ``SLACK`` below the incumbent's. The eligible model with the highest mean accuracy
-over the digit sources (MNIST validation, each writers' validation and the coarse scans) replaces the
-incumbent when that mean is higher.
+and exact-line rate on the pages are no more than ``SLACK`` below the incumbent's. The eligible model
+with the highest mean accuracy over the digit sources (MNIST validation, each writers' validation and
+the coarse scans) replaces the incumbent when that mean is higher.
 
     python -m benchmarks.choose_on_validation default runs/wide-s3/model.onnx
 """
@@ -37,7 +37,7 @@ from benchmarks.scoring import line_matches
 RESULTS = Path(__file__).parent / "results" / "choice.json"
 MARKS_REJECTED = 0.95  # the issue's target, on validation marks
 DIGITS_REJECTED = 0.005  # MNIST digits a model may answer "not a digit"
-SLACK = 0.005  # photo digits and numbers may lose this much for the rest (a reading of a broader model)
+SLACK = 0.005  # photo digits, numbers and page lines may lose this much for the rest (a reading of a broader model)
 MARKS_SEED = 424242  # validation marks: no training run uses this seed
 
 
@@ -127,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
               "rule": f"reject >= {MARKS_REJECTED:.0%} of validation marks and <= {DIGITS_REJECTED:.1%} of MNIST validation "
                       f"digits; photo digits, numbers and page lines within {SLACK:.1%} of the incumbent; then the highest mean "
                       "accuracy over MNIST validation, the writers' validation and the coarse scans",
-              "sets": {"mnist_val": len(digits[1]), "val_photo_digits": args.singles, "val_numbers": args.numbers, "val_pages": args.pages,
-                       "val_marks": len(marks), **{f"{k}_val": len(v[1]) for k, v in writers.items()}},
+              "sets": {"mnist_val": len(digits[1]), "val_photo_digits": args.singles, "val_numbers": args.numbers,
+                       "val_pages": args.pages, "val_marks": len(marks), **{f"{k}_val": len(v[1]) for k, v in writers.items()}},
               "candidates": rows, "chosen": choose(rows)["model"]}
     atomic_write_json(args.out, result)
     print(json.dumps(result, indent=2))
