@@ -42,6 +42,7 @@ def train_from_args(args) -> int:
     from handwritten_digits.training.checkpoint import save_checkpoint
     from handwritten_digits.training.export import export_model
     from handwritten_digits.training.loop import _tensors, evaluate, fit, pick_device
+    from handwritten_digits.training.mixture import with_writers
 
     config = dataclasses.replace(CONFIG, **{k: v for k, v in dict(
         epochs=1 if args.dry_run else args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
@@ -54,10 +55,11 @@ def train_from_args(args) -> int:
     log(f"building {n_train:,} training and {n_val:,} validation crops, and {CUT_SHARE:.0%} more of cut parts ...")
     if args.data not in ("mnist", "mixed"):
         raise DigitsError(f"the checker trains on --data mnist or mixed, not {args.data}")
-    train_images = load_dataset("train", args.data_dir, config.val_size, seed=0)[0]
-    val_images = load_dataset("val", args.data_dir, config.val_size, seed=0)[0]
+    train_digits = load_dataset("train", args.data_dir, config.val_size, seed=0)
+    val_digits = load_dataset("val", args.data_dir, config.val_size, seed=0)
     if args.data == "mixed":  # every source's training writers, validation crops from their validation writers
-        train_images, val_images = _with_writers(train_images, "train"), _with_writers(val_images, "val")
+        train_digits, val_digits = with_writers(train_digits), with_writers(val_digits, split="val")
+    train_images, val_images = train_digits[0], val_digits[0]
     train = _tensors(*_crops(train_images, n_train, config.seed))
     val = _tensors(*_crops(val_images, n_val, config.seed + 1))
     out = Path(args.out)
@@ -83,15 +85,6 @@ def train_from_args(args) -> int:
     if args.json:
         print(json.dumps(card | {"path": str(path)}, indent=2))
     return 0
-
-
-def _with_writers(images, split: str):
-    """MNIST's ``images`` and the digits of each extra source's ``split`` writers, one drawing or bitmap each."""
-    import numpy as np
-
-    from handwritten_digits.data.writers import SOURCES, load_writers
-
-    return np.concatenate([images] + [load_writers(source, split, seed=0)[0] for source in SOURCES]).astype(np.float32)
 
 
 def _crops(images, n: int, seed: int):

@@ -63,12 +63,12 @@ def add_sources(train, val, seed: int = 0, limit: int | None = None, external_di
     return _join(trains), val, info
 
 
-def with_writers(train, limit: int | None = None, external_dir=None) -> tuple[np.ndarray, np.ndarray]:
-    """MNIST's ``train`` digits and each extra source's training writers, one drawing or bitmap a digit
+def with_writers(train, limit: int | None = None, external_dir=None, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's ``train`` digits and each extra source's ``split`` writers, one drawing or bitmap a digit
     (``limit``: at most this many of each source, pendigits' drawn from as many digits of each writer)."""
     from handwritten_digits.data.writers import SOURCES, load_writers
 
-    return _join([train] + [_first(load_writers(source, "train", external_dir, seed=0,
+    return _join([train] + [_first(load_writers(source, split, external_dir, seed=0,
                                                 limit=limit if source == "pendigits" else None), limit)
                             for source in SOURCES])
 
