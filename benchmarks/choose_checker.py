@@ -35,13 +35,9 @@ def crop_sets(mnist_val: np.ndarray, writers: dict) -> dict:
 
 def score(path: str, sets: dict, wholes: dict) -> dict:
     """One checker's crop accuracy per set, and per source the share of whole digits judged not whole."""
-    from handwritten_digits.runtime import _session, softmax
+    from handwritten_digits.runtime import Recognizer
 
-    session = _session(Path(path), threads=None)
-
-    def whole(x: np.ndarray) -> np.ndarray:
-        return softmax(session.run(None, {"images": np.asarray(x, np.float32)[:, None]})[0])[:, 1]
-
+    whole = Recognizer.load(checker=path).whole_probability
     row = {"checker": path}
     row |= {name: float(((whole(x) > 0.5) == y).mean()) for name, (x, y) in sets.items()}
     for source, (x, y) in wholes.items():

@@ -146,9 +146,12 @@ class Recognizer:
         probs = probs[:, :10]
         if self.checker is None:
             return probs
+        return probs.max(axis=1) * self.whole_probability(images)
+
+    def whole_probability(self, images: np.ndarray) -> np.ndarray:
+        """The segmentation checker's probability that each crop is exactly one whole digit."""
         x = np.ascontiguousarray(np.asarray(images, dtype=np.float32).reshape(-1, 1, 28, 28))
-        whole = softmax(self.checker.run(None, {self.checker.get_inputs()[0].name: x})[0])[:, 1]
-        return probs.max(axis=1) * whole
+        return softmax(self.checker.run(None, {self.checker.get_inputs()[0].name: x})[0])[:, 1]
 
 
 def in_batches(fn, images: np.ndarray, batch: int = 1000, desc: str | None = None) -> np.ndarray:
