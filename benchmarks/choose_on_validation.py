@@ -65,7 +65,7 @@ def measure(model: str, digits, singles, numbers, writers: dict, marks, pages) -
         photo_ok += r is not None and str(r.digit) == s.label
     exact = sum(reader.read(s.image).text == s.label
                 for s in tqdm(numbers, desc=f"{recognizer.name}: numbers", file=sys.stderr, leave=False))
-    lines = [line_matches(reader.read(image).text, "\n".join(" ".join(t) for t in truth.lines))
+    lines = [line_matches(reader.read(image).text, truth.label)
              for image, truth in tqdm(pages(), desc=f"{recognizer.name}: pages", file=sys.stderr, leave=False)]
     return {"model": recognizer.name, "path": str(recognizer.path),
             **{k: round(v, 4) for k, v in sources.items()},
