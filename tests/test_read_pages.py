@@ -278,6 +278,37 @@ def test_squared_paper_in_two_pieces(reader, digits):
     assert result.text == want and not result.marks
 
 
+def test_small_digits_spaced_across_big_squares_are_one_number(reader, digits):
+    """Digits smaller than squared paper's squares, spaced so that its lines fall in some gaps of a number
+    and not others: those lines are paper under the number, not a sudoku's walls between numbers (each
+    digit read as a number of its own). A gap of three squares still parts two numbers."""
+    import cv2 as cv
+
+    from handwritten_digits.synthetic import ink_patch
+
+    images, labels = digits
+    gray = np.full((200, 560), 235, np.uint8)
+    for v in range(0, 560, 40):
+        cv.line(gray, (v, 0), (v, 199), 150, 2)
+    for v in range(0, 200, 40):
+        cv.line(gray, (0, v), (559, v), 150, 2)
+    ink, rng = np.zeros(gray.shape, np.float32), np.random.default_rng(0)
+    picks = iter(np.flatnonzero(labels != 1))
+    text = ""
+    # per square: where its digits stand (x from its left line; 13 px wide, 6 px apart, 8 px across a line)
+    for square, spots in ((1, (5, 24)), (2, (5, 24)), (3, (5,)), (None, ()), (7, (5, 24)), (8, (5,))):
+        if square is None:
+            text += " "
+        for dx in spots:
+            i = next(picks)
+            p = cv.resize(ink_patch(images[i], 28, rng), (13, 28), interpolation=cv.INTER_AREA)
+            x = 40 * square + dx
+            ink[86:114, x : x + 13] = np.maximum(ink[86:114, x : x + 13], p)
+            text += str(labels[i])
+    result = reader.read(np.minimum(gray, _on_paper(ink)))
+    assert result.text == text, (result.text, text)
+
+
 @pytest.mark.parametrize("back", [123, 500])
 def test_show_through_joined_to_a_digit_is_paper(reader, digits, back):
     """A faint mirrored digit from the back of the sheet runs into the first digit: ink's hysteresis

@@ -123,9 +123,9 @@ def _column_floor(gaps: np.ndarray, height: float) -> float:
 def _cell_walls(row, boxes: np.ndarray, printed: np.ndarray, stroke: float) -> np.ndarray:
     """Which of a line's gaps hold a wall of a grid of cells (a sudoku, the columns of a ruled table):
     thin upright printed lines across the line's height that run on past it above or below, ``CELL``
-    digit heights apart or more, none crossing the line's digits. Not the walls of a form's row of
-    boxes (they end at the row: its digits are one number), nor squared paper (numbers run across its
-    lines)."""
+    digit heights apart or more, none crossing the line's digits, each in a gap ``JUMP`` times the widest
+    gap with no wall (where two or more have none). Not the walls of a form's row of boxes (they end at the row: its
+    digits are one number), nor squared paper (numbers run across its lines, in gaps like the others)."""
     order, gaps, height = row
     cut = np.zeros(len(gaps), bool)
     if not len(gaps):
@@ -145,7 +145,12 @@ def _cell_walls(row, boxes: np.ndarray, printed: np.ndarray, stroke: float) -> n
     inside = (walls[None, :] > boxes[order, :1] + stroke) & (walls[None, :] < boxes[order, 2:3] - stroke)
     if inside.any(axis=1).mean() > CELL_CROSSED:
         return cut
-    return ((walls[None, :] >= gaps[:, :1]) & (walls[None, :] <= gaps[:, 1:])).any(axis=1)
+    cut = ((walls[None, :] >= gaps[:, :1]) & (walls[None, :] <= gaps[:, 1:])).any(axis=1)
+    g = (gaps[:, 1] - gaps[:, 0]) / height + SOFT
+    free = ~cut & (g > SOFT)
+    if free.sum() >= 2:  # big squares under small, spaced digits: lines fall in a number's gaps too
+        cut &= g >= JUMP * float(g[free].max())
+    return cut
 
 
 def extents_along(inkmap: InkMap, labels: np.ndarray, unit: np.ndarray, units: int, slope: float) -> np.ndarray:
