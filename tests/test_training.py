@@ -123,3 +123,9 @@ def test_train_on_mnist_plus_photos_dry_run(data_dir, tmp_path):
     assert card["data"]["dataset"] == "mnist+photos" and card["data"]["photo_digits"] >= 200  # 256 asked
     assert card["data"]["coarse_digits"] == 64
     assert card["data"]["number_pieces"] >= 100  # from 64 numbers
+
+
+def test_writers_weight_only_weighs_the_writers_of_mixed(data_dir, tmp_path, capsys):
+    for weight in ("0", "2"):
+        assert _train("--writers-weight", weight, "--data-dir", str(data_dir), "--dry-run", "--out", str(tmp_path / "o")) == 2
+        assert "--writers-weight" in capsys.readouterr().err

@@ -167,3 +167,28 @@ def test_unknown_sources_and_splits():
         load_writers("semeion", "train")
     with pytest.raises(DigitsError, match="unknown split"):
         load_writers("usps", "test")
+
+
+def test_the_writers_weigh_as_many_times_more_as_asked(monkeypatch):
+    """``--writers-weight K``: each extra source of writers gives K times its usual copies to the mix (MNIST's
+    share and validation unchanged)."""
+    import handwritten_digits.data.writers as writers
+    from handwritten_digits.training.mixture import COPIES, add_sources
+
+    asked = []
+
+    def fake(source, split, external_dir=None, seed=0, copies=1, limit=None):
+        asked.append((source, split, copies))
+        return np.zeros((4 * copies, 28, 28), np.float32), np.arange(4 * copies, dtype=np.int64) % 10
+
+    monkeypatch.setattr(writers, "load_writers", fake)
+    digits = np.random.default_rng(0).random((40, 28, 28)).astype(np.float32), np.arange(40, dtype=np.int64) % 10
+    counts = {}
+    for weight in (1, 3):
+        asked.clear()
+        _, val, info = add_sources(digits, digits, weight=weight)
+        counts[weight] = info["train"]
+        assert [c for s, split, c in asked if split == "train"] == [weight * COPIES.get(s, 1) for s in writers.SOURCES]
+        assert {c for _, split, c in asked if split == "val"} == {1}
+    assert counts[3]["mnist"] == counts[1]["mnist"] == 40
+    assert all(counts[3][s] == 3 * counts[1][s] for s in writers.SOURCES)

@@ -29,6 +29,9 @@ def add_arguments(p) -> None:
     p.add_argument("--pages", type=int, default=0, metavar="N",
                    help="CNN, with mnist+photos or mixed: add the digits the bundled reader cuts out of N generated pages "
                         "of MNIST training digits (thin pens, ruled and squared paper, neighbours; about 40 a page) (default 0)")
+    p.add_argument("--writers-weight", type=int, default=1, metavar="K",
+                   help="with mixed: weigh the pendigits, optdigits and USPS training writers K times more (pendigits "
+                        "drawn K times as often, each at its own pen, size and place; the bitmaps repeated) (default 1)")
     p.add_argument("--init", default=None, help="fine-tune from this model's checkpoint (.pt beside its .onnx)")
     p.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITS_DATA_DIR, then the user cache)")
     p.add_argument("--val-size", type=int, default=5000, help="training images held out for validation")

@@ -211,6 +211,8 @@ def load_training_data(args, config: TrainConfig, read_page=None):
                           f"(not '{args.data}')")
     if args.pages < 0 or (args.pages and (args.data not in ("mnist+photos", "mixed") or read_page is None)):
         raise DigitsError(f"--pages takes a count of 0 or more, and adds to --data mnist+photos or mixed (not '{args.data}')")
+    if args.writers_weight < 1 or (args.writers_weight > 1 and args.data != "mixed"):
+        raise DigitsError(f"--writers-weight takes 1 or more, and weighs the writers of --data mixed (not '{args.data}')")
     if args.coarse_from == "all" and args.data != "mixed":
         raise DigitsError(f"--coarse-from all draws from the training writers of --data mixed (not '{args.data}')")
     limit = 512 if args.dry_run else args.limit
@@ -243,8 +245,8 @@ def load_training_data(args, config: TrainConfig, read_page=None):
     if args.data == "mixed":  # more writers, marks that are not digits and pieces of several digits
         from handwritten_digits.training.mixture import add_sources
 
-        train, val, sources = add_sources(train, val, seed=config.seed, limit=per_source)
-        info.update(sources)
+        train, val, sources = add_sources(train, val, seed=config.seed, limit=per_source, weight=args.writers_weight)
+        info.update(sources, writers_weight=args.writers_weight)
     return _tensors(*train), _tensors(*val), _tensors(*test) if test is not None else None, info
 
 

@@ -27,7 +27,7 @@ NEGATIVE_SHARE = 0.25  # of the training set (and of validation): marks that are
 COPIES = {"pendigits": 2, "optdigits": 3, "usps": 1}  # renderings per training digit: small sources weigh more
 
 
-def add_sources(train, val, seed: int = 0, limit: int | None = None, external_dir=None):
+def add_sources(train, val, seed: int = 0, limit: int | None = None, external_dir=None, weight: int = 1):
     """The mixture around MNIST's ``train`` and ``val`` ((images, labels) each).
 
     Parameters
@@ -39,6 +39,8 @@ def add_sources(train, val, seed: int = 0, limit: int | None = None, external_di
         At most this many images per extra source (quick runs).
     external_dir : path, optional
         Where ``pendigits/``, ``optdigits/`` and ``usps/`` are (default: see ``locate_external``).
+    weight : int
+        Each source's ``COPIES`` times this: the writers weigh more against MNIST's many digits.
 
     Returns
     -------
@@ -53,7 +55,7 @@ def add_sources(train, val, seed: int = 0, limit: int | None = None, external_di
 
     trains, info = [train], {"train": {"mnist": len(train[1])}}
     for source in SOURCES:
-        tr = _first(load_writers(source, "train", external_dir, seed=0, copies=COPIES.get(source, 1)), limit)
+        tr = _first(load_writers(source, "train", external_dir, seed=0, copies=weight * COPIES.get(source, 1)), limit)
         trains.append(tr)
         info["train"][source] = len(tr[1])
     negatives = int(sum(len(t[1]) for t in trains) * NEGATIVE_SHARE / (1 - NEGATIVE_SHARE))

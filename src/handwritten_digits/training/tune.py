@@ -222,7 +222,8 @@ def load_tuning_data(data: str, data_dir, val_size: int, limit: int | None):
     from handwritten_digits.training.loop import load_training_data
 
     if data != "mnist":  # folder:PATH, with digits train's own split
-        args = SimpleNamespace(data=data, data_dir=data_dir, dry_run=False, limit=limit, coarse_digits=0, coarse_from="mnist", pages=0)
+        args = SimpleNamespace(data=data, data_dir=data_dir, dry_run=False, limit=limit, coarse_digits=0, coarse_from="mnist", pages=0,
+                               writers_weight=1)
         train, val, _, _ = load_training_data(args, SimpleNamespace(val_size=val_size))
         return train, val
     from handwritten_digits.data import load_mnist, train_val_split
