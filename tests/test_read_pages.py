@@ -282,16 +282,14 @@ def test_small_digits_spaced_across_big_squares_are_one_number(reader, digits):
     """Digits smaller than squared paper's squares, spaced so that its lines fall in some gaps of a number
     and not others: those lines are paper under the number, not a sudoku's walls between numbers (each
     digit read as a number of its own). A gap of three squares still parts two numbers."""
-    import cv2 as cv
-
     from handwritten_digits.synthetic import ink_patch
 
     images, labels = digits
     gray = np.full((200, 560), 235, np.uint8)
     for v in range(0, 560, 40):
-        cv.line(gray, (v, 0), (v, 199), 150, 2)
+        cv2.line(gray, (v, 0), (v, 199), 150, 2)
     for v in range(0, 200, 40):
-        cv.line(gray, (0, v), (559, v), 150, 2)
+        cv2.line(gray, (0, v), (559, v), 150, 2)
     ink, rng = np.zeros(gray.shape, np.float32), np.random.default_rng(0)
     picks = iter(np.flatnonzero(labels != 1))
     text = ""
@@ -301,7 +299,7 @@ def test_small_digits_spaced_across_big_squares_are_one_number(reader, digits):
             text += " "
         for dx in spots:
             i = next(picks)
-            p = cv.resize(ink_patch(images[i], 28, rng), (13, 28), interpolation=cv.INTER_AREA)
+            p = cv2.resize(ink_patch(images[i], 28, rng), (13, 28), interpolation=cv2.INTER_AREA)
             x = 40 * square + dx
             ink[86:114, x : x + 13] = np.maximum(ink[86:114, x : x + 13], p)
             text += str(labels[i])

@@ -186,7 +186,7 @@ def test_the_writers_weigh_as_many_times_more_as_asked(monkeypatch):
     counts = {}
     for weight in (1, 3):
         asked.clear()
-        _, val, info = add_sources(digits, digits, weight=weight)
+        _, _, info = add_sources(digits, digits, weight=weight)
         counts[weight] = info["train"]
         assert [c for s, split, c in asked if split == "train"] == [weight * COPIES.get(s, 1) for s in writers.SOURCES]
         assert {c for _, split, c in asked if split == "val"} == {1}

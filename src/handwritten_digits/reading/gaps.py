@@ -123,9 +123,10 @@ def _column_floor(gaps: np.ndarray, height: float) -> float:
 def _cell_walls(row, boxes: np.ndarray, printed: np.ndarray, stroke: float) -> np.ndarray:
     """Which of a line's gaps hold a wall of a grid of cells (a sudoku, the columns of a ruled table):
     thin upright printed lines across the line's height that run on past it above or below, ``CELL``
-    digit heights apart or more, none crossing the line's digits, each in a gap ``JUMP`` times the widest
-    gap with no wall (where two or more have none). Not the walls of a form's row of boxes (they end at the row: its
-    digits are one number), nor squared paper (numbers run across its lines, in gaps like the others)."""
+    digit heights apart or more, none crossing the line's digits, each in a gap ``JUMP`` times the
+    widest gap with no wall (where two or more have none). Not the walls of a form's row of boxes (they
+    end at the row: its digits are one number), nor squared paper (numbers run across its lines, which
+    fall in gaps no wider than the others)."""
     order, gaps, height = row
     cut = np.zeros(len(gaps), bool)
     if not len(gaps):
