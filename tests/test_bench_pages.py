@@ -39,3 +39,10 @@ def test_wrong_lines_are_split_between_digits_misread_alone_and_the_page():
     assert extra["lines_wrong_otherwise"] == 0 and extra["of_them_read_right"] == 1  # lines right where they stand,
     assert extra["of_them_pages_read_right"] == 0  # as the benchmark's line exact counts them; the page is not exact
     assert "1 of the 5 lines hold a digit the model misreads" in alone_text({"alone": got})
+
+
+def test_the_ceiling_leaves_out_only_digits_misread_alone_and_not_rescued():
+    a = {"digit_accuracy": 0.99, "lines": 100, "lines_misread_alone": 5, "of_them_read_right": 1,
+         "lines_wrong_otherwise": 9, "pages": 20, "pages_misread_alone": 4, "of_them_pages_read_right": 2}
+    assert "at most 96.0% of lines and 90.0% of pages exact" in alone_text({"alone": a})
+    assert "at most" not in alone_text({"alone": {**a, "lines": 0}})  # nothing to bound
