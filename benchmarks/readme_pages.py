@@ -70,14 +70,15 @@ def alone_text(res: dict) -> str:
 
 
 def _ceiling(a: dict) -> str:
-    """What a reader that lost nothing on the page would reach: the digits misread alone stay misread,
-    but where the page drew them so that the reader read them right."""
+    """What a reader that lost nothing on the page would reach: a line (a page) holding a digit the model
+    misreads alone stays wrong, unless the reader read it right anyway."""
     try:
         lines = 1 - (a["lines_misread_alone"] - a["of_them_read_right"]) / a["lines"]
         pages = 1 - (a["pages_misread_alone"] - a["of_them_pages_read_right"]) / a["pages"]
     except (KeyError, TypeError, ZeroDivisionError):
         return ""
-    return f": a reader that lost nothing on the page would read at most {pct(lines, 1)} of lines and {pct(pages, 1)} of pages exact (the targets: 97% and 90%)"
+    return (f": a reader that lost nothing on the page would read at most {pct(lines, 1)} of lines and {pct(pages, 1)} "
+            "of pages exact (the targets: 97% and 90%)")
 
 
 def section(results: dict, image: str = "") -> str:
