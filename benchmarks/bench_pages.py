@@ -129,9 +129,9 @@ def alone(reader, digits, truths: list, texts: list[str]) -> dict:
     out = dict.fromkeys(("lines", "lines_misread_alone", "of_them_read_right", "lines_wrong_otherwise",
                          "pages", "pages_misread_alone", "of_them_pages_read_right"), 0)
     for truth, text in zip(truths, texts):
-        sources, page_alone = iter(truth.sources), False
-        for line, line_read in zip(truth.lines, lines_read(text, truth.label)):
-            line_alone = all(right[next(sources)] for number in line for _ in number)
+        page_alone = False
+        for mine, line_read in zip(truth.line_sources, lines_read(text, truth.label)):
+            line_alone = all(right[k] for k in mine)
             out["lines"] += 1
             out["lines_misread_alone"] += not line_alone
             out["of_them_read_right"] += line_read and not line_alone

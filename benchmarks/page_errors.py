@@ -64,9 +64,7 @@ def run(pages: int, seed: int, split: str, model: str, data_dir=None, examples: 
         if len(result.lines) != len(truth.lines):
             kind["lines"] += len(truth.lines)
             continue
-        sources = iter(truth.sources)
-        for got, want in zip(result.lines, truth.lines):
-            mine = [next(sources) for number in want for _ in number]
+        for got, want, mine in zip(result.lines, truth.lines, truth.line_sources):
             cause = line_cause(got.numbers, want)
             if cause:
                 kind[cause] += 1

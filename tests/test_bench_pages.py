@@ -9,6 +9,7 @@ import numpy as np
 from benchmarks.bench_pages import alone
 from benchmarks.readme_pages import alone_text
 from benchmarks.scoring import line_matches
+from handwritten_digits.data.pages import PageTruth
 
 
 class _FirstPixel:
@@ -25,8 +26,9 @@ def test_wrong_lines_are_split_between_digits_misread_alone_and_the_page():
     images = np.zeros((7, 28, 28), np.float32)
     images[:, 0, 0] = [1, 2, 3, 4, 5, 0, 7]  # the 6 is misread alone
     reader = SimpleNamespace(recognizer=_FirstPixel())
-    truths = [SimpleNamespace(lines=[["12"], ["3", "4"]], sources=[0, 1, 2, 3], label="12 | 3 4"),
-              SimpleNamespace(lines=[["5"], ["6"], ["7"]], sources=[4, 5, 6], label="5 | 6 | 7")]
+    truths = [PageTruth([["12"], ["3", "4"]], [], "plain", False, 28.0, sources=[0, 1, 2, 3]),
+              PageTruth([["5"], ["6"], ["7"]], [], "plain", False, 28.0, sources=[4, 5, 6])]
+    assert [t.label for t in truths] == ["12 | 3 4", "5 | 6 | 7"] and truths[0].line_sources == [[0, 1], [2, 3]]
     texts = ["12\n3 9",  # its second line read wrong, all its digits right alone: the page's doing
              "5\n6\n7"]  # the 6, misread alone, read right on the page
     got = alone(reader, (images, labels), truths, texts)

@@ -245,9 +245,7 @@ def page_piece_inputs(images: np.ndarray, labels: np.ndarray, pages: int, read, 
         result = read(image)
         if len(result.lines) != len(truth.lines):
             continue
-        sources = iter(truth.sources)
-        for line, want in zip(result.lines, truth.lines):
-            mine = [next(sources) for number in want for _ in number]
+        for line, want, mine in zip(result.lines, truth.lines, truth.line_sources):
             if [len(n.digits) for n in line.numbers] == [len(t) for t in want]:
                 inputs += [np.asarray(d.image, dtype=np.float32).reshape(28, 28) for n in line.numbers for d in n.digits]
                 kept += [labels[k] for k in mine]

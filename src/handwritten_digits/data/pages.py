@@ -52,6 +52,12 @@ class PageTruth:
         return "grid" if self.grid else self.paper
 
     @property
+    def line_sources(self) -> list[list[int]]:
+        """``sources`` line by line: the indices of each line's digits, in reading order."""
+        counts = np.cumsum([0] + [sum(len(number) for number in line) for line in self.lines])
+        return [self.sources[a:b] for a, b in zip(counts[:-1], counts[1:])]
+
+    @property
     def label(self) -> str:
         """The realdev label format: numbers separated by spaces, lines by `` | ``."""
         return " | ".join(" ".join(line) for line in self.lines)
