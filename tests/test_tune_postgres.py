@@ -115,8 +115,9 @@ def test_two_workers_share_one_study(postgres_url, data_dir, tmp_path):
 
 def test_killed_worker_leaves_the_study_usable(postgres_url, data_dir, tmp_path):
     storage = postgres_url
-    # trials of a few seconds each, so the worker is surely inside one when it is killed
-    args = ["--model", "svm", "--limit", "3000", "--heartbeat", "1", "--pruner", "none"]
+    # trials of a second or more each (3,000 digits took 0.2-0.4 s: a kill could land between two), so the
+    # worker is surely inside one when it is killed
+    args = ["--model", "svm", "--limit", "10000", "--heartbeat", "1", "--pruner", "none"]
     victim = _worker(storage, "killed", data_dir, tmp_path, *args, "--trials", "100")
     deadline = time.monotonic() + 240
     try:
